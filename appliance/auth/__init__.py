@@ -1,0 +1,1 @@
+"""Who may do what: web password hashing and policy, sessions, login throttling."""

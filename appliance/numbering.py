@@ -1,0 +1,11 @@
+"""The numbering plan's fixed facts: extension format and service numbers."""
+
+from __future__ import annotations
+
+import re
+
+EXTENSION_RE = re.compile(r"^[0-9]{2,8}$")
+
+# Numbers the call core answers itself; no extension may take them.
+ECHO_TEST = "76"
+SERVICE_NUMBERS = {ECHO_TEST: "echo test"}

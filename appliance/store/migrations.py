@@ -1,0 +1,129 @@
+"""Schema versions, from the first commit on.
+
+Each migration is plain SQL applied once, in order, inside a transaction;
+`schema_version` records the last one applied. Never edit a released
+migration: append a new one, so an upgrade keeps every row.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import peewee
+
+log = logging.getLogger(__name__)
+
+V1 = """
+CREATE TABLE system_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    appliance_name VARCHAR(64) NOT NULL DEFAULT 'PBX',
+    sip_domain VARCHAR(253) NOT NULL DEFAULT 'pbx.local',
+    country VARCHAR(2) NOT NULL DEFAULT 'FR',
+    timezone VARCHAR(64) NOT NULL DEFAULT 'Europe/Paris',
+    language VARCHAR(5) NOT NULL DEFAULT 'fr',
+    ring_timeout_s INTEGER NOT NULL DEFAULT 30,
+    ban_failures INTEGER NOT NULL DEFAULT 10,
+    ban_window_s INTEGER NOT NULL DEFAULT 60,
+    ban_minutes INTEGER NOT NULL DEFAULT 15,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+INSERT INTO system_settings (id) VALUES (1);
+
+CREATE TABLE user (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    login VARCHAR(64) NOT NULL UNIQUE,
+    extension VARCHAR(16) UNIQUE,
+    first_name VARCHAR(64) NOT NULL DEFAULT '',
+    last_name VARCHAR(64) NOT NULL DEFAULT '',
+    email VARCHAR(254) UNIQUE,
+    role VARCHAR(16) NOT NULL DEFAULT 'user',
+    language VARCHAR(5) NOT NULL DEFAULT 'fr',
+    web_password_hash VARCHAR(255),
+    must_change_password INTEGER NOT NULL DEFAULT 0,
+    sip_password_enc TEXT,
+    ha1 VARCHAR(32),
+    ha1b VARCHAR(32),
+    revision INTEGER NOT NULL DEFAULT 1,
+    created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE web_session (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash VARCHAR(64) NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES user (id) ON DELETE CASCADE,
+    kind VARCHAR(8) NOT NULL DEFAULT 'web',
+    csrf_token VARCHAR(64) NOT NULL,
+    created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    last_seen_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    expires_at DATETIME NOT NULL
+);
+CREATE INDEX web_session_user ON web_session (user_id);
+
+CREATE TABLE auth_failure (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source VARCHAR(64) NOT NULL,
+    login VARCHAR(64) NOT NULL DEFAULT '',
+    at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX auth_failure_source_at ON auth_failure (source, at);
+
+CREATE TABLE cdr (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id VARCHAR(64) NOT NULL UNIQUE,
+    caller VARCHAR(64) NOT NULL,
+    caller_name VARCHAR(128) NOT NULL DEFAULT '',
+    callee VARCHAR(64) NOT NULL,
+    start DATETIME NOT NULL,
+    answer DATETIME,
+    "end" DATETIME,
+    billsec INTEGER NOT NULL DEFAULT 0,
+    disposition VARCHAR(16) NOT NULL DEFAULT 'in_progress',
+    hangup_cause VARCHAR(128) NOT NULL DEFAULT '',
+    worker VARCHAR(32) NOT NULL DEFAULT ''
+);
+CREATE INDEX cdr_start ON cdr (start);
+CREATE INDEX cdr_open ON cdr ("end");
+
+-- Kamailio's auth_db reads credentials straight from the users table through
+-- this view: one home for each extension's HA1, no copy to keep in step.
+CREATE TABLE version (
+    table_name VARCHAR(32) NOT NULL PRIMARY KEY,
+    table_version INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO version (table_name, table_version) VALUES ('subscriber', 7);
+CREATE VIEW subscriber AS
+    SELECT id, extension AS username, ha1, ha1b
+    FROM user WHERE extension IS NOT NULL AND ha1 IS NOT NULL;
+"""
+
+MIGRATIONS: list[str] = [V1]
+
+
+def current_version(db: peewee.SqliteDatabase) -> int:
+    db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()
+    return row[0] or 0
+
+
+def migrate(db: peewee.SqliteDatabase) -> int:
+    """Apply every migration newer than the database; return the version reached."""
+    version = current_version(db)
+    if version > len(MIGRATIONS):
+        from appliance.errors import ApplianceError
+
+        raise ApplianceError(
+            f"database schema {version} is newer than this software ({len(MIGRATIONS)})"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.atomic():
+            for statement in _statements(script):
+                db.execute_sql(statement)
+            db.execute_sql("INSERT INTO schema_version (version) VALUES (?)", (number,))
+        log.info("store migrated to schema %d", number)
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

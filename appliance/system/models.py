@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee
+
+from appliance.store import BaseModel
+
+LANGUAGES = ("fr", "en", "de", "it")
+
+
+class SystemSettings(BaseModel):
+    """The single row of appliance-wide settings (id is always 1)."""
+
+    appliance_name = peewee.CharField(max_length=64, default="PBX")
+    sip_domain = peewee.CharField(max_length=253, default="pbx.local")
+    country = peewee.CharField(max_length=2, default="FR")
+    timezone = peewee.CharField(max_length=64, default="Europe/Paris")
+    language = peewee.CharField(max_length=5, default="fr")
+    # Seconds a called extension rings before the call ends as "no answer".
+    ring_timeout_s = peewee.IntegerField(default=30)
+    # SIP edge: an IP failing authentication ban_failures times within
+    # ban_window_s seconds is refused for ban_minutes minutes.
+    ban_failures = peewee.IntegerField(default=10)
+    ban_window_s = peewee.IntegerField(default=60)
+    ban_minutes = peewee.IntegerField(default=15)
+    updated_at = peewee.DateTimeField(default=dt.datetime.utcnow)
+
+    class Meta:
+        table_name = "system_settings"
+
+
+def get_system_settings() -> SystemSettings:
+    return SystemSettings.get_by_id(1)

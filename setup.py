@@ -1,0 +1,35 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="appliance",
+    version="0.1.0",
+    description="On-premise PBX appliance: Kamailio SIP edge, pjsua2 call core, Bottle web UI",
+    python_requires=">=3.11",
+    packages=find_packages(include=["appliance*", "webui*"]),
+    include_package_data=True,
+    package_data={
+        "appliance": ["sipedge/templates/*", "sounds/*"],
+        "webui": ["templates/*", "static/*", "locale/*/LC_MESSAGES/*"],
+    },
+    install_requires=[
+        "pjsua2-python==2.15.1.post1",
+        "bottle>=0.13",
+        # Threaded WSGI server with TLS; Bottle's own server is for development only.
+        "cheroot>=10",
+        "peewee>=3.17",
+        "cryptography>=42",
+        "psutil>=5.9",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            # Tone detection in recordings (FFT).
+            "numpy>=1.26",
+            # Drives Debian's Chromium; no browser download.
+            "playwright>=1.45",
+            "ruff>=0.5",
+        ],
+    },
+    entry_points={"console_scripts": ["appliance=appliance.cli:main"]},
+)
