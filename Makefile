@@ -1,0 +1,39 @@
+# Two commands: `make run` starts the appliance in lab mode, `make test` runs the tests.
+# Both install what is missing first (Debian packages, then a virtualenv).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules sox espeak-ng
+TEST_DEBS := $(RUN_DEBS) sip-tester chromium
+ARGS ?=
+
+.PHONY: run test lint bench deps-run deps-test clean
+
+run: deps-run $(VENV)/.installed
+	$(VENV)/bin/appliance run $(ARGS)
+
+test: deps-test $(VENV)/.installed
+	$(PY) -m pytest $(ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check appliance webui tests benchmarks
+
+bench: deps-test $(VENV)/.installed
+	$(PY) -m benchmarks.run_all
+
+# Installs only the Debian packages that are not there yet.
+deps-run:
+	@./tools/ensure-debs $(RUN_DEBS)
+
+deps-test:
+	@./tools/ensure-debs $(TEST_DEBS)
+
+$(VENV)/.installed: setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) var test-artifacts benchmarks/out *.egg-info

@@ -1,0 +1,100 @@
+"""The `appliance` command: run the stack, and local administration."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from appliance.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    values = {"data_dir": Path(args.data_dir).resolve()}
+    for flag in ("bind", "http_port", "sip_port", "kamailio_rpc_port", "worker_sip_port_base",
+                 "rtp_port_base", "spare_workers", "worker_count_max"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            values[flag] = value
+    return Settings(**values)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 65535")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="appliance", description="On-premise PBX appliance")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default="var", help="where the store, logs and sounds live (default ./var)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="start the whole stack (lab mode) and supervise it")
+    run.add_argument("--bind", help="address for the web UI and SIP (default 127.0.0.1)")
+    run.add_argument("--http-port", type=_port, help="web UI port (default 8080)")
+    run.add_argument("--sip-port", type=_port, help="SIP port, UDP and TCP (default 5060)")
+    run.add_argument("--kamailio-rpc-port", type=_port, help="Kamailio JSON-RPC port on loopback (default 5090)")
+    run.add_argument("--worker-sip-port-base", type=_port, help="first call-core worker SIP port (default 5100)")
+    run.add_argument("--rtp-port-base", type=_port, help="first RTP port of the call core (default 20000)")
+    run.add_argument("--spare-workers", type=int, help="idle call-core workers kept warm (default 2)")
+    run.add_argument("--worker-count-max", type=int, help="most call-core workers at once (default 64)")
+
+    sub.add_parser("reset-admin-password", parents=[common],
+                   help="print a new one-time password for admin (local, root)")
+
+    serve = sub.add_parser("serve", help=argparse.SUPPRESS)
+    serve.add_argument("service", choices=("web", "callcore"))
+    serve.add_argument("--settings-json", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.command == "run":
+        from appliance.supervisor import Supervisor
+
+        return Supervisor(_settings(args)).run()
+    if args.command == "reset-admin-password":
+        return _reset_admin_password(_settings(args))
+    if args.command == "serve":
+        return _serve(args.service, Settings.from_json(args.settings_json))
+    return 2
+
+
+def _reset_admin_password(settings: Settings) -> int:
+    from appliance.auth.admin import reset_admin_password
+    from appliance.store import open_store, secrets
+
+    if not settings.db_path.exists():
+        print(f"no appliance data in {settings.data_dir}: nothing to reset", file=sys.stderr)
+        return 1
+    open_store(settings)
+    secrets.load_key(settings.secret_key_path)
+    password = reset_admin_password()
+    print(f"admin password: {password}")
+    print("It is a one-time password: the next login must set a new one.")
+    return 0
+
+
+def _serve(service: str, settings: Settings) -> int:
+    if service == "web":
+        from webui.server import serve
+
+        serve(settings)
+    else:
+        from appliance.callcore.pool import run_pool
+
+        run_pool(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

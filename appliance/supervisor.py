@@ -1,0 +1,194 @@
+"""`appliance run`: start every part of the stack and keep it running.
+
+Children: Kamailio (the SIP edge), the call-core pool (which forks its own
+workers), and the web server. Each runs in its own process group so that
+stopping it also stops what it forked; a child that dies is restarted with
+exponential backoff; SIGTERM or Ctrl-C stops everything, leaving no orphans.
+On the image, systemd units in rootfs/ do this job instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from appliance.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST_S = 1.0
+BACKOFF_MAX_S = 30.0
+# A child that stayed up this long is healthy again: its backoff resets.
+HEALTHY_AFTER_S = 60.0
+STOP_GRACE_S = 5.0
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM if the supervisor dies, and own a process group."""
+    os.setpgid(0, 0)
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: the process group still lets us stop it
+
+
+@dataclass
+class Child:
+    name: str
+    argv: Callable[[], list[str]]
+    log_path: str
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    backoff_s: float = BACKOFF_FIRST_S
+    restart_at: float | None = None
+    restarts: int = field(default=0)
+
+    def start(self) -> None:
+        log_file = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            self.argv(), stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent, close_fds=True,
+        )
+        log_file.close()
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        _signal_group(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in %.0f s: killing it", self.name, STOP_GRACE_S)
+            _signal_group(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        # Whatever it forked and left behind in its group goes too.
+        _signal_group(self.process.pid, signal.SIGKILL)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class Supervisor:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.children: list[Child] = []
+        self._stopping = False
+
+    # -- startup --------------------------------------------------------
+    def prepare(self) -> str | None:
+        """Store, secrets, admin account and generated configs. Returns a new admin password."""
+        from appliance.auth.admin import ensure_admin
+        from appliance.sipedge.config import render
+        from appliance.store import open_store, secrets
+
+        self.settings.ensure_dirs()
+        open_store(self.settings)
+        secrets.load_key(self.settings.secret_key_path)
+        password = ensure_admin()
+        self._close_stale_cdrs()
+        render(self.settings)
+        return password
+
+    def _close_stale_cdrs(self) -> None:
+        """Calls that were up when the appliance last stopped did not survive it."""
+        import datetime as dt
+
+        from appliance.cdr import Cdr, Disposition
+
+        Cdr.update(end=dt.datetime.utcnow(), disposition=Disposition.FAILED,
+                   hangup_cause="appliance stopped").where(Cdr.end.is_null()).execute()
+
+    def build_children(self) -> None:
+        from appliance.sipedge.process import kamailio_command
+
+        s = self.settings
+        serve = [sys.executable, "-m", "appliance.cli", "serve"]
+        self.children = [
+            Child("kamailio", lambda: kamailio_command(s), str(s.log_dir / "kamailio.log")),
+            Child("callcore", lambda: serve + ["callcore", "--settings-json", s.to_json()],
+                  str(s.log_dir / "callcore.log")),
+            Child("web", lambda: serve + ["web", "--settings-json", s.to_json()], str(s.log_dir / "web.log")),
+        ]
+
+    def run(self) -> int:
+        try:
+            password = self.prepare()
+        except Exception as exc:  # shown to the person at the terminal, then exit
+            log.exception("cannot prepare the appliance")
+            print(f"appliance: cannot start: {exc}", file=sys.stderr)
+            return 1
+        self.build_children()
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        for child in self.children:
+            child.start()
+        self._print_banner(password)
+        try:
+            self._watch()
+        finally:
+            self.stop_all()
+        print("appliance stopped", flush=True)
+        return 0
+
+    def _print_banner(self, password: str | None) -> None:
+        s = self.settings
+        lines = [
+            "appliance running (lab mode)",
+            f"web UI: http://{s.bind}:{s.http_port}/",
+            f"SIP: {s.bind}:{s.sip_port} (UDP and TCP)",
+            f"data: {s.data_dir}",
+            f"logs: {s.log_dir}",
+        ]
+        if password:
+            lines.append(f"admin password: {password}")
+            lines.append("(one-time: log in as admin with it and choose your own; it is not shown again)")
+        else:
+            lines.append("admin: use your password (forgot it? appliance reset-admin-password)")
+        print("\n".join(lines), flush=True)
+
+    # -- supervision ------------------------------------------------------
+    def _on_signal(self, signum, frame) -> None:
+        self._stopping = True
+
+    def _watch(self) -> None:
+        while not self._stopping:
+            now = time.monotonic()
+            for child in self.children:
+                self._tend(child, now)
+            time.sleep(0.2)
+
+    def _tend(self, child: Child, now: float) -> None:
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                log.info("restarting %s (restart %d)", child.name, child.restarts)
+                child.start()
+            return
+        code = child.process.poll() if child.process else None
+        if code is None:
+            if now - child.started_at > HEALTHY_AFTER_S:
+                child.backoff_s = BACKOFF_FIRST_S
+            return
+        _signal_group(child.process.pid, signal.SIGKILL)
+        child.restarts += 1
+        child.restart_at = now + child.backoff_s
+        print(f"{child.name} exited with code {code}; restarting in {child.backoff_s:.0f} s "
+              f"(see {child.log_path})", flush=True)
+        child.backoff_s = min(child.backoff_s * 2, BACKOFF_MAX_S)
+
+    def stop_all(self) -> None:
+        for child in reversed(self.children):
+            child.stop()

@@ -1,0 +1,164 @@
+"""The whole appliance started as a user starts it (`appliance run`), on free loopback ports.
+
+`Stack` runs the real supervisor in a subprocess with a fresh data directory,
+reads the one-time admin password it prints, and waits until the web UI and
+Kamailio answer. `StackApi` is a small JSON API client for tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from appliance.settings import Settings
+from tests.support.ports import free_port_block
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKERS_MAX = 16
+NEW_ADMIN_PASSWORD = "Lab-Admin-Passw0rd"
+
+
+class Stack:
+    def __init__(self, data_dir: Path, spare_workers: int = 2):
+        base = free_port_block(3 + WORKERS_MAX)
+        rtp = free_port_block(WORKERS_MAX * 40)
+        self.settings = Settings(
+            data_dir=data_dir, http_port=base, sip_port=base + 1, kamailio_rpc_port=base + 2,
+            worker_sip_port_base=base + 3, worker_count_max=WORKERS_MAX, rtp_port_base=rtp,
+            spare_workers=spare_workers,
+        )
+        self.process: subprocess.Popen | None = None
+        self.admin_password: str | None = None
+        self.output: list[str] = []
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.http_port}"
+
+    def start(self, timeout: float = 60) -> "Stack":
+        s = self.settings
+        argv = [
+            sys.executable, "-m", "appliance.cli", "run", "--data-dir", str(s.data_dir),
+            "--http-port", str(s.http_port), "--sip-port", str(s.sip_port),
+            "--kamailio-rpc-port", str(s.kamailio_rpc_port),
+            "--worker-sip-port-base", str(s.worker_sip_port_base),
+            "--worker-count-max", str(s.worker_count_max),
+            "--rtp-port-base", str(s.rtp_port_base), "--spare-workers", str(s.spare_workers),
+        ]
+        self.process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, bufsize=1)
+        deadline = time.monotonic() + timeout
+        while self.admin_password is None and time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            match = re.match(r"admin password: (\S+)", line)
+            if match:
+                self.admin_password = match.group(1)
+        if self.admin_password is None:
+            self.stop()
+            raise RuntimeError("appliance run printed no admin password:\n" + "".join(self.output))
+        self._wait_ready(deadline)
+        return self
+
+    def _wait_ready(self, deadline: float) -> None:
+        from appliance.errors import SipEdgeError
+        from appliance.sipedge import rpc
+
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.web_url + "/api/v1/openapi.json", timeout=2).read()
+                rpc.call(self.settings, "core.version")
+                return
+            except (OSError, SipEdgeError):
+                time.sleep(0.2)
+        raise RuntimeError("the stack did not become ready; logs in " + str(self.settings.log_dir))
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        rest = self.process.stdout.read() if self.process.stdout else ""
+        self.output.append(rest)
+        return self.process.returncode
+
+    def log(self, name: str) -> str:
+        path = self.settings.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def admin_api(self) -> "StackApi":
+        """An API client logged in as admin, after the forced first password change."""
+        api = StackApi(self.web_url)
+        if self.admin_password != NEW_ADMIN_PASSWORD:
+            api.request("POST", "/api/v1/session/password", {
+                "username": "admin", "current_password": self.admin_password,
+                "new_password": NEW_ADMIN_PASSWORD,
+            })
+            self.admin_password = NEW_ADMIN_PASSWORD
+        api.login("admin", NEW_ADMIN_PASSWORD)
+        return api
+
+
+class StackApi:
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.token: str | None = None
+
+    def login(self, username: str, password: str) -> None:
+        status, body = self.request("POST", "/api/v1/session", {"username": username, "password": password})
+        if status != 200:
+            raise RuntimeError(f"login failed: {status} {body}")
+        self.token = body["token"]
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base_url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            try:
+                return err.code, json.loads(raw)
+            except ValueError:
+                return err.code, raw.decode(errors="replace")
+
+    def create_user(self, extension: str, first_name: str, last_name: str, sip_password: str) -> dict:
+        status, body = self.request("POST", "/api/v1/users", {
+            "extension": extension, "first_name": first_name, "last_name": last_name,
+            "sip_password": sip_password,
+        })
+        if status not in (200, 201):
+            raise RuntimeError(f"create user {extension}: {status} {body}")
+        return body
+
+
+def no_orphans_of(pids: list[int]) -> bool:
+    """True when none of these processes is alive any more."""
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        return False
+    return True
