@@ -56,17 +56,18 @@ class Stack:
         self.process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, bufsize=1)
         deadline = time.monotonic() + timeout
-        while self.admin_password is None and time.monotonic() < deadline:
+        # The banner ends with the admin line: a one-time password on first start only.
+        while time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if not line:
-                break
+                self.stop()
+                raise RuntimeError("appliance run stopped before it was ready:\n" + "".join(self.output))
             self.output.append(line)
             match = re.match(r"admin password: (\S+)", line)
             if match:
                 self.admin_password = match.group(1)
-        if self.admin_password is None:
-            self.stop()
-            raise RuntimeError("appliance run printed no admin password:\n" + "".join(self.output))
+            if line.startswith("admin"):
+                break
         self._wait_ready(deadline)
         return self
 

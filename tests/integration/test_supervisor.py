@@ -1,0 +1,91 @@
+"""`appliance run` as a user runs it: what it prints, restarts, and a clean stop."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from tests.support.stack import ROOT, Stack
+
+
+@pytest.fixture
+def stack(tmp_path):
+    s = Stack(tmp_path / "data").start()
+    yield s
+    s.stop()
+
+
+def _children(stack):
+    return psutil.Process(stack.process.pid).children(recursive=True)
+
+
+def _kamailio_main(stack):
+    for proc in psutil.Process(stack.process.pid).children():
+        if proc.cmdline() and proc.cmdline()[0].endswith("kamailio"):
+            return proc
+    return None
+
+
+def _wait(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_run_prints_where_everything_is_and_a_one_time_admin_password(stack):
+    out = "".join(stack.output)
+    assert f"web UI: http://127.0.0.1:{stack.settings.http_port}/" in out
+    assert f"SIP: 127.0.0.1:{stack.settings.sip_port}" in out
+    assert len(stack.admin_password) >= 12
+
+
+def test_when_kamailio_crashes_then_it_is_restarted(stack):
+    first = _kamailio_main(stack)
+    os.kill(first.pid, signal.SIGKILL)
+    assert _wait(lambda: (k := _kamailio_main(stack)) is not None and k.pid != first.pid)
+    from appliance.sipedge import rpc
+
+    assert _wait(lambda: _rpc_ok(rpc, stack.settings))
+
+
+def _rpc_ok(rpc, settings):
+    try:
+        rpc.call(settings, "core.version")
+        return True
+    except Exception:
+        return False
+
+
+def test_sigterm_stops_everything_and_leaves_no_orphans(stack):
+    pids = [p.pid for p in _children(stack)]
+    assert len(pids) >= 4  # kamailio's processes, the pool and its workers, the web server
+    assert stack.stop() == 0
+    assert _wait(lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+                                 for p in pids), timeout=10)
+
+
+def test_second_start_prints_no_password_and_keeps_data(tmp_path):
+    first = Stack(tmp_path / "data").start()
+    first.admin_api().create_user("100", "Ann", "Lee", "Strong-Pass-4242")
+    first.stop()
+    second = Stack(tmp_path / "data")
+    second.settings = first.settings
+    argv = [sys.executable, "-m", "appliance.cli", "reset-admin-password", "--data-dir", str(first.settings.data_dir)]
+    reset = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "admin password: " in reset.stdout
+    second.start()
+    assert "admin password" not in "".join(second.output)
+    second.admin_password = reset.stdout.split("admin password: ")[1].split()[0]
+    try:
+        api = second.admin_api()
+        status, body = api.request("GET", "/api/v1/users/100")
+        assert status == 200 and body["last_name"] == "Lee"
+    finally:
+        second.stop()
