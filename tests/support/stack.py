@@ -27,12 +27,12 @@ NEW_ADMIN_PASSWORD = "Lab-Admin-Passw0rd"
 
 
 class Stack:
-    def __init__(self, data_dir: Path, spare_workers: int = 2):
-        base = free_port_block(3 + WORKERS_MAX)
-        rtp = free_port_block(WORKERS_MAX * 40)
+    def __init__(self, data_dir: Path, spare_workers: int = 2, workers_max: int = WORKERS_MAX):
+        base = free_port_block(3 + workers_max)
+        rtp = free_port_block(workers_max * 40)
         self.settings = Settings(
             data_dir=data_dir, http_port=base, sip_port=base + 1, kamailio_rpc_port=base + 2,
-            worker_sip_port_base=base + 3, worker_count_max=WORKERS_MAX, rtp_port_base=rtp,
+            worker_sip_port_base=base + 3, worker_count_max=workers_max, rtp_port_base=rtp,
             spare_workers=spare_workers,
         )
         self.process: subprocess.Popen | None = None
