@@ -76,7 +76,7 @@ class Settings:
         return json.dumps(values)
 
     @classmethod
-    def from_json(cls, text: str) -> "Settings":
+    def from_json(cls, text: str) -> Settings:
         values = json.loads(text)
         values["data_dir"] = Path(values["data_dir"])
         return cls(**values)

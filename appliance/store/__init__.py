@@ -4,6 +4,6 @@
 schema up to date; models everywhere bind to `database` below.
 """
 
-from appliance.store.db import BaseModel, database, open_store, close_store
+from appliance.store.db import BaseModel, close_store, database, open_store
 
 __all__ = ["BaseModel", "database", "open_store", "close_store"]

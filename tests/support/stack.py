@@ -43,7 +43,7 @@ class Stack:
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.http_port}"
 
-    def start(self, timeout: float = 60) -> "Stack":
+    def start(self, timeout: float = 60) -> Stack:
         s = self.settings
         argv = [
             sys.executable, "-m", "appliance.cli", "run", "--data-dir", str(s.data_dir),
@@ -102,7 +102,7 @@ class Stack:
         path = self.settings.log_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def admin_api(self) -> "StackApi":
+    def admin_api(self) -> StackApi:
         """An API client logged in as admin, after the forced first password change."""
         api = StackApi(self.web_url)
         if self.admin_password != NEW_ADMIN_PASSWORD:
