@@ -1,0 +1,116 @@
+"""Render kamailio.cfg from the store's system settings and the runtime settings."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import string
+import subprocess
+from pathlib import Path
+
+from appliance.errors import SipEdgeError
+from appliance.settings import Settings
+
+TEMPLATE = Path(__file__).parent / "templates" / "kamailio.cfg.tmpl"
+BANNER = "generated, do not edit"
+# Requests per IP per 2 s before pike calls it a flood. Generous, because a
+# DECT base or a media gateway registers many extensions from one address.
+DEFAULT_FLOOD_LIMIT = 100
+# A realm lands inside quoted strings of the config: only hostname characters.
+REALM_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+class _Template(string.Template):
+    """`%%{name}` placeholders: Kamailio's own syntax uses `$` everywhere."""
+
+    delimiter = "%%"
+
+
+def config_path(settings: Settings) -> Path:
+    return settings.run_dir / "kamailio.cfg"
+
+
+def dispatcher_list_path(settings: Settings) -> Path:
+    return settings.run_dir / "dispatcher.list"
+
+
+def render(settings: Settings, *, flood_limit: int = DEFAULT_FLOOD_LIMIT, log_level: int = 1) -> Path:
+    """Write run/kamailio.cfg, check it with `kamailio -c`, keep the last good one."""
+    from appliance.system import get_system_settings
+
+    system = get_system_settings()
+    text = render_text(settings, system, flood_limit=flood_limit, log_level=log_level)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    _ensure_dispatcher_list(settings)
+    target = config_path(settings)
+    previous = target.with_name(target.name + ".previous")
+    if target.exists():
+        shutil.copy2(target, previous)
+    _write_atomically(target, text)
+    error = check(target)
+    if error:
+        if previous.exists():
+            os.replace(previous, target)
+        else:
+            target.unlink()
+        raise SipEdgeError(f"generated kamailio.cfg is invalid, previous one kept: {error}")
+    return target
+
+
+def render_text(settings: Settings, system, *, flood_limit: int, log_level: int) -> str:
+    """The config text for these settings (no file written)."""
+    realm = system.sip_domain
+    if not REALM_RE.match(realm or ""):
+        raise SipEdgeError(f"SIP domain {realm!r} is not a valid host name")
+    values = {
+        "banner": BANNER,
+        "sip_domain": realm,
+        "bind": settings.bind or "0.0.0.0",
+        "sip_port": settings.sip_port,
+        "rpc_port": settings.kamailio_rpc_port,
+        "worker_port_min": settings.worker_sip_port_base,
+        "worker_port_max": settings.worker_sip_port_base + settings.worker_count_max - 1,
+        "ban_failures": max(1, int(system.ban_failures)),
+        "ban_window_s": max(1, int(system.ban_window_s)),
+        "ban_seconds": max(60, int(system.ban_minutes) * 60),
+        "db_path": str(settings.db_path.resolve()),
+        "dispatcher_list": str(dispatcher_list_path(settings).resolve()),
+        "flood_limit": int(flood_limit),
+        "log_level": int(log_level),
+        # Two cores on the appliance: a few UDP and TCP workers are plenty.
+        "children": 4,
+        "tcp_children": 2,
+    }
+    return _Template(TEMPLATE.read_text()).substitute(values)
+
+
+def check(path: Path) -> str:
+    """Empty string when `kamailio -c` accepts the file, else its complaint."""
+    try:
+        result = subprocess.run(
+            ["kamailio", "-c", "-f", str(path)],
+            capture_output=True, text=True, timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"cannot run kamailio -c: {exc}"
+    if result.returncode == 0:
+        return ""
+    lines = [line for line in result.stderr.splitlines() if "ERROR" in line or "CRITICAL" in line]
+    return "\n".join(lines[-5:]) or result.stderr.strip()[-500:]
+
+
+def _ensure_dispatcher_list(settings: Settings) -> None:
+    # Kamailio needs the file at start; workers are published into it later.
+    path = dispatcher_list_path(settings)
+    if not path.exists():
+        _write_atomically(path, f"# {BANNER}: call-core workers, see appliance.sipedge.dispatcher\n")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
