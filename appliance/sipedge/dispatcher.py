@@ -27,10 +27,10 @@ def publish_workers(settings: Settings, ports: list[int]) -> None:
     config._write_atomically(config.dispatcher_list_path(settings), render_list(ports))
     try:
         rpc.call(settings, "dispatcher.reload")
-    except SipEdgeError as exc:
-        if "unreachable" not in str(exc):
-            raise
-        # Not running: Kamailio reads the file when it starts.
+    except rpc.RpcFault:
+        raise
+    except SipEdgeError:
+        pass  # not running: Kamailio reads the file when it starts
 
 
 def workers(settings: Settings) -> list[dict]:

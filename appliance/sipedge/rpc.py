@@ -15,6 +15,14 @@ TIMEOUT_S = 5.0
 _ids = itertools.count(1)
 
 
+class RpcFault(SipEdgeError):
+    """Kamailio answered, with an error (unknown key, contact not found...)."""
+
+    def __init__(self, method: str, code, message: str):
+        super().__init__(f"Kamailio RPC {method} failed: {code} {message}")
+        self.code = code
+
+
 def call(settings: Settings, method: str, *params):
     """Call one RPC method and return its result; SipEdgeError if it fails."""
     body = json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params), "id": next(_ids)}).encode()
@@ -24,13 +32,20 @@ def call(settings: Settings, method: str, *params):
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             answer = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        # jsonrpcs maps RPC errors onto HTTP status codes, with a JSON body.
+        try:
+            answer = json.loads(exc.read() or b"{}")
+        except json.JSONDecodeError:
+            answer = {"error": {"code": exc.code, "message": exc.reason}}
+        answer.setdefault("error", {"code": exc.code, "message": exc.reason})
     except (urllib.error.URLError, OSError) as exc:
         raise SipEdgeError(f"Kamailio is unreachable at {settings.kamailio_rpc_url}: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise SipEdgeError(f"Kamailio sent an invalid JSON-RPC answer to {method}") from exc
     if "error" in answer:
         error = answer["error"]
-        raise SipEdgeError(f"Kamailio RPC {method} failed: {error.get('code')} {error.get('message')}")
+        raise RpcFault(method, error.get("code"), error.get("message"))
     return answer.get("result")
 
 
@@ -74,20 +89,16 @@ def unban(settings: Settings, ip: str) -> None:
     for table in ("ipban", "authfail", "authfirst"):
         try:
             call(settings, "htable.delete", table, ip)
-        except SipEdgeError as exc:
-            # Deleting a key that is not there is not an error for us.
-            if "unreachable" in str(exc):
-                raise
+        except RpcFault:
+            pass  # not there: nothing to forget
 
 
 def drop_registrations(settings: Settings, extension: str) -> None:
     """Forget every contact of an extension (it must register again, if it still can)."""
     try:
         call(settings, "ul.rm", "location", str(extension))
-    except SipEdgeError as exc:
-        if "unreachable" in str(exc):
-            raise
-        # Not registered: nothing to drop.
+    except RpcFault:
+        pass  # not registered: nothing to drop
 
 
 def _host(uri: str) -> str:
