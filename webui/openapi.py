@@ -1,0 +1,199 @@
+"""The OpenAPI 3 description of /api/v1/, served at /api/v1/openapi.json.
+
+Hand-written so it reads as the contract; a unit test checks that every API
+route is documented here and every documented path exists.
+"""
+
+from __future__ import annotations
+
+import appliance
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _err(description: str) -> dict:
+    return {"$ref": "#/components/responses/" + description}
+
+
+_ERRORS = {
+    "400": _err("BadRequest"), "401": _err("Unauthorized"), "403": _err("Forbidden"),
+    "413": _err("TooLarge"), "415": _err("NotJson"),
+}
+
+
+def _errors(*codes: str) -> dict:
+    return {code: _ERRORS.get(code) or _err({"404": "NotFound", "409": "Conflict", "429": "Throttled",
+                                             "503": "SipEdgeUnreachable"}[code]) for code in codes}
+
+
+def _body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_EXT = [{"name": "extension", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{2,8}$"}}]
+_CDR_FILTERS = [
+    {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD or ISO date-time (UTC)"},
+    {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD (inclusive) or ISO date-time"},
+    {"name": "caller", "in": "query", "schema": {"type": "string"}, "description": "caller contains this"},
+    {"name": "callee", "in": "query", "schema": {"type": "string"}, "description": "callee contains this"},
+    {"name": "disposition", "in": "query", "schema": _ref("Disposition")},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+]
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "PBX appliance API",
+            "version": appliance.__version__,
+            "description": (
+                "Log in with POST /api/v1/session, then send `Authorization: Bearer <token>`. "
+                "Bodies are JSON (at most 64 KiB). Every error is JSON {\"error\": code, \"field\": name or "
+                "null, \"message\": text}. Roles: admin manages everything; technician reads users, "
+                "registrations, calls, bans and may unban; user gets 403 here."),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/openapi.json": {"get": {
+                "summary": "This document", "security": [],
+                "responses": {"200": {"description": "OpenAPI document"}}}},
+            "/api/v1/session": {
+                "post": {
+                    "summary": "Log in; returns a bearer token", "security": [],
+                    "requestBody": _body({"type": "object", "required": ["username", "password"],
+                                          "additionalProperties": False,
+                                          "properties": {"username": {"type": "string"},
+                                                         "password": {"type": "string"}}}),
+                    "responses": {
+                        "200": _json({"type": "object", "properties": {
+                            "token": {"type": "string"}, "expires": {"type": "string", "format": "date-time"},
+                            "role": _ref("Role")}}, "Logged in"),
+                        "403": _json(_ref("Error"), 'A one-time password must be replaced first: '
+                                     '{"error": "password_change_required"}'),
+                        **_errors("400", "401", "413", "415", "429")}},
+                "delete": {"summary": "Log out (ends this token)",
+                           "responses": {"200": {"description": "Logged out"}, **_errors("401")}},
+            },
+            "/api/v1/session/password": {"post": {
+                "summary": "Change a web password (also the way out of a one-time password)", "security": [],
+                "requestBody": _body({"type": "object", "required": ["username", "current_password", "new_password"],
+                                      "additionalProperties": False, "properties": {
+                                          "username": {"type": "string"}, "current_password": {"type": "string"},
+                                          "new_password": {"type": "string", "minLength": 12,
+                                                           "description": "upper, lower case and a digit"}}}),
+                "responses": {"200": {"description": "Changed; every session of the user is ended"},
+                              **_errors("400", "401", "413", "415", "429")}}},
+            "/api/v1/status": {"get": {
+                "summary": "Status strip: appliance name, SIP edge up/down, registered phones, calls",
+                "responses": {"200": _json(_ref("Status"), "Status"), **_errors("401", "403")}}},
+            "/api/v1/users": {
+                "get": {"summary": "List users with an extension",
+                        "parameters": [{"name": "search", "in": "query", "schema": {"type": "string"}}],
+                        "responses": {"200": _json({"type": "array", "items": _ref("User")}, "Users"),
+                                      **_errors("400", "401", "403")}},
+                "post": {"summary": "Create a user; a SIP password is generated (and returned once) if none given",
+                         "requestBody": _body(_ref("UserWrite")),
+                         "responses": {"201": _json(_ref("UserCreated"), "Created"),
+                                       **_errors("400", "401", "403", "413", "415")}},
+            },
+            "/api/v1/users/{extension}": {
+                "parameters": _EXT,
+                "get": {"summary": "One user", "responses": {"200": _json(_ref("User"), "User"),
+                                                             **_errors("401", "403", "404")}},
+                "put": {"summary": "Change some fields; send `revision` to refuse a concurrent edit (409)",
+                        "requestBody": _body(_ref("UserWrite")),
+                        "responses": {"200": _json(_ref("User"), "Saved"),
+                                      **_errors("400", "401", "403", "404", "409", "413", "415")}},
+                "delete": {"summary": "Delete a user (its phone can no longer register)",
+                           "responses": {"204": {"description": "Deleted"}, **_errors("401", "403", "404", "409")}},
+            },
+            "/api/v1/users/{extension}/sip_password": {
+                "parameters": _EXT,
+                "get": {"summary": "Reveal the SIP password (admin only)",
+                        "responses": {"200": _json({"type": "object", "properties": {
+                            "extension": {"type": "string"}, "sip_password": {"type": "string"}}}, "The password"),
+                            **_errors("401", "403", "404")}}},
+            "/api/v1/registrations": {"get": {
+                "summary": "Phones registered with the SIP edge",
+                "responses": {"200": _json({"type": "array", "items": _ref("Registration")}, "Registrations"),
+                              **_errors("401", "403", "503")}}},
+            "/api/v1/calls": {"get": {
+                "summary": "Calls in progress",
+                "responses": {"200": _json({"type": "array", "items": _ref("Cdr")}, "Calls"),
+                              **_errors("401", "403")}}},
+            "/api/v1/cdr": {"get": {
+                "summary": "Call history (finished calls, newest first)", "parameters": _CDR_FILTERS,
+                "responses": {"200": _json({"type": "array", "items": _ref("Cdr")}, "Call records"),
+                              **_errors("400", "401", "403")}}},
+            "/api/v1/bans": {"get": {
+                "summary": "Source addresses banned by the SIP edge",
+                "responses": {"200": _json({"type": "array", "items": _ref("Ban")}, "Bans"),
+                              **_errors("401", "403", "503")}}},
+            "/api/v1/bans/{ip}": {
+                "parameters": [{"name": "ip", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "delete": {"summary": "Unban an address",
+                           "responses": {"204": {"description": "Unbanned"}, **_errors("400", "401", "403", "503")}}},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Role": {"type": "string", "enum": ["admin", "technician", "user"]},
+                "Disposition": {"type": "string",
+                                "enum": ["in_progress", "answered", "busy", "no_answer", "failed", "cancelled"]},
+                "Error": {"type": "object", "required": ["error"], "properties": {
+                    "error": {"type": "string"}, "field": {"type": "string", "nullable": True},
+                    "message": {"type": "string"}}},
+                "User": {"type": "object", "properties": {
+                    "extension": {"type": "string"}, "first_name": {"type": "string"},
+                    "last_name": {"type": "string"}, "email": {"type": "string", "nullable": True},
+                    "role": _ref("Role"), "language": {"type": "string", "enum": ["fr", "en", "de", "it"]},
+                    "revision": {"type": "integer"}}},
+                "UserWrite": {"type": "object", "additionalProperties": False, "properties": {
+                    "extension": {"type": "string", "pattern": "^[0-9]{2,8}$"},
+                    "first_name": {"type": "string", "maxLength": 64},
+                    "last_name": {"type": "string", "maxLength": 64},
+                    "email": {"type": "string", "nullable": True}, "role": _ref("Role"),
+                    "language": {"type": "string", "enum": ["fr", "en", "de", "it"]},
+                    "sip_password": {"type": "string", "writeOnly": True, "minLength": 12},
+                    "web_password": {"type": "string", "writeOnly": True, "minLength": 12},
+                    "revision": {"type": "integer", "description": "PUT only: the revision you read"}}},
+                "UserCreated": {"allOf": [_ref("User"), {"type": "object", "properties": {
+                    "sip_password": {"type": "string", "description": "only when it was generated"}}}]},
+                "Registration": {"type": "object", "properties": {
+                    "extension": {"type": "string"}, "contact": {"type": "string"},
+                    "user_agent": {"type": "string"}, "source_ip": {"type": "string"},
+                    "expires": {"type": "integer"}}},
+                "Ban": {"type": "object", "properties": {
+                    "ip": {"type": "string"}, "expires": {"type": "integer"}, "failures": {"type": "integer"}}},
+                "Cdr": {"type": "object", "properties": {
+                    "call_id": {"type": "string"}, "caller": {"type": "string"}, "caller_name": {"type": "string"},
+                    "callee": {"type": "string"}, "start": {"type": "string", "format": "date-time"},
+                    "answer": {"type": "string", "format": "date-time", "nullable": True},
+                    "end": {"type": "string", "format": "date-time", "nullable": True},
+                    "billsec": {"type": "integer"}, "disposition": _ref("Disposition"),
+                    "hangup_cause": {"type": "string"}, "worker": {"type": "string"}}},
+                "Status": {"type": "object", "properties": {
+                    "appliance_name": {"type": "string"}, "sip_edge": {"type": "string", "enum": ["up", "down"]},
+                    "registered": {"type": "integer", "nullable": True}, "calls": {"type": "integer"}}},
+            },
+            "responses": {
+                name: _json(_ref("Error"), text) for name, text in {
+                    "BadRequest": "Invalid input; `field` names it", "Unauthorized": "No or bad credentials",
+                    "Forbidden": "Role not allowed, or password_change_required", "NotFound": "No such item",
+                    "Conflict": "Changed by someone else (revision) or not allowed now",
+                    "TooLarge": "Body over 64 KiB", "NotJson": "Body is not application/json",
+                    "Throttled": "Too many failed logins from this address",
+                    "SipEdgeUnreachable": "Kamailio cannot be reached",
+                }.items()
+            },
+        },
+    }

@@ -1,0 +1,51 @@
+"""Who may do what in the web UI and the API: the one table every route is checked against.
+
+Every route declares the permission it needs (`perm=...` in its route
+config) or `public=True`; a route with neither is refused to everyone
+(see webui.auth), so forgetting a check fails closed.
+
+| permission         | admin | technician | user | what it covers                                   |
+|--------------------|:-----:|:----------:|:----:|--------------------------------------------------|
+| account.self       |   x   |     x      |  x   | change one's own password, log out               |
+| portal.view        |   x   |     x      |  x   | the user portal (a stub for now)                 |
+| status.view        |   x   |     x      |      | status strip, placeholder pages, /api/v1/status  |
+| users.read         |   x   |     x      |      | list/search users, registration status           |
+| users.manage       |   x   |            |      | add, edit, delete users, set SIP/web passwords   |
+| users.reveal_sip   |   x   |            |      | show a user's SIP password                       |
+| calls.read         |   x   |     x      |      | calls in progress, call history, CSV export      |
+| bans.read          |   x   |     x      |      | banned IPs                                       |
+| bans.manage        |   x   |     x      |      | unban an IP                                      |
+
+Why: a technician installs and troubleshoots phones, so sees users,
+registrations, calls and bans and may lift a ban (a phone locked out by a
+typo), but does not create or delete accounts or read SIP secrets; that is
+the administrator's job. Plain users only get their portal.
+"""
+
+from __future__ import annotations
+
+from appliance.users.models import Role
+
+ADMIN, TECHNICIAN, USER = Role.ADMIN.value, Role.TECHNICIAN.value, Role.USER.value
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "account.self": frozenset({ADMIN, TECHNICIAN, USER}),
+    "portal.view": frozenset({ADMIN, TECHNICIAN, USER}),
+    "status.view": frozenset({ADMIN, TECHNICIAN}),
+    "users.read": frozenset({ADMIN, TECHNICIAN}),
+    "users.manage": frozenset({ADMIN}),
+    "users.reveal_sip": frozenset({ADMIN}),
+    "calls.read": frozenset({ADMIN, TECHNICIAN}),
+    "bans.read": frozenset({ADMIN, TECHNICIAN}),
+    "bans.manage": frozenset({ADMIN, TECHNICIAN}),
+}
+
+
+def allowed(role: str | None, permission: str) -> bool:
+    """True if `role` holds `permission`; unknown permissions are held by nobody."""
+    return role is not None and role in PERMISSIONS.get(permission, frozenset())
+
+
+def home_for(role: str) -> str:
+    """Where a user lands after logging in."""
+    return "/users" if allowed(role, "users.read") else "/portal"

@@ -1,0 +1,1 @@
+"""One module per area; each has `register(app)` adding its routes with their permission."""

@@ -1,0 +1,67 @@
+"""Calls in progress and call history (filters, CSV export)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import bottle
+
+from appliance.cdr import queries
+from appliance.errors import ValidationError
+from webui import web
+from webui.web import _
+
+FILTER_FIELDS = ("from", "to", "caller", "callee", "disposition")
+CSV_COLUMNS = ("call_id", "caller", "caller_name", "callee", "start", "answer", "end", "billsec",
+               "disposition", "hangup_cause")
+
+
+def register(app: bottle.Bottle) -> None:
+    app.route("/calls", "GET", in_progress, perm="calls.read")
+    app.route("/calls/history", "GET", history, perm="calls.read")
+    app.route("/calls/history.csv", "GET", history_csv, perm="calls.read")
+
+
+def in_progress():
+    return web.render("calls.tpl", title=_("Calls in progress"), active="calls", calls=queries.in_progress())
+
+
+def _filters() -> dict:
+    return {name: bottle.request.query.getunicode(name, "") or "" for name in FILTER_FIELDS + ("offset",)}
+
+
+def history():
+    values = _filters()
+    try:
+        rows = queries.history(queries.parse_filter(values))
+        errors = {}
+        status = 200
+    except ValidationError as exc:
+        rows, errors, status = [], {exc.field: web.message_for(exc)}, 400
+    return web.render("history.tpl", status=status, title=_("Call history"), active="history", rows=rows,
+                      values=values, errors=errors, csv_query=bottle.urlencode(
+                          {k: v for k, v in values.items() if v and k != "offset"}))
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def history_csv():
+    values = _filters()
+    try:
+        f = queries.parse_filter({**values, "limit": str(queries.HISTORY_LIMIT_MAX)})
+    except ValidationError as exc:
+        return web.error_page(400, f"{exc.field}: {web.message_for(exc)}")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in queries.history(f):
+        public = queries.to_public(row)
+        writer.writerow([_cell(public[c]) for c in CSV_COLUMNS])
+    bottle.response.content_type = "text/csv; charset=utf-8"
+    bottle.response.set_header("Content-Disposition", 'attachment; filename="call-history.csv"')
+    return out.getvalue()

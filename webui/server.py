@@ -1,0 +1,82 @@
+"""Run the web UI on cheroot's threaded WSGI server (never Bottle's development server)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from cheroot import wsgi
+
+from appliance.settings import Settings
+from webui import web
+from webui.app import create_app
+
+log = logging.getLogger(__name__)
+
+THREADS = 16
+# Cheroot refuses bodies over this itself; the app answers a clean 413 above web.MAX_BODY.
+SERVER_BODY_LIMIT = web.DRAIN_LIMIT
+
+
+def open_backends(settings: Settings) -> None:
+    """Connect this process to the store and the secret key, and subscribe the SIP edge's reactions."""
+    from appliance.store import open_store, secrets
+
+    open_store(settings)
+    secrets.load_key(settings.secret_key_path)
+    try:
+        from appliance.sipedge import reactions
+    except ImportError:
+        log.warning("appliance.sipedge.reactions not available: user changes will not reach Kamailio")
+        return
+    reactions.subscribe(settings)
+
+
+class WebServer:
+    """The app on a cheroot server: `start()` binds and serves in a thread, `stop()` shuts down."""
+
+    def __init__(self, settings: Settings, threads: int = THREADS):
+        self.settings = settings
+        self.server = wsgi.Server((settings.bind, settings.http_port), create_app(settings), numthreads=threads,
+                                  server_name="appliance", request_queue_size=64, timeout=30, shutdown_timeout=5)
+        self.server.max_request_body_size = SERVER_BODY_LIMIT
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.bind_addr[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> WebServer:
+        self.server.prepare()  # listening once this returns
+        self._thread = threading.Thread(target=self.server.serve, name="webui-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def serve(settings: Settings) -> None:
+    """Serve until SIGTERM or Ctrl-C; the supervisor runs this as a child process."""
+    open_backends(settings)
+    server = WebServer(settings).start()
+    log.info("web UI listening on %s", server.url)
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        log.info("web UI stopping")
+        server.stop()
+
+
+def main(settings: Settings) -> None:
+    serve(settings)
