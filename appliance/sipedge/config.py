@@ -47,7 +47,7 @@ def render(settings: Settings, *, flood_limit: int = DEFAULT_FLOOD_LIMIT, log_le
     previous = target.with_name(target.name + ".previous")
     if target.exists():
         shutil.copy2(target, previous)
-    _write_atomically(target, text)
+    write_atomically(target, text)
     error = check(target)
     if error:
         if previous.exists():
@@ -101,13 +101,14 @@ def check(path: Path) -> str:
 
 
 def _ensure_dispatcher_list(settings: Settings) -> None:
-    # Kamailio needs the file at start; workers are published into it later.
-    path = dispatcher_list_path(settings)
-    if not path.exists():
-        _write_atomically(path, f"# {BANNER}: call-core workers, see appliance.sipedge.dispatcher\n")
+    # Kamailio needs the file at start; rewritten for the current worker range,
+    # keeping the workers already published.
+    from appliance.sipedge import dispatcher
+
+    dispatcher.write_list(settings, dispatcher.published_ports(settings))
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(temp, "w") as f:
         f.write(text)

@@ -9,6 +9,7 @@ import hashlib
 import re
 import socket
 import subprocess
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -203,3 +204,184 @@ def digest(challenge: Response, method: str, uri: str, username: str, password: 
     response = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
     return (f'Digest username="{username}", realm="{realm}", nonce="{nonce}", '
             f'uri="{uri}", response="{response}", algorithm=MD5')
+
+
+# -- SIP messages built by hand: calls through the edge -------------------------------
+
+
+def header_values(text: str, name: str) -> list[str]:
+    """Every value of header `name` in a SIP message (long names only)."""
+    head = text.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+    values = []
+    for line in head:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name.lower():
+            values.append(value.strip())
+    return values
+
+
+def build_response(request: str, status: int, reason: str, *, to_tag: str, contact: str | None = None) -> str:
+    """A reply to `request` echoing Via, From, To (with our tag), Call-ID and CSeq."""
+    lines = [f"SIP/2.0 {status} {reason}"]
+    lines += [f"Via: {v}" for v in header_values(request, "Via")]
+    lines.append(f"From: {header_values(request, 'From')[0]}")
+    to = header_values(request, "To")[0]
+    if status > 100 and ";tag=" not in to:
+        to += f";tag={to_tag}"
+    lines.append(f"To: {to}")
+    lines.append(f"Call-ID: {header_values(request, 'Call-ID')[0]}")
+    lines.append(f"CSeq: {header_values(request, 'CSeq')[0]}")
+    lines += [f"Record-Route: {v}" for v in header_values(request, "Record-Route")]
+    if contact:
+        lines.append(f"Contact: <{contact}>")
+    return "\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n"
+
+
+class Caller(SipClient):
+    """A phone that places calls: INVITE with proxy digest auth, then BYE."""
+
+    def invite(self, callee: str, password: str | None, *, from_user: str, username: str | None = None,
+               extra: list[tuple[str, str]] | None = None, timeout: float = 5.0) -> Response | None:
+        call_id = uuid.uuid4().hex
+        uri = f"sip:{callee}@{self.server[0]}:{self.server[1]}"
+        self.last_call = (call_id, uri, from_user)
+        first = self._invite(uri, callee, from_user, call_id, extra or [], timeout)
+        if first is None or first.status != 407 or password is None:
+            return first
+        auth = digest(first, "INVITE", uri, username or from_user, password)
+        return self._invite(uri, callee, from_user, call_id, (extra or []) + [("Proxy-Authorization", auth)], timeout)
+
+    def _invite(self, uri, callee, from_user, call_id, extra, timeout):
+        self.cseq += 1
+        host, port = self.local
+        branch = "z9hG4bK" + uuid.uuid4().hex[:16]
+        headers = [
+            ("Via", f"SIP/2.0/UDP {host}:{port};branch={branch};rport"),
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:{from_user}@{self.server[0]}>;tag={call_id[:8]}"),
+            ("To", f"<sip:{callee}@{self.server[0]}>"),
+            ("Call-ID", call_id),
+            ("CSeq", f"{self.cseq} INVITE"),
+            ("Contact", f"<sip:{from_user}@{host}:{port}>"),
+            ("User-Agent", self.user_agent),
+        ] + extra
+        text = f"INVITE {uri} SIP/2.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+        self.sock.sendto((text + "Content-Length: 0\r\n\r\n").encode(), self.server)
+        return self.final_response(timeout)
+
+    def bye(self, answer: Response, timeout: float = 3.0) -> Response | None:
+        """Hang up an answered call, following its Record-Route like a real phone."""
+        self.cseq += 1
+        host, port = self.local
+        target = re.search(r"<([^>]+)>", answer.header("Contact")).group(1)
+        routes = [v for k, v in answer.headers if k.lower() == "record-route"]
+        headers = [
+            ("Via", f"SIP/2.0/UDP {host}:{port};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport"),
+            ("Max-Forwards", "70"),
+            ("From", answer.header("From")),
+            ("To", answer.header("To")),
+            ("Call-ID", answer.header("Call-ID")),
+            ("CSeq", f"{self.cseq} BYE"),
+        ] + [("Route", r) for r in routes]
+        text = f"BYE {target} SIP/2.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+        self.sock.sendto((text + "Content-Length: 0\r\n\r\n").encode(), self.server)
+        return self.final_response(timeout)
+
+    def receive_request(self, timeout: float = 3.0) -> str | None:
+        """Next request sent to this phone (replies are skipped)."""
+        self.sock.settimeout(timeout)
+        while True:
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except socket.timeout:
+                return None
+            text = data.decode(errors="replace")
+            if not text.startswith("SIP/2.0"):
+                return text
+
+    def reply(self, request: str, status: int, reason: str) -> None:
+        self.sock.sendto(build_response(request, status, reason, to_tag="callee").encode(), self.server)
+
+
+class FakeWorker:
+    """A stand-in for a call-core worker on 127.0.0.1:port: answers OPTIONS and
+    INVITEs (with `answer`), records the INVITEs, and can place B-legs."""
+
+    def __init__(self, settings: Settings, port: int, answer: int = 200):
+        import queue
+        import threading
+
+        self.settings = settings
+        self.port = port
+        self.answer = answer
+        self.invites: list[str] = []
+        self.responses: queue.Queue = queue.Queue()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", port))
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def uri(self) -> str:
+        return f"sip:127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        """Die like a crashed worker: the port stops answering."""
+        self.running = False
+        self.sock.close()
+        self.thread.join(timeout=2)
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                self.sock.settimeout(0.2)
+                data, peer = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            text = data.decode(errors="replace")
+            if text.startswith("SIP/2.0"):
+                self.responses.put(parse_response(text))
+                continue
+            method = text.split(" ", 1)[0]
+            contact = f"sip:worker@127.0.0.1:{self.port}"
+            if method == "INVITE":
+                self.invites.append(text)
+                self.sock.sendto(build_response(text, 100, "Trying", to_tag="w").encode(), peer)
+                reason = {200: "OK", 486: "Busy Here"}.get(self.answer, "Whatever")
+                self.sock.sendto(build_response(text, self.answer, reason, to_tag="w", contact=contact).encode(), peer)
+            elif method in ("OPTIONS", "BYE", "CANCEL"):
+                self.sock.sendto(build_response(text, 200, "OK", to_tag="w", contact=contact).encode(), peer)
+
+    def call_extension(self, extension: str, *, caller_name: str, caller_number: str, timeout: float = 5.0):
+        """Place a B-leg INVITE through the edge, as the call core does; returns the final reply."""
+        call_id = uuid.uuid4().hex
+        server = f"{self.settings.bind}:{self.settings.sip_port}"
+        text = (
+            f"INVITE sip:{extension}@{server} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: \"Call Core\" <sip:worker@127.0.0.1:{self.port}>;tag=wb{call_id[:6]}\r\n"
+            f"To: <sip:{extension}@{server}>\r\n"
+            f"Call-ID: {call_id}\r\n"
+            "CSeq: 1 INVITE\r\n"
+            f"Contact: <sip:worker@127.0.0.1:{self.port}>\r\n"
+            f"X-AP-Caller-Name: {caller_name}\r\n"
+            f"X-AP-Caller-Number: {caller_number}\r\n"
+            "X-AP-Internal: secret\r\n"
+            "Content-Length: 0\r\n\r\n"
+        )
+        self.sock.sendto(text.encode(), (self.settings.bind, self.settings.sip_port))
+        import queue
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                response = self.responses.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if response.status >= 200:
+                return response
+        return None

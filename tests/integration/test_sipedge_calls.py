@@ -1,0 +1,195 @@
+"""Calls through the SIP edge: dispatch to workers (free slots only), caller presentation, B-legs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from appliance import changes
+from appliance.sipedge import dispatcher
+from appliance.store import close_store
+from appliance.users import create_user
+from tests.support.kamailio import (
+    Caller, FakeWorker, edge_settings, header_values, open_fresh_store, running_kamailio,
+)
+
+PASSWORD_A = "Tr1cky-Horse-Battery"
+PASSWORD_B = "Gl4ss-Window-Orange"
+
+
+@pytest.fixture
+def edge(tmp_path):
+    settings = edge_settings(tmp_path / "data")
+    open_fresh_store(settings)
+    for extension, password, first in (("201", PASSWORD_A, "Alice"), ("202", PASSWORD_B, "Bob")):
+        create_user({"extension": extension, "first_name": first, "last_name": "Martin", "sip_password": password})
+    with running_kamailio(settings):
+        yield settings
+    changes.unsubscribe_all()
+    close_store()
+
+
+@pytest.fixture
+def workers(edge):
+    started: list[FakeWorker] = []
+
+    def start(count: int) -> list[FakeWorker]:
+        for _ in range(count):
+            started.append(FakeWorker(edge, edge.worker_sip_port(len(started))))
+        dispatcher.publish_workers(edge, [w.port for w in started])
+        return started
+
+    yield start
+    for worker in started:
+        if worker.running:
+            worker.stop()
+
+
+
+def test_when_no_worker_then_new_call_gets_503_with_retry_after(edge):
+    with Caller(edge) as phone:
+        response = phone.invite("202", PASSWORD_A, from_user="201")
+    assert response.status == 503
+    assert response.header("Retry-After")
+
+
+def test_call_from_phone_reaches_worker_with_authenticated_caller(edge, workers):
+    [worker] = workers(1)
+    with Caller(edge) as phone:
+        challenge = phone.invite("202", None, from_user="201")
+        assert challenge.status == 407
+        response = phone.invite("202", PASSWORD_A, from_user="201", extra=[("X-AP-Caller", "999")])
+    assert response.status == 200
+    [invite] = worker.invites
+    # The phone's own X-AP-Caller is replaced by the authenticated extension.
+    assert header_values(invite, "X-AP-Caller") == ["201"]
+    assert header_values(invite, "Record-Route")
+    assert not header_values(invite, "Proxy-Authorization")
+
+
+def test_when_caller_id_spoofed_then_403(edge, workers):
+    [worker] = workers(1)
+    with Caller(edge) as phone:
+        response = phone.invite("202", PASSWORD_A, from_user="202", username="201")
+    assert response.status == 403
+    assert worker.invites == []
+
+
+def test_when_password_wrong_on_invite_then_403_same_as_unknown_user(edge, workers):
+    workers(1)
+    with Caller(edge, source_ip="127.0.0.2") as phone:
+        known = phone.invite("202", "Wrong-Passw0rd-1", from_user="201")
+        unknown = phone.invite("202", "Wrong-Passw0rd-1", from_user="299")
+    assert (known.status, known.reason) == (unknown.status, unknown.reason) == (403, "Forbidden")
+
+
+def test_worker_takes_two_calls_then_the_next_worker_then_503(edge, workers):
+    pool = workers(2)
+    with Caller(edge) as phone:
+        answers = [phone.invite("202", PASSWORD_A, from_user="201") for _ in range(4)]
+        assert [a.status for a in answers] == [200, 200, 200, 200]
+        assert sorted(len(w.invites) for w in pool) == [2, 2]
+
+        # Every slot is taken: a new call is refused, not squeezed in.
+        full = phone.invite("202", PASSWORD_A, from_user="201")
+        assert full.status == 503
+        assert full.header("Retry-After")
+
+        # Hanging up frees a slot on the worker that held the call.
+        assert phone.bye(answers[0]).status == 200
+        again = phone.invite("202", PASSWORD_A, from_user="201")
+        assert again.status == 200
+    assert sum(len(w.invites) for w in pool) == 5
+
+
+def test_dead_worker_gets_no_new_calls(edge, workers):
+    dead, alive = workers(2)
+    dead.stop()
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        states = {w["uri"]: w["active"] for w in dispatcher.workers(edge) if not w["disabled"]}
+        if states.get(dead.uri) is False:
+            break
+        time.sleep(0.2)
+    assert states == {dead.uri: False, alive.uri: True}
+
+    with Caller(edge) as phone:
+        responses = [phone.invite("202", PASSWORD_A, from_user="201") for _ in range(2)]
+    assert [r.status for r in responses] == [200, 200]
+    assert len(alive.invites) == 2
+
+
+def test_b_leg_from_worker_presents_caller_and_strips_internal_headers(edge, workers):
+    [worker] = workers(1)
+    with Caller(edge) as callee:
+        assert callee.register("202", PASSWORD_B).status == 200
+        import threading
+
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(
+            reply=worker.call_extension("202", caller_name="Alice Martin", caller_number="201")))
+        thread.start()
+        invite = callee.receive_request()
+        assert invite is not None and invite.startswith("INVITE ")
+        callee.reply(invite, 486, "Busy Here")
+        thread.join()
+
+    from_header = header_values(invite, "From")[0]
+    assert from_header.startswith('"Alice Martin" <sip:201@')
+    assert not [line for line in invite.split("\r\n") if line.lower().startswith("x-ap-")]
+    assert result["reply"].status == 486
+
+
+def test_b_leg_to_unregistered_extension_gets_480(edge, workers):
+    [worker] = workers(1)
+    reply = worker.call_extension("202", caller_name="Alice Martin", caller_number="201")
+    assert reply.status == 480
+
+
+def test_phone_cannot_use_the_edge_as_a_relay(edge, workers):
+    workers(1)
+    with Caller(edge) as phone:
+        phone.cseq += 1
+        host, port = phone.local
+        text = (
+            f"BYE sip:victim@192.0.2.10:5060 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bKrelay1;rport\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:201@x>;tag=a\r\nTo: <sip:v@y>;tag=b\r\n"
+            f"Call-ID: relay-test\r\nCSeq: 1 BYE\r\n"
+            f"Route: <sip:{edge.bind}:{edge.sip_port};lr>\r\nContent-Length: 0\r\n\r\n"
+        )
+        phone.sock.sendto(text.encode(), phone.server)
+        response = phone.final_response(3)
+    assert response.status == 403
+
+
+def test_other_methods_from_phones_get_a_clean_refusal(edge):
+    with Caller(edge) as phone:
+        for method in ("SUBSCRIBE", "MESSAGE", "PUBLISH"):
+            response = phone.request(method, f"sip:202@{edge.bind}:{edge.sip_port}", "201", f"m-{method}")
+            assert response.status == 405, method
+        options = phone.request("OPTIONS", f"sip:{edge.bind}:{edge.sip_port}", "201", "ping")
+        assert options.status == 200
+
+
+def test_republishing_workers_keeps_their_busy_slots(edge, workers):
+    [first] = workers(1)
+    with Caller(edge) as phone:
+        assert [phone.invite("202", PASSWORD_A, from_user="201").status for _ in range(2)] == [200, 200]
+        # The pool is published again while calls are up: the full worker stays full.
+        dispatcher.publish_workers(edge, [first.port])
+        assert phone.invite("202", PASSWORD_A, from_user="201").status == 503
+
+        # A new worker joins the pool and takes the next call.
+        first, second = workers(1)
+        assert phone.invite("202", PASSWORD_A, from_user="201").status == 200
+        assert (len(first.invites), len(second.invites)) == (2, 1)
+
+
+def test_unpublished_worker_gets_no_new_calls(edge, workers):
+    first, second = workers(2)
+    dispatcher.publish_workers(edge, [second.port])
+    with Caller(edge) as phone:
+        assert [phone.invite("202", PASSWORD_A, from_user="201").status for _ in range(2)] == [200, 200]
+    assert (len(first.invites), len(second.invites)) == (0, 2)
