@@ -19,7 +19,8 @@ AREAS = (auth, pages, users, calls, security, api)
 
 def create_app(settings: Settings) -> bottle.Bottle:
     """A ready WSGI app; the caller has opened the store and loaded the secret key."""
-    app = bottle.Bottle(catchall=True, autojson=False)
+    app = bottle.Bottle(catchall=True)
+    app.config["json.enable"] = False  # JSON answers are explicit (webui.web.json_body)
     app.config[web.SETTINGS_KEY] = settings
     app.install(web.GuardPlugin())
     app.add_hook("before_request", web.limit_body)
