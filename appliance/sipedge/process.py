@@ -23,16 +23,11 @@ def kamailio_command(settings: Settings) -> list[str]:
         "-E",  # log to stderr: the supervisor collects it
         "-f", str(config.config_path(settings).resolve()),
         "-P", str(run_dir / "kamailio.pid"),
-        "-Y", str(run_dir / "kamailio"),
+        "-Y", str(run_dir),  # runtime files here, not /run/kamailio (no systemd)
         "-w", str(run_dir),
         "-m", str(SHM_MB),
         "-M", str(PKG_MB),
     ]
-
-
-def prepare(settings: Settings) -> None:
-    """Create the runtime directory Kamailio expects (no systemd to do it)."""
-    (settings.run_dir / "kamailio").mkdir(parents=True, exist_ok=True)
 
 
 def wait_ready(settings: Settings, timeout: float = 10.0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 
 import pytest
 
@@ -11,7 +12,12 @@ from appliance.sipedge import config, reactions, rpc
 from appliance.store import close_store
 from appliance.users import create_user, delete_user, update_user
 from tests.support.kamailio import (
-    SipClient, edge_settings, open_fresh_store, run_sipp, running_kamailio, write_users_csv,
+    SipClient,
+    edge_settings,
+    open_fresh_store,
+    run_sipp,
+    running_kamailio,
+    write_users_csv,
 )
 
 PASSWORD_A = "Tr1cky-Horse-Battery"
@@ -51,6 +57,38 @@ def test_when_user_created_then_can_register_with_digest(edge, tmp_path):
     result = run_sipp(edge, "register_auth.xml", csv, calls=2)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert {r["extension"] for r in rpc.registrations(edge)} == {"201", "202"}
+
+
+def test_registration_works_while_the_store_is_being_written(edge):
+    # Kamailio reads the store (WAL) while the web UI writes to it.
+    add_user("201", PASSWORD_A)
+    created: list[str] = []
+    stop = threading.Event()
+
+    def write_constantly():
+        number = 0
+        while not stop.is_set() and number < 200:
+            number += 1
+            add_user(str(3000 + number), f"Wr1ter-Password-{number:04d}")
+            created.append(str(3000 + number))
+            update_user("201", {"first_name": f"Ada{number}"})
+
+    writer = threading.Thread(target=write_constantly)
+    writer.start()
+    statuses = []
+    try:
+        with SipClient(edge) as phone:
+            for _ in range(30):
+                statuses.append(phone.register("201", PASSWORD_A).status)
+                # The newest user, created a moment ago, registers at once.
+                if created:
+                    newest = created[-1]
+                    statuses.append(phone.register(newest, f"Wr1ter-Password-{int(newest) - 3000:04d}").status)
+    finally:
+        stop.set()
+        writer.join()
+    assert len(statuses) > 40
+    assert set(statuses) == {200}
 
 
 def test_when_password_wrong_then_403_same_as_unknown_user(edge):

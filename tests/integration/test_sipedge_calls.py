@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
 from appliance import changes
-from appliance.sipedge import dispatcher
+from appliance.sipedge import dispatcher, rpc
 from appliance.store import close_store
 from appliance.users import create_user
 from tests.support.kamailio import (
-    Caller, FakeWorker, edge_settings, header_values, open_fresh_store, running_kamailio,
+    Caller,
+    FakeWorker,
+    edge_settings,
+    header_values,
+    open_fresh_store,
+    running_kamailio,
 )
 
 PASSWORD_A = "Tr1cky-Horse-Battery"
@@ -124,8 +130,6 @@ def test_b_leg_from_worker_presents_caller_and_strips_internal_headers(edge, wor
     [worker] = workers(1)
     with Caller(edge) as callee:
         assert callee.register("202", PASSWORD_B).status == 200
-        import threading
-
         result = {}
         thread = threading.Thread(target=lambda: result.update(
             reply=worker.call_extension("202", caller_name="Alice Martin", caller_number="201")))
@@ -138,6 +142,25 @@ def test_b_leg_from_worker_presents_caller_and_strips_internal_headers(edge, wor
     from_header = header_values(invite, "From")[0]
     assert from_header.startswith('"Alice Martin" <sip:201@')
     assert not [line for line in invite.split("\r\n") if line.lower().startswith("x-ap-")]
+    assert result["reply"].status == 486
+
+
+def test_phone_behind_nat_is_reached_at_its_public_address(edge, workers):
+    [worker] = workers(1)
+    # The phone believes it is 10.0.0.5:5060; packets really come from 127.0.0.7.
+    with Caller(edge, source_ip="127.0.0.7", advertise=("10.0.0.5", 5060)) as callee:
+        assert callee.register("202", PASSWORD_B).status == 200
+        [registration] = rpc.registrations(edge)
+        assert registration["source_ip"] == "127.0.0.7"
+
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(
+            reply=worker.call_extension("202", caller_name="Alice Martin", caller_number="201")))
+        thread.start()
+        invite = callee.receive_request()
+        assert invite is not None and invite.startswith("INVITE sip:202@10.0.0.5")
+        callee.reply(invite, 486, "Busy Here")
+        thread.join()
     assert result["reply"].status == 486
 
 

@@ -51,7 +51,6 @@ def running_kamailio(settings: Settings, **render_options):
     from appliance.sipedge import config, process
 
     config.render(settings, **render_options)
-    process.prepare(settings)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     log = open(settings.log_dir / "kamailio.log", "ab")
     proc = subprocess.Popen(process.kamailio_command(settings), stdout=log, stderr=subprocess.STDOUT)
@@ -118,11 +117,14 @@ class Response:
 class SipClient:
     """A UDP SIP user agent bound to `source_ip`, speaking just enough SIP for tests."""
 
-    def __init__(self, settings: Settings, source_ip: str = "127.0.0.1", user_agent: str = "appliance-test"):
+    def __init__(self, settings: Settings, source_ip: str = "127.0.0.1", user_agent: str = "appliance-test",
+                 advertise: tuple[str, int] | None = None):
         self.server = (settings.bind, settings.sip_port)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((source_ip, 0))
-        self.local = self.sock.getsockname()
+        # What the phone writes in Via and Contact: a private address when it
+        # sits behind NAT and does not know its public one.
+        self.local = advertise or self.sock.getsockname()
         self.user_agent = user_agent
         self.cseq = 0
 
@@ -176,7 +178,7 @@ class SipClient:
         while True:
             try:
                 data, _ = self.sock.recvfrom(65535)
-            except (socket.timeout, ConnectionRefusedError):
+            except (TimeoutError, ConnectionRefusedError):
                 return None
             response = parse_response(data.decode(errors="replace"))
             if response and response.status >= 200:
@@ -293,7 +295,7 @@ class Caller(SipClient):
         while True:
             try:
                 data, _ = self.sock.recvfrom(65535)
-            except socket.timeout:
+            except TimeoutError:
                 return None
             text = data.decode(errors="replace")
             if not text.startswith("SIP/2.0"):
@@ -337,7 +339,7 @@ class FakeWorker:
             try:
                 self.sock.settimeout(0.2)
                 data, peer = self.sock.recvfrom(65535)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
