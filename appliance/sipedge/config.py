@@ -35,12 +35,17 @@ def dispatcher_list_path(settings: Settings) -> Path:
     return settings.run_dir / "dispatcher.list"
 
 
-def render(settings: Settings, *, flood_limit: int = DEFAULT_FLOOD_LIMIT, log_level: int = 1) -> Path:
-    """Write run/kamailio.cfg, check it with `kamailio -c`, keep the last good one."""
+def render(settings: Settings, *, flood_limit: int = DEFAULT_FLOOD_LIMIT, log_level: int = 1,
+           natping_interval_s: int = 30) -> Path:
+    """Write run/kamailio.cfg, check it with `kamailio -c`, keep the last good one.
+
+    The keyword options exist for tests and benchmarks; the appliance uses the defaults.
+    """
     from appliance.system import get_system_settings
 
     system = get_system_settings()
-    text = render_text(settings, system, flood_limit=flood_limit, log_level=log_level)
+    text = render_text(settings, system, flood_limit=flood_limit, log_level=log_level,
+                       natping_interval_s=natping_interval_s)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     _ensure_dispatcher_list(settings)
     target = config_path(settings)
@@ -58,7 +63,8 @@ def render(settings: Settings, *, flood_limit: int = DEFAULT_FLOOD_LIMIT, log_le
     return target
 
 
-def render_text(settings: Settings, system, *, flood_limit: int, log_level: int) -> str:
+def render_text(settings: Settings, system, *, flood_limit: int = DEFAULT_FLOOD_LIMIT, log_level: int = 1,
+                natping_interval_s: int = 30) -> str:
     """The config text for these settings (no file written)."""
     realm = system.sip_domain
     if not REALM_RE.match(realm or ""):
@@ -77,6 +83,8 @@ def render_text(settings: Settings, system, *, flood_limit: int, log_level: int)
         "db_path": str(settings.db_path.resolve()),
         "dispatcher_list": str(dispatcher_list_path(settings).resolve()),
         "flood_limit": int(flood_limit),
+        # OPTIONS keepalives to phones behind NAT keep their NAT binding open.
+        "natping_interval_s": int(natping_interval_s),
         "log_level": int(log_level),
         # Two cores on the appliance: a few UDP and TCP workers are plenty.
         "children": 4,

@@ -12,6 +12,7 @@ from appliance.sipedge import config, reactions, rpc
 from appliance.store import close_store
 from appliance.users import create_user, delete_user, update_user
 from tests.support.kamailio import (
+    Caller,
     SipClient,
     edge_settings,
     open_fresh_store,
@@ -165,6 +166,15 @@ def test_when_extension_changed_then_old_registration_dropped(edge):
         assert rpc.registrations(edge) == []
         assert phone.register("201", PASSWORD_A).status == 403
         assert phone.register("205", PASSWORD_A).status == 200
+
+
+def test_phone_behind_nat_gets_keepalives(settings):
+    add_user("201", PASSWORD_A)
+    with running_kamailio(settings, natping_interval_s=1):
+        with Caller(settings, source_ip="127.0.0.8", advertise=("192.168.1.20", 5060)) as phone:
+            assert phone.register("201", PASSWORD_A).status == 200
+            keepalive = phone.receive_request(timeout=5)
+    assert keepalive is not None and keepalive.startswith("OPTIONS ")
 
 
 def test_scanner_user_agent_dropped(edge):

@@ -216,3 +216,13 @@ def test_unpublished_worker_gets_no_new_calls(edge, workers):
     with Caller(edge) as phone:
         assert [phone.invite("202", PASSWORD_A, from_user="201").status for _ in range(2)] == [200, 200]
     assert (len(first.invites), len(second.invites)) == (0, 2)
+
+
+def test_call_survives_a_worker_that_just_died(edge, workers):
+    dead, alive = workers(2)
+    dead.stop()
+    # Whether or not the probes noticed yet, the call ends up on the live worker.
+    with Caller(edge) as phone:
+        responses = [phone.invite("202", PASSWORD_A, from_user="201", timeout=10) for _ in range(2)]
+    assert [r.status for r in responses] == [200, 200]
+    assert len(alive.invites) == 2
