@@ -11,6 +11,8 @@
 % end
 <form method="post" action="{{"/users/new" if mode == "new" else "/users/" + extension + "/edit"}}" class="grid" id="user-form">
   <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+  <!-- Enter in a field submits with the first button: make that one "save", not "generate". -->
+  <button type="submit" name="action" value="save" class="default-submit" tabindex="-1" aria-hidden="true">{{_("Save")}}</button>
   % if mode == "edit":
   <input type="hidden" name="revision" value="{{revision}}">
   % end
@@ -56,7 +58,7 @@
   </div>
   <label for="web_password">{{_("Web password")}}</label>
   <div><input id="web_password" name="web_password" type="password" autocomplete="new-password">
-  <small class="hint">{{_("Only needed for users who log in to this interface. Leave empty to keep it unchanged.")}}</small>
+  <small class="hint">{{_("Only needed for users who log in to this interface.")}}{{(" " + _("Leave empty to keep it unchanged.")) if mode == "edit" else ""}}</small>
   % field_error("web_password")
   </div>
   <div></div>
