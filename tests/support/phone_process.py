@@ -23,6 +23,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import wave
 
@@ -77,6 +78,21 @@ def tone_wav(freq: int, directory: str) -> str:
             w.setframerate(rate)
             w.writeframes(frames)
     return path
+
+
+def wait_wav_closed(path: str, timeout: float = 3.0) -> bool:
+    """True once the WAV header holds its final size (pjmedia writes it when the port is destroyed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+            if len(head) == 8 and struct.unpack("<I", head[4:8])[0] > 0:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.02)
+    return False
 
 
 class Phone:
@@ -215,6 +231,7 @@ class Phone:
         rec = pj.AudioMediaRecorder()
         rec.createRecorder(path)
         c.recorder = rec
+        c.recorder_path = path
         c.connect_media()
 
     def cmd_stop_recording(self, call=None):
@@ -355,15 +372,18 @@ class PhoneCall(pj.Call):
             self._linked.add("rec")
 
     def stop_recording(self):
+        """Stop and close the WAV file (pjmedia closes it asynchronously: wait for its header)."""
         if self.recorder is not None:
+            path = self.recorder_path
             med = self.audio()
             if med is not None:
                 try:
                     med.stopTransmit(self.recorder)
                 except pj.Error:
                     pass
-            self.recorder = None  # the destructor closes the WAV file
+            self.recorder = None  # the destructor queues the close of the WAV file
             self._linked.discard("rec")
+            wait_wav_closed(path)
 
 
 def main() -> int:

@@ -1,0 +1,640 @@
+"""The pjsua2 implementation of `Channel`.
+
+Three layers, each on its own thread:
+
+- `Leg`, `Player`, `WorkerAccount` subclass pjsua2 classes. Their callbacks
+  run on pjsua2's worker thread and only post events ("state", "media",
+  "dtmf", "eof") into the `Session` of the call; nothing else happens there.
+- `Session` holds the legs of one call (the caller's and the ones it
+  dialled) and their event queue. `Session.pump()` takes one event and
+  applies it to the legs' state (which digits arrived, who hung up, whose
+  audio is up), relaying digits between bridged legs. Only the call's
+  thread pumps.
+- `PjChannel` is the `Channel` the dialplan drives from the call's thread.
+  Its blocking methods pump the session until their condition holds; every
+  pjsua2 operation they need is run on the pjsua2 thread through
+  `PjRuntime.run`, including the creation and release of players and
+  recorders (the call thread never holds the last reference to one).
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import queue
+import re
+import time
+from typing import Callable, Sequence
+
+import pjsua2 as pj
+
+from appliance.callcore.channel import Channel, ChannelError, DialOutcome, DialResult, HungUp
+from appliance.callcore.runtime import PjRuntime
+
+log = logging.getLogger(__name__)
+
+MEDIA_WAIT_S = 5.0
+HANGUP_WAIT_S = 3.0
+_ids = itertools.count(1)
+
+# ---------------------------------------------------------------------------
+# SIP message helpers (pure)
+
+HEADER_RE = re.compile(r"^([A-Za-z0-9-]+)\s*:\s*(.*)$")
+REQUEST_USER_RE = re.compile(r"^[A-Z]+\s+sips?:([^@;>\s]+)@")
+NAME_ADDR_RE = re.compile(r'^\s*(?:"((?:[^"\\]|\\.)*)"|([^<"]*?))\s*<\s*sips?:([^@;>]*)@')
+URI_USER_RE = re.compile(r"sips?:([^@;>]*)@")
+
+
+def parse_invite(whole_msg: str) -> dict:
+    """Request-URI user, headers (lower-case names, first value) and the From name and user."""
+    lines = whole_msg.split("\r\n")
+    m = REQUEST_USER_RE.match(lines[0]) if lines else None
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            break
+        h = HEADER_RE.match(line)
+        if h:
+            headers.setdefault(h.group(1).lower(), h.group(2).strip())
+    from_value = headers.get("from", headers.get("f", ""))
+    fm = NAME_ADDR_RE.match(from_value)
+    if fm:
+        from_name, from_user = (fm.group(1) or fm.group(2) or "").strip(), fm.group(3)
+    else:
+        um = URI_USER_RE.search(from_value)
+        from_name, from_user = "", (um.group(1) if um else "")
+    return {
+        "callee": m.group(1) if m else "",
+        "headers": headers,
+        "from_name": from_name.replace('\\"', '"'),
+        "from_user": from_user,
+        "call_id": headers.get("call-id", headers.get("i", "")),
+    }
+
+
+def wait_wav_closed(path: str, timeout: float = 3.0) -> bool:
+    """True once a recording's WAV header holds its size: pjmedia closes files asynchronously."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+            if len(head) == 8 and int.from_bytes(head[4:8], "little") > 0:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.02)
+    log.warning("recording %s not closed after %.0f s", path, timeout)
+    return False
+
+
+def outcome_of(code: int) -> DialOutcome:
+    if code in (486, 600):
+        return DialOutcome.BUSY
+    if code == 408:
+        return DialOutcome.NO_ANSWER
+    if code in (404, 410, 480, 604):
+        return DialOutcome.UNAVAILABLE
+    if code == 487:
+        return DialOutcome.CANCELLED
+    if 200 <= code < 300:
+        return DialOutcome.ANSWERED
+    return DialOutcome.FAILED
+
+
+# ---------------------------------------------------------------------------
+# pjsua2 subclasses: callbacks post events, nothing more
+
+class WorkerAccount(pj.Account):
+    """The worker's only account: receives the calls Kamailio dispatches."""
+
+    def __init__(self, runtime: PjRuntime):
+        super().__init__()
+        self.runtime = runtime
+
+    def onIncomingCall(self, prm):
+        session = Session(self.runtime)
+        leg = Leg(self.runtime, self, session, prm.callId, outgoing=False)
+        meta = parse_invite(prm.rdata.wholeMsg)
+        self.runtime.add_leg(leg)
+        self.runtime.incoming.put((session, leg, meta))
+
+
+class Leg(pj.Call):
+    def __init__(self, runtime: PjRuntime, account, session: "Session", call_id=pj.PJSUA_INVALID_ID,
+                 outgoing: bool = True):
+        super().__init__(account, call_id)
+        self.runtime = runtime
+        self.session = session
+        self.outgoing = outgoing
+        self.uid = next(_ids)
+        session.legs.append(self)
+        # State below is only touched by the call's thread (Session.pump and PjChannel).
+        self.state = "calling" if outgoing else "incoming"
+        self.code = 0
+        self.reason = ""
+        self.up = True
+        self.early = False           # we sent 183 (incoming) / it sent 18x (outgoing)
+        self.rung = False            # we sent 180 (incoming)
+        self.media_active = False
+        self.answered_at: float | None = None
+        self.ended_at: float | None = None
+        self.local_hangup = False
+        self.digits: collections.deque[str] = collections.deque()
+        self.peers: set[Leg] = set()
+        self.echo = False
+        self.channel: PjChannel | None = None
+        self.hangup_callbacks: list[Callable] = []
+        # pjsua2 objects linked to this leg, touched on the pjsua2 thread only.
+        self.players: dict[int, Player] = {}
+        self.recorders: dict[int, pj.AudioMediaRecorder] = {}
+
+    # -- callbacks (pjsua2 worker thread) --------------------------------------
+    def onCallState(self, prm):
+        info = self.getInfo()
+        state = {
+            pj.PJSIP_INV_STATE_CALLING: "calling", pj.PJSIP_INV_STATE_INCOMING: "incoming",
+            pj.PJSIP_INV_STATE_EARLY: "early", pj.PJSIP_INV_STATE_CONNECTING: "connecting",
+            pj.PJSIP_INV_STATE_CONFIRMED: "confirmed", pj.PJSIP_INV_STATE_DISCONNECTED: "disconnected",
+        }.get(info.state, "calling")
+        if state == "disconnected":
+            self.runtime.leg_ended(self)
+        self.session.post("state", self, state=state, code=info.lastStatusCode, reason=info.lastReason)
+
+    def onCallMediaState(self, prm):
+        info = self.getInfo()
+        active = any(m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_ACTIVE for m in info.media)
+        self.session.post("media", self, active=active)
+
+    def onDtmfDigit(self, prm):
+        self.session.post("dtmf", self, digit=prm.digit)
+
+    # -- operations (pjsua2 thread) ---------------------------------------------
+    def audio(self) -> pj.AudioMedia | None:
+        try:
+            info = self.getInfo()
+        except pj.Error:
+            return None
+        for i, m in enumerate(info.media):
+            if m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                try:
+                    return self.getAudioMedia(i)
+                except pj.Error:
+                    return None
+        return None
+
+    def relink(self) -> None:
+        """(Re)connect everything this leg should hear and feed; idempotent."""
+        med = self.audio()
+        if med is None:
+            return
+        for player in self.players.values():
+            player.startTransmit(med)
+        for rec in self.recorders.values():
+            med.startTransmit(rec)
+        if self.echo:
+            med.startTransmit(med)
+        for peer in self.peers:
+            other = peer.audio()
+            if other is not None:
+                med.startTransmit(other)
+                other.startTransmit(med)
+
+    def respond(self, code: int, reason: str | None = None) -> None:
+        prm = pj.CallOpParam()
+        prm.statusCode = code
+        if reason:
+            prm.reason = reason
+        self.answer(prm)
+
+    def end(self, code: int | None, reason: str | None) -> None:
+        prm = pj.CallOpParam()
+        if code:
+            prm.statusCode = code
+        if reason:
+            prm.reason = reason
+        try:
+            self.hangup(prm)
+        except pj.Error as exc:
+            log.debug("hangup of a leg already gone: %s", exc.info() if hasattr(exc, "info") else exc)
+
+    def send_digits(self, digits: str) -> None:
+        prm = pj.CallSendDtmfParam()
+        prm.digits = digits
+        prm.method = pj.PJSUA_DTMF_METHOD_RFC2833
+        try:
+            self.sendDtmf(prm)
+        except pj.Error:
+            log.debug("digits %s not relayed (no telephone-event on this leg)", digits)
+
+    def add_player(self, path: str, loop: bool) -> int:
+        player = Player(self)
+        player.createPlayer(path, 0 if loop else pj.PJMEDIA_FILE_NO_LOOP)
+        self.players[player.uid] = player
+        self.relink()
+        return player.uid
+
+    def remove_players(self, uids: Sequence[int] | None = None) -> None:
+        for uid in list(self.players if uids is None else uids):
+            player = self.players.pop(uid, None)
+            if player is not None:
+                player.closed = True  # its destructor (now) destroys the pjmedia port
+
+    def add_recorder(self, path: str) -> int:
+        rec = pj.AudioMediaRecorder()
+        rec.createRecorder(path)
+        uid = next(_ids)
+        self.recorders[uid] = rec
+        self.relink()
+        return uid
+
+    def remove_recorder(self, uid: int) -> None:
+        rec = self.recorders.pop(uid, None)
+        med = self.audio()
+        if rec is not None and med is not None:
+            try:
+                med.stopTransmit(rec)
+            except pj.Error:
+                pass
+        del rec  # closes the WAV file
+
+    def unlink_peer(self, peer: "Leg") -> None:
+        med, other = self.audio(), peer.audio()
+        if med is not None and other is not None:
+            for a, b in ((med, other), (other, med)):
+                try:
+                    a.stopTransmit(b)
+                except pj.Error:
+                    pass
+
+    def stop_echo(self) -> None:
+        med = self.audio()
+        if med is not None:
+            try:
+                med.stopTransmit(med)
+            except pj.Error:
+                pass
+
+
+class Player(pj.AudioMediaPlayer):
+    def __init__(self, leg: Leg):
+        super().__init__()
+        self.leg = leg
+        self.uid = next(_ids)
+        self.closed = False
+
+    def onEof2(self):
+        if not self.closed:
+            self.leg.session.post("eof", self.leg, player=self.uid)
+
+
+# ---------------------------------------------------------------------------
+# Session: one call's legs and events
+
+class Session:
+    def __init__(self, runtime: PjRuntime):
+        self.runtime = runtime
+        self.events: queue.Queue = queue.Queue()
+        self.legs: list[Leg] = []
+        self.finished_players: set[int] = set()
+        self.last_dial: DialResult | None = None
+
+    def post(self, kind: str, leg: Leg, **data) -> None:
+        self.events.put((kind, leg, data))
+
+    def pump(self, timeout: float) -> bool:
+        """Apply the next event to the legs' state (call thread). False on timeout."""
+        try:
+            kind, leg, data = self.events.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return False
+        if kind == "state":
+            self._on_state(leg, data)
+        elif kind == "media":
+            leg.media_active = data["active"]
+            if leg.media_active:
+                self.runtime.post(leg.relink)
+        elif kind == "dtmf":
+            live_peers = [p for p in leg.peers if p.up]
+            if live_peers:
+                for peer in live_peers:
+                    self.runtime.post(peer.send_digits, data["digit"])
+            else:
+                leg.digits.append(data["digit"])
+        elif kind == "eof":
+            self.finished_players.add(data["player"])
+        return True
+
+    def _on_state(self, leg: Leg, data: dict) -> None:
+        if not leg.up:
+            return
+        leg.state, leg.code, leg.reason = data["state"], data["code"], data["reason"]
+        if leg.state == "early" and leg.outgoing:
+            leg.early = True
+        if leg.state == "confirmed" and leg.answered_at is None:
+            leg.answered_at = time.time()
+        if leg.state == "disconnected":
+            leg.up = False
+            leg.media_active = False
+            leg.ended_at = time.time()
+            for callback in leg.hangup_callbacks:
+                try:
+                    callback(leg.channel)
+                except Exception:
+                    log.exception("hang-up callback failed")
+
+    def release(self) -> None:
+        """End what is still up and forget every pjsua2 object of the call (pjsua2 thread)."""
+        for leg in self.legs:
+            leg.remove_players()
+            for uid in list(leg.recorders):
+                leg.remove_recorder(uid)
+            leg.peers.clear()
+            if leg.isActive():
+                leg.end(503 if not leg.outgoing and leg.answered_at is None else None, None)
+        self.runtime.release(*self.legs)
+
+
+# ---------------------------------------------------------------------------
+# The Channel
+
+class PjChannel(Channel):
+    def __init__(self, session: Session, leg: Leg, caller: str, caller_name: str, callee: str,
+                 call_id: str, language: str = "en"):
+        self.session = session
+        self.runtime = session.runtime
+        self.leg = leg
+        leg.channel = self
+        self.caller = caller
+        self.caller_name = caller_name
+        self.callee = callee
+        self.call_id = call_id
+        self.language = language
+        self.answer_callbacks: list[Callable[[Channel], None]] = []
+
+    def __repr__(self) -> str:
+        return f"<PjChannel {self.caller}->{self.callee} {self.leg.state}>"
+
+    # -- waiting ---------------------------------------------------------------
+    def _wait(self, done: Callable[[], bool], timeout: float | None, hangup_raises: bool = True) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not done():
+            if not self.leg.up:
+                if hangup_raises:
+                    raise HungUp(self)
+                return False
+            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            self.session.pump(left)
+        return True
+
+    def _require_up(self) -> None:
+        while self.session.pump(0):
+            pass
+        if not self.leg.up:
+            raise HungUp(self)
+
+    # -- call control ------------------------------------------------------------
+    @property
+    def is_up(self) -> bool:
+        return self.leg.up
+
+    @property
+    def answered(self) -> bool:
+        return self.leg.answered_at is not None
+
+    def on_hangup(self, callback: Callable[[Channel], None]) -> None:
+        self.leg.hangup_callbacks.append(callback)
+
+    def on_answer(self, callback: Callable[[Channel], None]) -> None:
+        """Call `callback(channel)` in the call's thread when the caller's leg is answered."""
+        self.answer_callbacks.append(callback)
+
+    def ring(self) -> None:
+        self._require_up()
+        if self.leg.outgoing or self.leg.rung or self.leg.early or self.answered:
+            return
+        self.runtime.run(self.leg.respond, 180)
+        self.leg.rung = True
+
+    def early_media(self) -> None:
+        self._require_up()
+        if self.leg.outgoing or self.leg.early or self.answered:
+            return
+        self.runtime.run(self.leg.respond, 183)
+        self.leg.early = True
+        self._wait(lambda: self.leg.media_active, MEDIA_WAIT_S)
+
+    def answer(self) -> None:
+        self._require_up()
+        if self.answered:
+            return
+        self.runtime.run(self.leg.respond, 200)
+        self.leg.answered_at = time.time()
+        for callback in self.answer_callbacks:
+            callback(self)
+        self._wait(lambda: self.leg.media_active, MEDIA_WAIT_S)
+
+    def hangup(self, code: int | None = None, reason: str | None = None) -> None:
+        while self.session.pump(0):
+            pass
+        if not self.leg.up:
+            return
+        if code is None and not self.answered and not self.leg.outgoing:
+            code = 480
+        self.leg.local_hangup = True
+        self.runtime.run(self.leg.end, code, reason)
+        self._wait(lambda: not self.leg.up, HANGUP_WAIT_S, hangup_raises=False)
+
+    def wait_hangup(self, timeout: float | None = None) -> Channel | None:
+        def gone() -> Leg | None:
+            for leg in (self.leg, *self.leg.peers):
+                if not leg.up:
+                    return leg
+            return None
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while gone() is None:
+            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            if left <= 0:
+                return None
+            self.session.pump(left)
+        return gone().channel
+
+    # -- media -----------------------------------------------------------------
+    def _require_media(self) -> None:
+        self._require_up()
+        if not self.leg.media_active:
+            self._wait(lambda: self.leg.media_active, 1.0)
+        if not self.leg.media_active:
+            raise ChannelError("no audio on this leg yet: call answer() or early_media() first")
+
+    def play(self, path: str, loop: bool = False, wait: bool = True, stop_on_digit: bool = False) -> None:
+        if loop and wait:
+            raise ChannelError("a looping play never ends: use wait=False and stop_playing()")
+        self._require_media()
+        uid = self.runtime.run(self.leg.add_player, str(path), loop)
+        if not wait:
+            return
+        digits_before = len(self.leg.digits)
+        try:
+            self._wait(lambda: uid in self.session.finished_players
+                       or (stop_on_digit and len(self.leg.digits) > digits_before), None)
+        finally:
+            self.session.finished_players.discard(uid)
+            self.runtime.run(self.leg.remove_players, [uid])
+
+    def stop_playing(self) -> None:
+        self.runtime.run(self.leg.remove_players, None)
+
+    def collect_digits(self, max_digits: int, timeout: float, terminator: str = "#") -> str:
+        collected = ""
+        while len(collected) < max_digits:
+            if not self.leg.digits:
+                self._wait(lambda: bool(self.leg.digits), timeout)
+                if not self.leg.digits:
+                    break
+            digit = self.leg.digits.popleft()
+            if terminator and digit in terminator:
+                break
+            collected += digit
+        return collected
+
+    def record(self, path: str, max_seconds: float, stop_digits: str = "#") -> float:
+        self._require_media()
+        self.leg.digits.clear()
+        uid = self.runtime.run(self.leg.add_recorder, str(path))
+        started = time.monotonic()
+        try:
+            self._wait(lambda: any(d in stop_digits for d in self.leg.digits), max_seconds, hangup_raises=False)
+        finally:
+            self.runtime.run(self.leg.remove_recorder, uid)
+            elapsed = time.monotonic() - started
+            wait_wav_closed(str(path))
+        return elapsed
+
+    def echo(self, max_seconds: float | None = None) -> None:
+        self._require_media()
+        self.leg.echo = True
+        self.runtime.run(self.leg.relink)
+        try:
+            self._wait(lambda: False, max_seconds, hangup_raises=False)
+        finally:
+            self.leg.echo = False
+            if self.leg.up:
+                self.runtime.run(self.leg.stop_echo)
+
+    # -- more legs ----------------------------------------------------------------
+    def bridge(self, other: Channel) -> None:
+        assert isinstance(other, PjChannel) and other.session is self.session, "bridge within one call only"
+        self.leg.peers.add(other.leg)
+        other.leg.peers.add(self.leg)
+        self.runtime.run(self.leg.relink)
+
+    def unbridge(self, other: Channel) -> None:
+        assert isinstance(other, PjChannel)
+        self.leg.peers.discard(other.leg)
+        other.leg.peers.discard(self.leg)
+        self.runtime.run(self.leg.unlink_peer, other.leg)
+
+    def _originate(self, uri: str, headers: dict[str, str]) -> Leg:
+        """pjsua2 thread: a new outgoing leg of this call."""
+        leg = Leg(self.runtime, self.runtime.account, self.session, outgoing=True)
+        prm = pj.CallOpParam(True)
+        for name, value in headers.items():
+            header = pj.SipHeader()
+            header.hName = name
+            header.hValue = value
+            prm.txOption.headers.append(header)
+        try:
+            leg.makeCall(uri, prm)
+        except pj.Error:
+            self.session.legs.remove(leg)
+            raise
+        self.runtime.add_leg(leg)
+        return leg
+
+    def dial(self, target_uri: str | Sequence[str], timeout: float, caller_name: str = "",
+             caller_number: str = "", wait_end: bool = True) -> DialResult:
+        targets = [target_uri] if isinstance(target_uri, str) else list(target_uri)
+        result = self._dial(targets, timeout, caller_name, caller_number)
+        self.session.last_dial = result
+        if result.answered and wait_end:
+            started = result.peer.leg.answered_at or time.time()
+            gone = self.wait_hangup()
+            result.ended_by = "caller" if gone is self else "peer"
+            result.talk_seconds = time.time() - started
+        return result
+
+    def _dial(self, targets: list[str], timeout: float, caller_name: str, caller_number: str) -> DialResult:
+        while self.session.pump(0):
+            pass
+        if not self.leg.up:
+            return DialResult(DialOutcome.CANCELLED, 487, "Request Terminated")
+        headers = {"X-AP-Caller-Name": caller_name or caller_number, "X-AP-Caller-Number": caller_number}
+        legs: list[Leg] = []
+        for uri in targets:
+            try:
+                legs.append(self.runtime.run(self._originate, uri, headers))
+            except pj.Error as exc:
+                log.warning("cannot call %s: %s", uri, getattr(exc, "reason", exc))
+        if not legs:
+            return DialResult(DialOutcome.FAILED, 503, "No free call slot")
+        deadline = time.monotonic() + timeout
+        while True:
+            answered = next((leg for leg in legs if leg.up and leg.state == "confirmed"), None)
+            if answered is not None:
+                return self._connect(answered, legs)
+            if not self.leg.up:
+                self._cancel(legs)
+                return DialResult(DialOutcome.CANCELLED, 487, "Request Terminated")
+            self._relay_progress(legs)
+            if all(not leg.up for leg in legs):
+                final = legs[-1]
+                return DialResult(outcome_of(final.code), final.code, final.reason)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._cancel(legs)
+                return DialResult(DialOutcome.NO_ANSWER, 408, "No Answer")
+            self.session.pump(min(0.5, left))
+
+    def _relay_progress(self, legs: list[Leg]) -> None:
+        """Ringing and early media of the dialled legs, passed on to this leg."""
+        for leg in legs:
+            if not leg.up or leg.state != "early":
+                continue
+            if leg.media_active and self.leg.peers.isdisjoint([leg]):
+                if not self.leg.early and not self.answered:
+                    self.early_media()
+                self.leg.peers.add(leg)
+                leg.peers.add(self.leg)
+                self.runtime.run(self.leg.relink)
+            elif not self.leg.rung and not self.leg.early and not self.answered:
+                self.ring()
+
+    def _cancel(self, legs: list[Leg]) -> None:
+        for leg in legs:
+            if leg.up:
+                leg.local_hangup = True
+                self.runtime.run(leg.end, None, None)
+        deadline = time.monotonic() + HANGUP_WAIT_S
+        while any(leg.up for leg in legs) and time.monotonic() < deadline:
+            self.session.pump(0.2)
+        for leg in legs:
+            self.leg.peers.discard(leg)
+
+    def _connect(self, answered: Leg, legs: list[Leg]) -> DialResult:
+        self._cancel([leg for leg in legs if leg is not answered])
+        peer = PjChannel(self.session, answered, self.caller, self.caller_name, self.callee,
+                         call_id=f"{self.call_id}-{answered.uid}", language=self.language)
+        if not self.answered:
+            try:
+                self.answer()
+            except HungUp:
+                self._cancel([answered])
+                return DialResult(DialOutcome.CANCELLED, 487, "Request Terminated")
+        self.bridge(peer)
+        return DialResult(DialOutcome.ANSWERED, 200, "OK", peer=peer)

@@ -1,0 +1,90 @@
+"""System announcements: generated once with espeak-ng and sox, per language.
+
+Files live in settings.sounds_dir/system/<lang>/<name>.wav, 16 kHz mono
+16-bit: the conference bridge of the workers runs at 16 kHz, so pjsua2
+plays them without resampling. A missing file is generated on first use;
+`ensure_all` makes them all (the pool runs it before forking workers).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from appliance.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("fr", "en", "de", "it")
+VOICES = {"fr": "fr-fr", "en": "en-gb", "de": "de", "it": "it"}
+RATE = 16000
+
+TEXTS: dict[str, dict[str, str]] = {
+    "no_such_number": {
+        "fr": "Le numéro que vous avez demandé n'existe pas.",
+        "en": "The number you have dialled does not exist.",
+        "de": "Die gewählte Rufnummer ist nicht vergeben.",
+        "it": "Il numero selezionato è inesistente.",
+    },
+    "not_available": {
+        "fr": "Votre correspondant n'est pas joignable pour le moment.",
+        "en": "The person you are calling is not available at the moment.",
+        "de": "Der gewünschte Gesprächspartner ist zurzeit nicht erreichbar.",
+        "it": "La persona chiamata non è al momento raggiungibile.",
+    },
+    "busy": {
+        "fr": "Votre correspondant est déjà en ligne.",
+        "en": "The person you are calling is busy.",
+        "de": "Der gewünschte Gesprächspartner ist besetzt.",
+        "it": "La persona chiamata è occupata.",
+    },
+    "echo_test": {
+        "fr": "Test d'écho. Parlez, vous allez vous entendre.",
+        "en": "Echo test. Speak and you will hear yourself.",
+        "de": "Echotest. Sprechen Sie, Sie hören sich selbst.",
+        "it": "Test dell'eco. Parli, sentirà la sua voce.",
+    },
+}
+
+
+def prompt_path(settings: Settings, name: str, language: str) -> Path:
+    """The WAV of announcement `name` in `language` (falls back to English), generated if missing."""
+    if name not in TEXTS:
+        raise KeyError(f"no system prompt named {name}")
+    lang = language if language in LANGUAGES else "en"
+    path = settings.sounds_dir / "system" / lang / f"{name}.wav"
+    if not path.exists():
+        generate(path, TEXTS[name][lang], lang)
+    return path
+
+
+def ensure_all(settings: Settings) -> None:
+    """Generate every missing system announcement in every language."""
+    for name in TEXTS:
+        for lang in LANGUAGES:
+            try:
+                prompt_path(settings, name, lang)
+            except (OSError, subprocess.CalledProcessError) as exc:
+                log.error("cannot generate prompt %s/%s: %s", lang, name, exc)
+
+
+def generate(path: Path, text: str, language: str) -> None:
+    """Speak `text` with espeak-ng, convert with sox; the file appears atomically."""
+    for tool in ("espeak-ng", "sox"):
+        if shutil.which(tool) is None:
+            raise OSError(f"{tool} is not installed: cannot generate system prompts")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        raw = os.path.join(tmp, "raw.wav")
+        out = os.path.join(tmp, "out.wav")
+        subprocess.run(["espeak-ng", "-v", VOICES[language], "-s", "150", "-w", raw, text],
+                       check=True, capture_output=True, timeout=60)
+        # 16 kHz mono 16-bit; a little silence around it so nothing is clipped.
+        subprocess.run(["sox", raw, "-r", str(RATE), "-c", "1", "-b", "16", out, "pad", "0.2", "0.4"],
+                       check=True, capture_output=True, timeout=60)
+        os.replace(out, path)
+    log.info("generated system prompt %s", path)

@@ -1,0 +1,141 @@
+"""A call-core worker process: one pjsua2 Endpoint, at most 4 legs, calls on their own threads.
+
+Threads of a worker:
+  main         waits for SIGTERM (or the pool's "stop", or the pool vanishing), then
+               hangs up every call and destroys the Endpoint
+  pjsua2       owns the Endpoint; runs every pjsua2 operation (runtime.PjRuntime)
+  pjsua2 cb    pjsua2's own worker thread: callbacks → events (legs.py)
+  dispatch     takes new calls from the account and hands each to a call thread
+  call-1..4    one per call in progress: CDR, then routing.route(channel), blocking
+  report       sends {"legs": n} to the pool on every change of the leg count
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+
+from appliance.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, index: int, conn) -> int:
+    """Worker process main: serve calls on 127.0.0.1:worker_sip_port(index) until told to stop."""
+    from appliance.callcore.runtime import MAX_LEGS, PjRuntime
+    from appliance.store import open_store, secrets
+
+    name = f"w{index}"
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    open_store(settings)
+    secrets.load_key(settings.secret_key_path)
+    runtime = PjRuntime(settings, index)
+    runtime.start()
+    send_lock = threading.Lock()
+
+    def send(message: dict) -> None:
+        with send_lock:
+            try:
+                conn.send(message)
+            except (OSError, EOFError, BrokenPipeError):
+                stop.set()
+
+    def report() -> None:
+        seen = -1
+        while not stop.is_set():
+            with runtime.legs_changed:
+                if runtime.legs_version == seen:
+                    runtime.legs_changed.wait(1.0)
+                seen = runtime.legs_version
+                count = runtime.leg_count
+            send({"legs": count})
+
+    def listen() -> None:
+        while not stop.is_set():
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                log.warning("%s: pool gone, stopping", name)
+                stop.set()
+                return
+            if message == "stop":
+                stop.set()
+
+    calls = concurrent.futures.ThreadPoolExecutor(max_workers=MAX_LEGS, thread_name_prefix="call")
+    send({"ready": True, "pid": os.getpid(), "port": runtime.port, "legs": 0})
+    threading.Thread(target=report, name="report", daemon=True).start()
+    threading.Thread(target=listen, name="listen", daemon=True).start()
+    log.info("%s: ready (pid %d)", name, os.getpid())
+    while not stop.is_set():
+        try:
+            session, leg, meta = runtime.incoming.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        calls.submit(handle_call, runtime, session, leg, meta)
+    log.info("%s: stopping, %d legs up", name, runtime.leg_count)
+    stopped = threading.Thread(target=runtime.stop, daemon=True)
+    stopped.start()
+    stopped.join(5)
+    calls.shutdown(wait=False, cancel_futures=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # pjsua2 wrappers must not be collected after libDestroy: leave without finalizers.
+    os._exit(0)
+
+
+def handle_call(runtime, session, leg, meta: dict) -> None:
+    """The life of one incoming call, in its own thread: CDR, routing, clean-up."""
+    from appliance.callcore import routing
+    from appliance.callcore.channel import HungUp
+    from appliance.callcore.legs import PjChannel
+    from appliance.callcore.records import CallRecord, disposition_of
+    from appliance.system.models import get_system_settings
+    from appliance.users.models import User
+
+    runtime.register_thread(threading.current_thread().name)
+    record = None
+    channel = None
+    try:
+        caller = meta["headers"].get("x-ap-caller") or meta["from_user"] or "anonymous"
+        user = User.get_or_none(User.extension == caller)
+        system = get_system_settings()
+        caller_name = user.display_name if user is not None else meta["from_name"]
+        language = user.language if user is not None else system.language
+        channel = PjChannel(session, leg, caller=caller, caller_name=caller_name, callee=meta["callee"],
+                            call_id=meta["call_id"], language=language)
+        record = CallRecord(meta["call_id"], caller, caller_name, meta["callee"], runtime.name)
+        channel.on_answer(record.answered)
+        log.info("%s: call %s -> %s (%s)", runtime.name, caller, meta["callee"], meta["call_id"])
+        routing.route(channel, runtime.settings)
+    except HungUp:
+        pass
+    except Exception:
+        log.exception("%s: call %s failed", runtime.name, meta.get("call_id"))
+        if channel is not None:
+            try:
+                channel.hangup(500, "Server Internal Error")
+            except Exception:
+                log.exception("hang-up after failure")
+    finally:
+        try:
+            if channel is not None:
+                if channel.is_up:
+                    channel.hangup()
+                a = channel.leg
+                if record is not None:
+                    caller_gave_up = not a.local_hangup and a.answered_at is None
+                    disposition = disposition_of(a.answered_at is not None, caller_gave_up, session.last_dial)
+                    cause = f"{a.code} {a.reason}".strip()
+                    if a.answered_at is not None:
+                        cause += " (caller hung up)" if not a.local_hangup else " (callee hung up)"
+                    record.finish(disposition, cause)
+        finally:
+            runtime.run(session.release)
+            log.info("%s: call %s ended", runtime.name, meta.get("call_id"))
