@@ -219,6 +219,7 @@ def render(name: str, status: int = 200, **values) -> str:
         "title": "",
         "errors": {},
         "notice": "",
+        "refresh": 0,  # seconds between automatic reloads (calls in progress)
     }
     page.update(values)
     response.status = status

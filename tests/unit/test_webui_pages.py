@@ -423,3 +423,18 @@ def test_catalogs_are_complete_and_compiled():
         compiled = i18n.po_path(language).with_suffix(".mo").read_bytes()
         assert compiled == i18n.compile_mo(i18n.catalog_with_header(language)), \
             f"run python -m webui.i18n compile ({language})"
+
+
+def test_call_history_pages_through_long_lists(web, admin):
+    Cdr.delete().execute()
+    t0 = dt.datetime(2026, 5, 1, 8, 0, 0)
+    for i in range(205):
+        start = t0 + dt.timedelta(minutes=i)
+        Cdr.create(call_id=f"p{i}", caller="100", callee=f"{1000 + i}", start=start, end=start,
+                   disposition="no_answer")
+    first = admin.get("/calls/history?caller=100")
+    assert ">1204<" in first.text and ">1004<" not in first.text
+    older = re.search(r'href="([^"]*offset=200[^"]*)"', first.text).group(1).replace("&amp;", "&")
+    second = admin.get(older)
+    assert ">1004<" in second.text and ">1204<" not in second.text and "Newer calls" in second.text
+    assert admin.get("/calls").text.count('http-equiv="refresh"') == 1

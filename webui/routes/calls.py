@@ -23,8 +23,13 @@ def register(app: bottle.Bottle) -> None:
     app.route("/calls/history.csv", "GET", history_csv, perm="calls.read")
 
 
+REFRESH_SECONDS = 5
+PAGE_SIZE = 200
+
+
 def in_progress():
-    return web.render("calls.tpl", title=_("Calls in progress"), active="calls", calls=queries.in_progress())
+    return web.render("calls.tpl", title=_("Calls in progress"), active="calls", calls=queries.in_progress(),
+                      refresh=REFRESH_SECONDS)
 
 
 def _filters() -> dict:
@@ -33,15 +38,24 @@ def _filters() -> dict:
 
 def history():
     values = _filters()
+    offset = 0
     try:
-        rows = queries.history(queries.parse_filter(values))
+        wanted = queries.parse_filter({**values, "limit": str(PAGE_SIZE + 1)})
+        offset = wanted.offset
+        rows = queries.history(wanted)
         errors = {}
         status = 200
     except ValidationError as exc:
         rows, errors, status = [], {exc.field: web.message_for(exc)}, 400
-    return web.render("history.tpl", status=status, title=_("Call history"), active="history", rows=rows,
-                      values=values, errors=errors, csv_query=bottle.urlencode(
-                          {k: v for k, v in values.items() if v and k != "offset"}))
+    kept = {k: v for k, v in values.items() if v and k != "offset"}
+
+    def page_link(start: int) -> str:
+        return "/calls/history?" + bottle.urlencode({**kept, "offset": str(start)})
+
+    return web.render("history.tpl", status=status, title=_("Call history"), active="history",
+                      rows=rows[:PAGE_SIZE], values=values, errors=errors, csv_query=bottle.urlencode(kept),
+                      newer=page_link(max(0, offset - PAGE_SIZE)) if offset > 0 else "",
+                      older=page_link(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else "")
 
 
 def _cell(value) -> str:

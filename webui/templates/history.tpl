@@ -37,5 +37,15 @@
 </tbody>
 </table>
 % end
+% if newer or older:
+<p class="pager">
+  % if newer:
+  <a href="{{newer}}">{{_("Newer calls")}}</a>
+  % end
+  % if older:
+  <a href="{{older}}">{{_("Older calls")}}</a>
+  % end
+</p>
+% end
 <p class="hint">{{_("Times are UTC.")}}</p>
 </section>

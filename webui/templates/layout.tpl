@@ -5,6 +5,9 @@
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{title}} · {{status["appliance_name"] if status else "PBX"}}</title>
 <link rel="stylesheet" href="/static/app.css">
+% if refresh:
+<meta http-equiv="refresh" content="{{refresh}}">
+% end
 </head>
 <body>
 <header class="top">
