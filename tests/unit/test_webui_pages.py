@@ -438,3 +438,29 @@ def test_call_history_pages_through_long_lists(web, admin):
     second = admin.get(older)
     assert ">1004<" in second.text and ">1204<" not in second.text and "Newer calls" in second.text
     assert admin.get("/calls").text.count('http-equiv="refresh"') == 1
+
+
+def test_csv_export_has_every_matching_call(web, admin):
+    from appliance.cdr import queries
+
+    Cdr.delete().execute()
+    t0 = dt.datetime(2026, 6, 1, 8, 0, 0)
+    total = queries.HISTORY_LIMIT_MAX + 5
+    Cdr.insert_many([{"call_id": f"c{i}", "caller": "100", "callee": "101", "start": t0 + dt.timedelta(seconds=i),
+                      "end": t0 + dt.timedelta(seconds=i), "disposition": "answered"} for i in range(total)]).execute()
+    lines = admin.get("/calls/history.csv").text.strip().splitlines()
+    assert len(lines) == total + 1
+
+
+def test_a_real_bug_on_a_page_shows_an_error_page_without_traceback(web):
+    from webui.app import create_app
+
+    app = create_app(web.settings)
+    app.route("/boom", "GET", lambda: {}["missing"], public=True)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/boom", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
+               "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO(),
+               "REMOTE_ADDR": "127.0.0.1", "HTTP_ACCEPT_LANGUAGE": "en"}
+    seen = {}
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: seen.update(status=status)))
+    assert seen["status"].startswith("500")
+    assert b"has been logged" in body and b"Traceback" not in body and b"KeyError" not in body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 
 import bottle
@@ -65,17 +66,30 @@ def _cell(value) -> str:
 
 
 def history_csv():
+    """Every matching call as CSV, read from the store a page at a time."""
     values = _filters()
     try:
-        f = queries.parse_filter({**values, "limit": str(queries.HISTORY_LIMIT_MAX)})
+        first = queries.parse_filter({**values, "limit": str(queries.HISTORY_LIMIT_MAX), "offset": ""})
     except ValidationError as exc:
         return web.error_page(400, f"{exc.field}: {web.message_for(exc)}")
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in queries.history(f):
-        public = queries.to_public(row)
-        writer.writerow([_cell(public[c]) for c in CSV_COLUMNS])
+
+    def lines():
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        offset = 0
+        while True:
+            rows = queries.history(dataclasses.replace(first, offset=offset))
+            for row in rows:
+                public = queries.to_public(row)
+                writer.writerow([_cell(public[c]) for c in CSV_COLUMNS])
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+            if len(rows) < first.limit:
+                return
+            offset += first.limit
+
     bottle.response.content_type = "text/csv; charset=utf-8"
     bottle.response.set_header("Content-Disposition", 'attachment; filename="call-history.csv"')
-    return out.getvalue()
+    return lines()
