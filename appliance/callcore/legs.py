@@ -612,7 +612,8 @@ class PjChannel(Channel):
                 self.leg.peers.add(leg)
                 leg.peers.add(self.leg)
                 self.runtime.run(self.leg.relink)
-            elif not self.leg.rung and not self.leg.early and not self.answered:
+            elif leg.code != 183 and not self.leg.rung and not self.leg.early and not self.answered:
+                # 183 is followed at once by its media event: relayed as early media then.
                 self.ring()
 
     def _cancel(self, legs: list[Leg]) -> None:
