@@ -33,7 +33,11 @@ def open_store(settings: Settings) -> peewee.SqliteDatabase:
     from appliance.store import migrations
 
     settings.ensure_dirs()
-    db = peewee.SqliteDatabase(str(settings.db_path), pragmas=PRAGMAS, check_same_thread=False)
+    # BEGIN IMMEDIATE: a transaction takes the write lock when it starts (waiting up to
+    # busy_timeout), so two threads doing read-then-write never collide with
+    # "database is locked" on a stale WAL snapshot.
+    db = peewee.SqliteDatabase(str(settings.db_path), pragmas=PRAGMAS, check_same_thread=False,
+                               lock_type="IMMEDIATE")
     database.initialize(db)
     db.connect(reuse_if_open=True)
     migrations.migrate(db)

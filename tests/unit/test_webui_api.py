@@ -399,3 +399,42 @@ def test_security_headers_on_api_answers(web, admin):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_parallel_edits_of_one_revision_give_one_success_and_409s_never_500(web, admin):
+    admin.api("POST", "/api/v1/users", {"extension": "270", "first_name": "Race", "last_name": "Condition"})
+    revision = admin.api("GET", "/api/v1/users/270").json()["revision"]
+    statuses = []
+    barrier = threading.Barrier(8)
+
+    def edit(n):
+        client = web.client()
+        client.token = admin.token
+        barrier.wait()
+        statuses.append(client.api("PUT", "/api/v1/users/270", {"first_name": f"Writer{n}",
+                                                                 "revision": revision}).status)
+
+    threads = [threading.Thread(target=edit, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses) == [200] + [409] * 7
+    assert admin.api("GET", "/api/v1/users/270").json()["revision"] == revision + 1
+
+
+def test_parallel_creates_all_succeed(web, admin):
+    statuses = []
+
+    def create(n):
+        client = web.client()
+        client.token = admin.token
+        statuses.append(client.api("POST", "/api/v1/users", {"extension": str(2800 + n), "first_name": "P",
+                                                              "last_name": str(n)}).status)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert statuses == [201] * 12
