@@ -30,9 +30,9 @@ calls and answers from a script is enough.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Callable, Sequence
 
 from appliance.errors import CallCoreError
 
@@ -40,7 +40,7 @@ from appliance.errors import CallCoreError
 class HungUp(CallCoreError):
     """The caller (or the channel this method acts on) hung up while the method waited."""
 
-    def __init__(self, channel: "Channel"):
+    def __init__(self, channel: Channel):
         super().__init__(f"channel {channel.callee or channel.caller} hung up")
         self.channel = channel
 
@@ -73,7 +73,7 @@ class DialResult:
     outcome: DialOutcome
     code: int
     reason: str = ""
-    peer: "Channel | None" = None
+    peer: Channel | None = None
     ended_by: str = ""
     talk_seconds: float = 0.0
 
@@ -132,11 +132,11 @@ class Channel(abc.ABC):
         """True once this leg was answered (200 sent for the caller, received for a dialled leg)."""
 
     @abc.abstractmethod
-    def on_hangup(self, callback: Callable[["Channel"], None]) -> None:
+    def on_hangup(self, callback: Callable[[Channel], None]) -> None:
         """Call `callback(channel)` in the call's thread when this leg disconnects."""
 
     @abc.abstractmethod
-    def wait_hangup(self, timeout: float | None = None) -> "Channel | None":
+    def wait_hangup(self, timeout: float | None = None) -> Channel | None:
         """Block until this leg or a leg bridged with it hangs up; return that leg (None on timeout)."""
 
     # -- media -------------------------------------------------------------
@@ -195,9 +195,9 @@ class Channel(abc.ABC):
         """
 
     @abc.abstractmethod
-    def bridge(self, other: "Channel") -> None:
+    def bridge(self, other: Channel) -> None:
         """Connect audio and digits of this leg and `other` both ways. Returns at once."""
 
     @abc.abstractmethod
-    def unbridge(self, other: "Channel") -> None:
+    def unbridge(self, other: Channel) -> None:
         """Undo `bridge`. Returns at once."""

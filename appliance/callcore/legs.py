@@ -25,7 +25,7 @@ import logging
 import queue
 import re
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import pjsua2 as pj
 
@@ -123,7 +123,7 @@ class WorkerAccount(pj.Account):
 
 
 class Leg(pj.Call):
-    def __init__(self, runtime: PjRuntime, account, session: "Session", call_id=pj.PJSUA_INVALID_ID,
+    def __init__(self, runtime: PjRuntime, account, session: Session, call_id=pj.PJSUA_INVALID_ID,
                  outgoing: bool = True):
         super().__init__(account, call_id)
         self.runtime = runtime
@@ -260,7 +260,7 @@ class Leg(pj.Call):
                 pass
         del rec  # closes the WAV file
 
-    def unlink_peer(self, peer: "Leg") -> None:
+    def unlink_peer(self, peer: Leg) -> None:
         med, other = self.audio(), peer.audio()
         if med is not None and other is not None:
             for a, b in ((med, other), (other, med)):

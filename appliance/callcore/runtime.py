@@ -19,7 +19,8 @@ import concurrent.futures
 import logging
 import queue
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pjsua2 as pj
 
@@ -116,7 +117,7 @@ class PjRuntime:
         ep.audDevManager().setNullDev()
         for info in ep.codecEnum2():
             ep.codecSetPriority(info.codecId, 0)
-        for prio, codec in zip((250, 240, 230), CODECS):
+        for prio, codec in zip((250, 240, 230), CODECS, strict=True):
             ep.codecSetPriority(codec, prio)
         self.ep = ep
         # The one account of this worker: local, never registers (an 8-account limit

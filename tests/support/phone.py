@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
 import threading
@@ -204,7 +203,7 @@ class TestPhone:
                 self.proc.kill()
                 self.proc.wait(5)
 
-    def __enter__(self) -> "TestPhone":
+    def __enter__(self) -> TestPhone:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -71,7 +71,7 @@ class CallCoreLab:
             db.close()
 
     # -- pool ------------------------------------------------------------------
-    def start(self, timeout: float = 30) -> "CallCoreLab":
+    def start(self, timeout: float = 30) -> CallCoreLab:
         if not self._store_open:
             self.open_store()
         self.settings.ensure_dirs()
