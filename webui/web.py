@@ -161,8 +161,19 @@ def form() -> bottle.FormsDict:
     """The submitted form with values decoded as UTF-8."""
     env = request.environ
     if "webui.form" not in env:
-        env["webui.form"] = request.forms.decode()
+        decoded = bottle.FormsDict()
+        decoded.recode_unicode = False
+        for key, value in request.forms.allitems():
+            decoded.append(_utf8(key), _utf8(value))
+        env["webui.form"] = decoded
     return env["webui.form"]
+
+
+def _utf8(text):
+    """Bottle hands form fields over as latin-1; read them as UTF-8, never failing on bad bytes."""
+    if not isinstance(text, str):
+        return text
+    return text.encode("latin1", "replace").decode("utf-8", "replace")
 
 
 def form_text(name: str) -> str:

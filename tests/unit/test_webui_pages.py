@@ -464,3 +464,10 @@ def test_a_real_bug_on_a_page_shows_an_error_page_without_traceback(web):
     body = b"".join(app(environ, lambda status, headers, exc_info=None: seen.update(status=status)))
     assert seen["status"].startswith("500")
     assert b"has been logged" in body and b"Traceback" not in body and b"KeyError" not in body
+
+
+def test_a_form_with_invalid_utf8_is_handled_not_a_500(web, admin):
+    token = admin.csrf_token()
+    body = f"csrf_token={token}&extension=380&first_name=%FF%FE&last_name=Bytes&role=user&language=en".encode()
+    response = admin.request("POST", "/users/new", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status in (200, 303, 400)
