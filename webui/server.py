@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 
 from cheroot import wsgi
 
@@ -34,19 +35,29 @@ def open_backends(settings: Settings) -> None:
 
 
 class WebServer:
-    """The app on a cheroot server: `start()` binds and serves in a thread, `stop()` shuts down."""
+    """The app on a cheroot server: `start()` binds and serves in a thread, `stop()` shuts down.
 
-    def __init__(self, settings: Settings, threads: int = THREADS):
+    With `certificate` and `private_key` (PEM files) it serves HTTPS; the session
+    cookie is then marked Secure.
+    """
+
+    def __init__(self, settings: Settings, threads: int = THREADS, certificate: Path | None = None,
+                 private_key: Path | None = None):
         self.settings = settings
         self.server = wsgi.Server((settings.bind, settings.http_port), create_app(settings), numthreads=threads,
                                   server_name="appliance", request_queue_size=64, timeout=30, shutdown_timeout=5)
         self.server.max_request_body_size = SERVER_BODY_LIMIT
+        self.tls = certificate is not None
+        if certificate is not None:
+            from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+            self.server.ssl_adapter = BuiltinSSLAdapter(str(certificate), str(private_key))
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self.server.bind_addr[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def start(self) -> WebServer:
         self.server.prepare()  # listening once this returns
@@ -60,10 +71,13 @@ class WebServer:
             self._thread.join(timeout=10)
 
 
-def serve(settings: Settings) -> None:
-    """Serve until SIGTERM or Ctrl-C; the supervisor runs this as a child process."""
+def serve(settings: Settings, certificate: Path | None = None, private_key: Path | None = None) -> None:
+    """Serve until SIGTERM or Ctrl-C; the supervisor runs this as a child process.
+
+    HTTPS when given a certificate and key (PEM); plain HTTP otherwise (lab mode).
+    """
     open_backends(settings)
-    server = WebServer(settings).start()
+    server = WebServer(settings, certificate=certificate, private_key=private_key).start()
     log.info("web UI listening on %s", server.url)
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import io
 import re
 import urllib.parse
@@ -471,3 +472,48 @@ def test_a_form_with_invalid_utf8_is_handled_not_a_500(web, admin):
     body = f"csrf_token={token}&extension=380&first_name=%FF%FE&last_name=Bytes&role=user&language=en".encode()
     response = admin.request("POST", "/users/new", body, {"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status in (200, 303, 400)
+
+
+def test_over_https_the_session_cookie_is_secure(tmp_path):
+    """A real TLS server with a throwaway self-signed certificate."""
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from appliance.settings import Settings
+    from appliance.store import database, open_store
+    from tests.support.ports import free_port
+    from webui.server import WebServer
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+
+    settings = Settings(data_dir=tmp_path / "data", http_port=free_port())
+    previous = database.obj  # the module's server keeps its own store: put it back afterwards
+    open_store(settings)
+    server = WebServer(settings, certificate=cert_path, private_key=key_path).start()
+    try:
+        context = ssl.create_default_context(cafile=str(cert_path))
+        context.check_hostname = False
+        conn = http.client.HTTPSConnection("127.0.0.1", settings.http_port, context=context, timeout=10)
+        conn.request("GET", "/login")
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200
+        cookie = next(c for c in response.headers.get_all("Set-Cookie") if c.startswith("pbx_login_csrf="))
+        assert "secure" in [p.strip().lower() for p in cookie.split(";")]
+        conn.close()
+    finally:
+        server.stop()
+        database.initialize(previous)
