@@ -1,0 +1,227 @@
+"""Phones calling each other through the whole appliance: Kamailio edge + call-core pool.
+
+`appliance run` (tests.support.stack.Stack) on free loopback ports; two
+pjsua2 test phones register with digest auth and call each other. Every
+call crosses Kamailio → worker (B2BUA, media anchored) → Kamailio → phone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from appliance.numbering import ECHO_TEST
+from tests.support.audio import dominant_frequency, has_tone, is_silent
+from tests.support.phone import TestPhone
+from tests.support.stack import Stack
+
+USERS = {
+    "100": ("Alice", "Martin", "Alice-Secret-Passw0rd"),
+    "101": ("Bob", "Durand", "Bob-Secret-Passw0rd"),
+    "102": ("Carol", "Petit", "Carol-Secret-Passw0rd"),  # never registers
+}
+DOMAIN = "pbx.local"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    stack = Stack(tmp_path_factory.mktemp("stack") / "data").start()
+    api = stack.admin_api()
+    for extension, (first, last, password) in USERS.items():
+        api.create_user(extension, first, last, password)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def phones(stack):
+    made: list[TestPhone] = []
+
+    def registered(extension: str) -> TestPhone:
+        phone = TestPhone(f"phone-{extension}")
+        made.append(phone)
+        status = phone.register(extension, USERS[extension][2], "127.0.0.1", stack.settings.sip_port,
+                                domain=DOMAIN)
+        assert status == 200, f"{extension} could not register: {status}"
+        return phone
+
+    yield registered
+    for phone in made:
+        phone.close()
+
+
+@pytest.fixture
+def ring_timeout(stack):
+    def set_timeout(seconds: int) -> None:
+        _execute(stack, "UPDATE system_settings SET ring_timeout_s = ? WHERE id = 1", seconds)
+
+    yield set_timeout
+    set_timeout(30)
+
+
+def _execute(stack, sql: str, *args) -> None:
+    db = sqlite3.connect(str(stack.settings.db_path), timeout=10)
+    try:
+        with db:
+            db.execute(sql, args)
+    finally:
+        db.close()
+
+
+def _cdrs(stack) -> list[dict]:
+    db = sqlite3.connect(str(stack.settings.db_path), timeout=10)
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM cdr ORDER BY id")]
+    finally:
+        db.close()
+
+
+def last_cdr(stack, after: int, timeout: float = 10) -> dict:
+    """The first CDR row with id > after once it is closed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = [r for r in _cdrs(stack) if r["id"] > after and r["end"] is not None]
+        if rows:
+            return rows[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no closed CDR after id {after}: {_cdrs(stack)}")
+        time.sleep(0.1)
+
+
+def last_id(stack) -> int:
+    rows = _cdrs(stack)
+    return rows[-1]["id"] if rows else 0
+
+
+def uri(extension: str) -> str:
+    return f"sip:{extension}@{DOMAIN}"
+
+
+def test_a_calls_b_both_hear_each_other_and_cdr_is_answered(stack, phones, tmp_path):
+    before = last_id(stack)
+    alice, bob = phones("100"), phones("101")
+    alice.call(uri("101"))
+    alice.play_tone(700)
+    alice.record(tmp_path / "alice.wav")
+    incoming = bob.wait_for("incoming", 10)
+    assert (incoming["remote_name"], incoming["remote_number"]) == ("Alice Martin", "100")
+    bob.answer(180)
+    assert alice.wait_for("ringing", 10)["code"] == 180
+    bob.play_tone(1100)
+    bob.record(tmp_path / "bob.wav")
+    bob.answer(200)
+    alice.wait_for("confirmed", 10)
+    time.sleep(3)
+    alice.hangup()
+    bob.wait_for("disconnected", 10)
+    alice.stop_recording()
+    bob.stop_recording()
+    assert abs(dominant_frequency(tmp_path / "alice.wav", skip_seconds=1) - 1100) < 20
+    assert abs(dominant_frequency(tmp_path / "bob.wav", skip_seconds=1) - 700) < 20
+    cdr = last_cdr(stack, before)
+    assert (cdr["caller"], cdr["callee"], cdr["disposition"]) == ("100", "101", "answered")
+    assert 2 <= cdr["billsec"] <= 6 and cdr["answer"] and cdr["worker"].startswith("w")
+
+
+def test_echo_test_through_the_edge(stack, phones, tmp_path):
+    alice = phones("100")
+    alice.call(uri(ECHO_TEST))
+    alice.play_tone(700)
+    alice.record(tmp_path / "echo.wav")
+    alice.wait_for("confirmed", 10)
+    time.sleep(3)
+    alice.hangup()
+    alice.stop_recording()
+    assert abs(dominant_frequency(tmp_path / "echo.wav", skip_seconds=1) - 700) < 20
+
+
+def test_busy_callee_486_reaches_caller(stack, phones):
+    before = last_id(stack)
+    alice, bob = phones("100"), phones("101")
+    alice.call(uri("101"))
+    bob.wait_for("incoming", 10)
+    bob.reject(486)
+    assert alice.wait_for("disconnected", 10)["code"] == 486
+    assert last_cdr(stack, before)["disposition"] == "busy"
+
+
+def test_no_answer_ends_after_ring_timeout(stack, phones, ring_timeout):
+    ring_timeout(3)
+    before = last_id(stack)
+    alice, bob = phones("100"), phones("101")
+    alice.call(uri("101"))
+    bob.wait_for("incoming", 10)
+    bob.answer(180)
+    assert alice.wait_for("disconnected", 20)["code"] in (480, 408)
+    assert bob.wait_for("disconnected", 10)["code"] == 487
+    assert last_cdr(stack, before)["disposition"] == "no_answer"
+
+
+def test_cancel_before_answer_stops_the_ringing(stack, phones):
+    before = last_id(stack)
+    alice, bob = phones("100"), phones("101")
+    alice.call(uri("101"))
+    bob.wait_for("incoming", 10)
+    bob.answer(180)
+    alice.wait_for("ringing", 10)
+    alice.hangup()
+    assert bob.wait_for("disconnected", 10)["code"] == 487
+    assert last_cdr(stack, before)["disposition"] == "cancelled"
+
+
+def test_dtmf_is_relayed_both_ways(stack, phones):
+    alice, bob = phones("100"), phones("101")
+    alice.call(uri("101"))
+    bob.wait_for("incoming", 10)
+    bob.answer(200)
+    alice.wait_for("confirmed", 10)
+    time.sleep(1)
+    alice.send_dtmf("147#")
+    bob.send_dtmf("0*")
+    deadline = time.monotonic() + 10
+    while (bob.received_dtmf() != "147#" or alice.received_dtmf() != "0*") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert bob.received_dtmf() == "147#"
+    assert alice.received_dtmf() == "0*"
+    bob.hangup()
+    alice.wait_for("disconnected", 10)
+
+
+def test_unknown_extension_hears_announcement_then_404(stack, phones, tmp_path):
+    alice = phones("100")
+    alice.call(uri("555"))
+    alice.record(tmp_path / "unknown.wav")
+    assert alice.wait_for("ringing", 10)["code"] == 183
+    assert alice.wait_for("disconnected", 20)["code"] == 404
+    alice.stop_recording()
+    assert not is_silent(tmp_path / "unknown.wav")
+
+
+def test_unregistered_extension_hears_announcement_then_480(stack, phones, tmp_path):
+    before = last_id(stack)
+    alice = phones("100")
+    alice.call(uri("102"))
+    alice.record(tmp_path / "unavailable.wav")
+    assert alice.wait_for("ringing", 10)["code"] == 183
+    assert alice.wait_for("disconnected", 20)["code"] == 480
+    alice.stop_recording()
+    assert not is_silent(tmp_path / "unavailable.wav")
+    assert last_cdr(stack, before)["disposition"] == "failed"
+
+
+def test_callee_hangup_ends_the_callers_leg(stack, phones, tmp_path):
+    alice, bob = phones("100"), phones("101")
+    alice.call(uri("101"))
+    bob.wait_for("incoming", 10)
+    bob.play_tone(1100)
+    bob.answer(200)
+    alice.wait_for("confirmed", 10)
+    alice.record(tmp_path / "a.wav")
+    time.sleep(2)
+    alice.stop_recording()
+    bob.hangup()
+    assert alice.wait_for("disconnected", 10)["code"] == 200
+    assert has_tone(tmp_path / "a.wav", 1100)
