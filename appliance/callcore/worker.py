@@ -32,11 +32,18 @@ def run_worker(settings: Settings, index: int, conn) -> int:
 
     name = f"w{index}"
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     open_store(settings)
     secrets.load_key(settings.secret_key_path)
     runtime = PjRuntime(settings, index)
+
+    def request_stop(*_) -> None:
+        # Also a signal handler: touches no lock the main thread may hold.
+        stop.set()
+        with runtime.legs_changed:
+            runtime.legs_changed.notify_all()
+
+    signal.signal(signal.SIGTERM, request_stop)
     runtime.start()
     send_lock = threading.Lock()
 
@@ -45,14 +52,14 @@ def run_worker(settings: Settings, index: int, conn) -> int:
             try:
                 conn.send(message)
             except (OSError, EOFError, BrokenPipeError):
-                stop.set()
+                request_stop()
 
     def report() -> None:
-        seen = -1
+        seen = 0
         while not stop.is_set():
             with runtime.legs_changed:
-                if runtime.legs_version == seen:
-                    runtime.legs_changed.wait(1.0)
+                while runtime.legs_version == seen and not stop.is_set():
+                    runtime.legs_changed.wait()
                 seen = runtime.legs_version
                 count = runtime.leg_count
             send({"legs": count})
@@ -63,10 +70,10 @@ def run_worker(settings: Settings, index: int, conn) -> int:
                 message = conn.recv()
             except (EOFError, OSError):
                 log.warning("%s: pool gone, stopping", name)
-                stop.set()
+                request_stop()
                 return
             if message == "stop":
-                stop.set()
+                request_stop()
 
     calls = concurrent.futures.ThreadPoolExecutor(max_workers=MAX_LEGS, thread_name_prefix="call")
     send({"ready": True, "pid": os.getpid(), "port": runtime.port, "legs": 0})

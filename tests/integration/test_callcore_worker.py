@@ -170,3 +170,45 @@ def test_stopping_the_pool_hangs_up_calls_and_leaves_no_worker(lab, phones):
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_pool_stops_extra_idle_workers_after_a_while(lab, phones):
+    lab.start(idle_grace_s=2)
+    alice = phones("alice")
+    calls = [alice.call(lab.worker_uri(ECHO_TEST, i), headers=CALLER) for i in (0, 1)]
+    for cid in calls:
+        alice.wait_for("confirmed", 10, call=cid)
+    grown = lab.wait(lambda st: sum(w["ready"] and w["legs"] == 0 for w in st["workers"]) >= 2, 20, "new spares")
+    assert len(grown["workers"]) == 4
+    for cid in calls:
+        alice.hangup(call=cid)
+    # Four idle workers, two of them beyond the spares: those two go.
+    shrunk = lab.wait(lambda st: len(st["workers"]) == 2, 30, "the pool back to its spares")
+    assert all(w["legs"] == 0 for w in shrunk["workers"])
+
+
+@pytest.mark.parametrize("codec", ["PCMA", "PCMU", "G722"])
+def test_each_allowed_codec_carries_audio(lab, tmp_path, codec):
+    lab.start()
+    phone = TestPhone(f"only-{codec}", codecs=codec)
+    try:
+        phone.call(lab.worker_uri(ECHO_TEST), headers=CALLER)
+        phone.play_tone(700)
+        phone.record(tmp_path / "echo.wav")
+        phone.wait_for("confirmed", 10)
+        time.sleep(2)
+        phone.hangup()
+        phone.stop_recording()
+    finally:
+        phone.close()
+    assert has_tone(tmp_path / "echo.wav", 700)
+
+
+def test_other_codecs_are_refused(lab):
+    lab.start()
+    phone = TestPhone("only-gsm", codecs="GSM")
+    try:
+        phone.call(lab.worker_uri(ECHO_TEST), headers=CALLER)
+        assert phone.wait_for("disconnected", 10)["code"] == 488
+    finally:
+        phone.close()

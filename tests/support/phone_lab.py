@@ -71,13 +71,20 @@ class CallCoreLab:
             db.close()
 
     # -- pool ------------------------------------------------------------------
-    def start(self, timeout: float = 30) -> CallCoreLab:
+    def start(self, timeout: float = 30, idle_grace_s: float | None = None) -> CallCoreLab:
+        """Start the pool; `idle_grace_s` shortens how long extra idle workers are kept."""
         if not self._store_open:
             self.open_store()
         self.settings.ensure_dirs()
         log = open(self.settings.log_dir / "callcore.log", "ab")
+        argv = ["serve", "callcore", "--settings-json", self.settings.to_json()]
+        if idle_grace_s is None:
+            command = [sys.executable, "-m", "appliance.cli", *argv]
+        else:
+            command = [sys.executable, "-c", "import sys, appliance.callcore.pool as p, appliance.cli as c; "
+                       f"p.IDLE_GRACE_S = {float(idle_grace_s)}; sys.exit(c.main(sys.argv[1:]))", *argv]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "appliance.cli", "serve", "callcore", "--settings-json", self.settings.to_json()],
+            command,
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
         )
         log.close()
