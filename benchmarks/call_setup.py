@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--rates", default="20,40,60", help="calls per second, comma separated")
     parser.add_argument("--seconds", type=int, default=15, help="duration of each step")
     parser.add_argument("--hold-ms", type=int, default=500, help="how long each call stays up")
+    parser.add_argument("--debug", action="store_true", help="print SIPp's screens")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     results = {"hold_ms": args.hold_ms, "steps": []}
@@ -53,7 +54,7 @@ def main() -> None:
                     "-sf", str(sipp_run.SCENARIOS / "uac_call_auth.xml"), "-inf", str(callers), "-s", "200",
                     "-r", str(rate), "-m", str(total), "-d", str(args.hold_ms), "-p", str(ports + 3),
                     "-l", str(rate * 10),
-                ], timeout=args.seconds * 4 + 60)
+                ], timeout=args.seconds * 4 + 60, debug=args.debug)
                 time.sleep(2)
                 ceiling = sipp_run.run(f"127.0.0.1:{ports}", [
                     "-sn", "uac", "-s", "200", "-r", str(rate), "-m", str(total), "-d", str(args.hold_ms),

@@ -42,12 +42,17 @@ def start_uas(port: int, media_port: int) -> subprocess.Popen:
     )
 
 
-def run(target: str, args: list[str], timeout: float) -> SippResult:
+def run(target: str, args: list[str], timeout: float, debug: bool = False) -> SippResult:
     """Run SIPp as a client against target (host:port) until it ends; -m must bound it."""
     with tempfile.TemporaryDirectory() as tmp:
-        argv = ["sipp", target, "-i", "127.0.0.1", "-nostdin", "-trace_stat", "-fd", "1",
+        argv = ["sipp", target, "-i", "127.0.0.1", "-nostdin", "-trace_stat", "-fd", "1", "-trace_screen",
                 "-trace_rtt", "-rtt_freq", "1", *args]
-        subprocess.run(argv, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+        done = subprocess.run(argv, cwd=tmp, capture_output=True, text=True, timeout=timeout)
+        if not list(Path(tmp).glob("*_.csv")):
+            raise RuntimeError(f"SIPp did not run ({done.returncode}): {done.stderr[-1500:] or done.stdout[-1500:]}")
+        if debug:
+            for screen in Path(tmp).glob("*_screen.log"):
+                print(screen.read_text()[-6000:])
         return _read(Path(tmp))
 
 
