@@ -23,6 +23,7 @@ workers (index, pid, port, legs). Workers die with the parent
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import logging
 import os
@@ -77,6 +78,16 @@ def run_pool(settings: Settings) -> int:
     open_store(settings)
     close_store()
     prompts.ensure_all(settings)
+    # Everything a worker runs is loaded once here and frozen out of the
+    # garbage collector's reach, so forked workers keep sharing those pages.
+    import appliance.callcore.legs  # noqa: F401
+    import appliance.callcore.routing  # noqa: F401
+    import appliance.callcore.worker  # noqa: F401
+    import appliance.cdr  # noqa: F401
+    import appliance.users  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
     return Pool(settings).run()
 
 
