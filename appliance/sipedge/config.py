@@ -17,6 +17,7 @@ BANNER = "generated, do not edit"
 # Requests per IP per 2 s before pike calls it a flood. Generous, because a
 # DECT base or a media gateway registers many extensions from one address.
 DEFAULT_FLOOD_LIMIT = 100
+MAX_FLOOD_LIMIT = 65535
 # A realm lands inside quoted strings of the config: only hostname characters.
 REALM_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
@@ -69,6 +70,9 @@ def render_text(settings: Settings, system, *, flood_limit: int = DEFAULT_FLOOD_
     realm = system.sip_domain
     if not REALM_RE.match(realm or ""):
         raise SipEdgeError(f"SIP domain {realm!r} is not a valid host name")
+    if not 1 <= flood_limit <= MAX_FLOOD_LIMIT:
+        # pike counts in 16 bits: a larger limit wraps round and floods are seen everywhere.
+        raise SipEdgeError(f"flood limit must be between 1 and {MAX_FLOOD_LIMIT} requests per 2 s")
     values = {
         "banner": BANNER,
         "sip_domain": realm,
