@@ -18,6 +18,7 @@ BANNER = "generated, do not edit"
 # DECT base or a media gateway registers many extensions from one address.
 DEFAULT_FLOOD_LIMIT = 100
 MAX_FLOOD_LIMIT = 65535
+CANNOT_RUN = "cannot run kamailio -c (is the kamailio package installed?)"
 # A realm lands inside quoted strings of the config: only hostname characters.
 REALM_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
@@ -55,6 +56,8 @@ def render(settings: Settings, *, flood_limit: int = DEFAULT_FLOOD_LIMIT, log_le
         shutil.copy2(target, previous)
     write_atomically(target, text)
     error = check(target)
+    if error.startswith(CANNOT_RUN):
+        raise SipEdgeError(error)
     if error:
         if previous.exists():
             os.replace(previous, target)
@@ -105,7 +108,7 @@ def check(path: Path) -> str:
             capture_output=True, text=True, timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot run kamailio -c: {exc}"
+        return f"{CANNOT_RUN}: {exc}"
     if result.returncode == 0:
         return ""
     lines = [line for line in result.stderr.splitlines() if "ERROR" in line or "CRITICAL" in line]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from appliance import changes
 from appliance.errors import SipEdgeError
@@ -13,18 +14,29 @@ log = logging.getLogger(__name__)
 
 
 def subscribe(settings: Settings) -> None:
-    """Register this process's SIP edge reactions with appliance.changes."""
+    """Register this process's SIP edge reactions with appliance.changes (idempotent)."""
+    changes.subscribe("user.deleted", DropDeletedUser(settings))
+    changes.subscribe("user.saved", DropOldExtension(settings))
 
-    def on_user_deleted(user, **_):
-        _drop(settings, user.extension)
 
-    def on_user_saved(user, previous_extension=None, **_):
-        # The old extension's phones must not keep receiving calls.
+# Listeners are frozen dataclasses: equal for equal settings, so subscribing
+# twice does not drop registrations twice.
+@dataclass(frozen=True)
+class DropDeletedUser:
+    settings: Settings
+
+    def __call__(self, user, **_) -> None:
+        _drop(self.settings, user.extension)
+
+
+@dataclass(frozen=True)
+class DropOldExtension:
+    settings: Settings
+
+    def __call__(self, user, previous_extension=None, **_) -> None:
+        # The old extension's phones must not keep receiving its calls.
         if previous_extension and previous_extension != user.extension:
-            _drop(settings, previous_extension)
-
-    changes.subscribe("user.deleted", on_user_deleted)
-    changes.subscribe("user.saved", on_user_saved)
+            _drop(self.settings, previous_extension)
 
 
 def _drop(settings: Settings, extension: str | None) -> None:

@@ -177,6 +177,17 @@ def test_phone_behind_nat_gets_keepalives(settings):
     assert keepalive is not None and keepalive.startswith("OPTIONS ")
 
 
+def test_probing_extensions_with_options_or_invite_reveals_nothing(edge):
+    add_user("201", PASSWORD_A)
+    with Caller(edge, source_ip="127.0.0.9") as prober:
+        for method in ("OPTIONS", "INVITE"):
+            uri = f"sip:{{}}@{edge.bind}:{edge.sip_port}"
+            known = prober.request(method, uri.format("201"), "201", f"k-{method}")
+            unknown = prober.request(method, uri.format("299"), "299", f"u-{method}")
+            assert (known.status, known.reason) == (unknown.status, unknown.reason), method
+            assert known.header_names() == unknown.header_names(), method
+
+
 def test_scanner_user_agent_dropped(edge):
     add_user("201", PASSWORD_A)
     for agent in ("friendly-scanner", "sipvicious", "SIPVicious svwar 0.3.4", "sipcli/v1.8", "VaxSIPUserAgent/3.1"):
