@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from appliance.users import User
 from tests.support.browser import ARTIFACTS, CHROMIUM, STRONG, launch_chromium, running_web
@@ -51,35 +52,38 @@ def test_first_login_forced_change_then_create_a_user(web, page):
     page.fill("#password", web.admin_password)
     page.click("button[type=submit]:has-text('Log in')")
     page.wait_for_url("**/password")
-    assert page.locator("p.warn").is_visible()
+    expect(page.locator("p.warn")).to_be_visible()
     _shot(page, "02-forced-password-change")
 
     # A weak password is refused with the message next to the field.
     page.fill("#current_password", web.admin_password)
     page.fill("#new_password", "tooweak")
     page.fill("#confirm_password", "tooweak")
-    page.click("button:has-text('Change password')")
-    assert page.locator('[data-field="new_password"]').is_visible()
+    with page.expect_navigation():
+        page.click("button:has-text('Change password')")
+    expect(page.locator('[data-field="new_password"]')).to_be_visible()
 
     page.fill("#current_password", web.admin_password)
     page.fill("#new_password", STRONG)
     page.fill("#confirm_password", STRONG)
     page.click("button:has-text('Change password')")
     page.wait_for_url("**/users?changed=1")
-    assert page.locator("#status-strip .edge.down").is_visible()  # no Kamailio in this test
+    expect(page.locator("#status-strip .edge.down")).to_be_visible()  # no Kamailio in this test
     _shot(page, "03-users-empty")
 
     page.click("#add-user")
     page.wait_for_url("**/users/new")
     generated = page.input_value("#sip_password")
-    page.click("#generate-sip-password")
+    with page.expect_navigation():
+        page.click("#generate-sip-password")
     assert page.input_value("#sip_password") not in ("", generated)
 
     page.fill("#extension", "abc")
     page.fill("#first_name", "Zoë")
     page.fill("#last_name", "Lefèvre")
-    page.click("#save-user")
-    assert page.locator('[data-field="extension"]').is_visible()
+    with page.expect_navigation():
+        page.click("#save-user")
+    expect(page.locator('[data-field="extension"]')).to_be_visible()
     assert page.input_value("#first_name") == "Zoë"  # what was typed is kept
     _shot(page, "04-user-form-error")
 
@@ -88,7 +92,7 @@ def test_first_login_forced_change_then_create_a_user(web, page):
     page.click("#save-user")
     page.wait_for_url("**/users?created=201")
     row = page.locator('tr[data-extension="201"]')
-    assert row.is_visible() and "Zoë Lefèvre" in row.inner_text()
+    expect(row).to_contain_text("Zoë Lefèvre")
     assert row.locator(".dot").get_attribute("data-registered") == "unknown"
     _shot(page, "05-user-created")
     assert User.get(User.extension == "201").email == "zoe@example.com"

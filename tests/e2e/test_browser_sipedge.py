@@ -11,6 +11,7 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from appliance.system import get_system_settings
 from tests.support.browser import ARTIFACTS, CHROMIUM, STRONG, launch_chromium, running_web
@@ -66,7 +67,7 @@ def page(stack):
 
 
 def test_user_turns_green_when_its_phone_registers(stack, page):
-    assert page.locator("#status-strip .edge.up").is_visible()
+    expect(page.locator("#status-strip .edge.up")).to_be_visible()
     page.click("#add-user")
     page.fill("#extension", "301")
     page.fill("#first_name", "Paul")
@@ -81,7 +82,7 @@ def test_user_turns_green_when_its_phone_registers(stack, page):
     with SipClient(stack.settings, user_agent="Test Phone 1.0") as phone:
         assert phone.register("301", SIP_PASSWORD).status == 200
         page.reload()
-        assert dot.get_attribute("data-registered") == "yes"
+        expect(dot).to_have_attribute("data-registered", "yes")
         row = page.locator('tr[data-extension="301"]').inner_text()
         assert "Test Phone 1.0" in row and "127.0.0.1" in row
         page.screenshot(path=str(ARTIFACTS / "webui-11-user-registered.png"), full_page=True)
@@ -89,7 +90,7 @@ def test_user_turns_green_when_its_phone_registers(stack, page):
 
         phone.register("301", SIP_PASSWORD, expires=0)
         page.reload()
-        assert dot.get_attribute("data-registered") == "no"
+        expect(dot).to_have_attribute("data-registered", "no")
 
 
 def test_banned_address_is_listed_and_unbanned_from_the_ui(stack, page):
@@ -98,7 +99,7 @@ def test_banned_address_is_listed_and_unbanned_from_the_ui(stack, page):
             attacker.register("399", "Wrong-Passw0rd-1")
         page.goto(stack.url + "/security/bans")
         row = page.locator('tr[data-ip="127.0.0.7"]')
-        assert row.is_visible()
+        expect(row).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "webui-12-banned-ips.png"), full_page=True)
         row.locator("button:has-text('Unban')").click()
         page.wait_for_url("**/security/bans?unbanned=127.0.0.7")
