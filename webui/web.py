@@ -325,7 +325,12 @@ SECURITY_HEADERS = {
 }
 
 
+access_log = logging.getLogger("webui.access")
+
+
 def add_security_headers() -> None:
+    """after_request hook: security headers, and one access-log line (path only: no query, no secrets)."""
+    access_log.info("%s %s %s %s", client_ip(), request.method, request.path, response.status_code)
     for name, value in SECURITY_HEADERS.items():
         response.set_header(name, value)
     if not request.path.startswith("/static/"):
