@@ -25,8 +25,11 @@ def _children(stack):
 
 def _kamailio_main(stack):
     for proc in psutil.Process(stack.process.pid).children():
-        if proc.cmdline() and proc.cmdline()[0].endswith("kamailio"):
-            return proc
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE and proc.cmdline()[0].endswith("kamailio"):
+                return proc
+        except (psutil.Error, IndexError):
+            continue  # gone or not yet reaped: not the running Kamailio
     return None
 
 
