@@ -171,18 +171,21 @@ class SipClient:
         text = f"{method} {uri} SIP/2.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
         text += "Content-Length: 0\r\n\r\n"
         self.sock.sendto(text.encode(), self.server)
-        return self.final_response(timeout)
+        return self.final_response(timeout, call_id)
 
-    def final_response(self, timeout: float) -> Response | None:
-        self.sock.settimeout(timeout)
-        while True:
+    def final_response(self, timeout: float, call_id: str | None = None) -> Response | None:
+        """Next final reply (for `call_id` if given: strays on a reused port are skipped)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
             try:
                 data, _ = self.sock.recvfrom(65535)
             except (TimeoutError, ConnectionRefusedError):
                 return None
             response = parse_response(data.decode(errors="replace"))
-            if response and response.status >= 200:
+            if response and response.status >= 200 and call_id in (None, response.header("Call-ID")):
                 return response
+        return None
 
 
 def parse_response(text: str) -> Response | None:
@@ -269,7 +272,7 @@ class Caller(SipClient):
         ] + extra
         text = f"INVITE {uri} SIP/2.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
         self.sock.sendto((text + "Content-Length: 0\r\n\r\n").encode(), self.server)
-        return self.final_response(timeout)
+        return self.final_response(timeout, call_id)
 
     def bye(self, answer: Response, timeout: float = 3.0) -> Response | None:
         """Hang up an answered call, following its Record-Route like a real phone."""
@@ -287,7 +290,7 @@ class Caller(SipClient):
         ] + [("Route", r) for r in routes]
         text = f"BYE {target} SIP/2.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
         self.sock.sendto((text + "Content-Length: 0\r\n\r\n").encode(), self.server)
-        return self.final_response(timeout)
+        return self.final_response(timeout, answer.header("Call-ID"))
 
     def receive_request(self, timeout: float = 3.0) -> str | None:
         """Next request sent to this phone (replies are skipped)."""
@@ -384,6 +387,6 @@ class FakeWorker:
                 response = self.responses.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 return None
-            if response.status >= 200:
+            if response.status >= 200 and response.header("Call-ID") == call_id:
                 return response
         return None
