@@ -226,3 +226,15 @@ def test_call_survives_a_worker_that_just_died(edge, workers):
         responses = [phone.invite("202", PASSWORD_A, from_user="201", timeout=10) for _ in range(2)]
     assert [r.status for r in responses] == [200, 200]
     assert len(alive.invites) == 2
+
+
+def test_when_loopback_is_banned_workers_are_still_served(edge, workers):
+    # In lab mode phones share 127.0.0.1 with the workers: a ban must not cut the call core off.
+    [worker] = workers(1)
+    with Caller(edge) as phone:
+        for _ in range(10):
+            phone.register("201", "Wrong-Passw0rd-1")
+        assert [b["ip"] for b in rpc.bans(edge)] == ["127.0.0.1"]
+        assert phone.register("201", PASSWORD_A, timeout=1.0) is None
+    reply = worker.call_extension("202", caller_name="Alice Martin", caller_number="201")
+    assert reply is not None and reply.status == 480
