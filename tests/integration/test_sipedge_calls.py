@@ -159,9 +159,11 @@ def test_phone_behind_nat_is_reached_at_its_public_address(edge, workers):
         thread.start()
         invite = callee.receive_request()
         assert invite is not None and invite.startswith("INVITE sip:202@10.0.0.5")
-        callee.reply(invite, 486, "Busy Here")
+        # It answers with its private Contact; the worker must get the public one.
+        callee.reply(invite, 200, "OK", contact="sip:202@10.0.0.5:5060")
         thread.join()
-    assert result["reply"].status == 486
+    assert result["reply"].status == 200
+    assert "@127.0.0.7:" in result["reply"].header("Contact")
 
 
 def test_b_leg_to_unregistered_extension_gets_480(edge, workers):

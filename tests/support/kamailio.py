@@ -304,8 +304,9 @@ class Caller(SipClient):
             if not text.startswith("SIP/2.0"):
                 return text
 
-    def reply(self, request: str, status: int, reason: str) -> None:
-        self.sock.sendto(build_response(request, status, reason, to_tag="callee").encode(), self.server)
+    def reply(self, request: str, status: int, reason: str, contact: str | None = None) -> None:
+        response = build_response(request, status, reason, to_tag="callee", contact=contact)
+        self.sock.sendto(response.encode(), self.server)
 
 
 class FakeWorker:
