@@ -116,20 +116,55 @@ class WorkerAccount(pj.Account):
 
     def onIncomingCall(self, prm):
         session = Session(self.runtime)
-        leg = Leg(self.runtime, self, session, prm.callId, outgoing=False)
+        leg = Leg(self.runtime, session, outgoing=False)
+        leg.attach(SipCall(self, leg, prm.callId))
         meta = parse_invite(prm.rdata.wholeMsg)
         self.runtime.add_leg(leg)
         self.runtime.incoming.put((session, leg, meta))
 
 
-class Leg(pj.Call):
-    def __init__(self, runtime: PjRuntime, account, session: Session, call_id=pj.PJSUA_INVALID_ID,
-                 outgoing: bool = True):
+class SipCall(pj.Call):
+    """The pjsua2 call of a leg; lives exactly as long as the SIP call.
+
+    It is dropped in its own DISCONNECTED callback, the one moment pjsua2
+    allows it: later, its call id may already belong to a new call, and the
+    destructor of a late-collected pj.Call hangs up whatever call has its id.
+    """
+
+    def __init__(self, account, leg: Leg, call_id=pj.PJSUA_INVALID_ID):
         super().__init__(account, call_id)
+        self.leg = leg
+
+    def onCallState(self, prm):
+        info = self.getInfo()
+        state = {
+            pj.PJSIP_INV_STATE_CALLING: "calling", pj.PJSIP_INV_STATE_INCOMING: "incoming",
+            pj.PJSIP_INV_STATE_EARLY: "early", pj.PJSIP_INV_STATE_CONNECTING: "connecting",
+            pj.PJSIP_INV_STATE_CONFIRMED: "confirmed", pj.PJSIP_INV_STATE_DISCONNECTED: "disconnected",
+        }.get(info.state, "calling")
+        leg = self.leg
+        leg.session.post("state", leg, state=state, code=info.lastStatusCode, reason=info.lastReason)
+        if state == "disconnected":
+            leg.detach(self)
+
+    def onCallMediaState(self, prm):
+        info = self.getInfo()
+        active = any(m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_ACTIVE for m in info.media)
+        self.leg.session.post("media", self.leg, active=active)
+
+    def onDtmfDigit(self, prm):
+        self.leg.session.post("dtmf", self.leg, digit=prm.digit)
+
+
+class Leg:
+    """One SIP call of a session, as our code sees it (state in Python, pjsua2 call in `call`)."""
+
+    def __init__(self, runtime: PjRuntime, session: Session, outgoing: bool = True):
         self.runtime = runtime
         self.session = session
         self.outgoing = outgoing
         self.uid = next(_ids)
+        self.call: SipCall | None = None
         session.legs.append(self)
         # State below is only touched by the call's thread (Session.pump and PjChannel).
         self.state = "calling" if outgoing else "incoming"
@@ -151,36 +186,30 @@ class Leg(pj.Call):
         self.players: dict[int, Player] = {}
         self.recorders: dict[int, pj.AudioMediaRecorder] = {}
 
-    # -- callbacks (pjsua2 worker thread) --------------------------------------
-    def onCallState(self, prm):
-        info = self.getInfo()
-        state = {
-            pj.PJSIP_INV_STATE_CALLING: "calling", pj.PJSIP_INV_STATE_INCOMING: "incoming",
-            pj.PJSIP_INV_STATE_EARLY: "early", pj.PJSIP_INV_STATE_CONNECTING: "connecting",
-            pj.PJSIP_INV_STATE_CONFIRMED: "confirmed", pj.PJSIP_INV_STATE_DISCONNECTED: "disconnected",
-        }.get(info.state, "calling")
-        if state == "disconnected":
-            self.runtime.leg_ended(self)
-        self.session.post("state", self, state=state, code=info.lastStatusCode, reason=info.lastReason)
+    def attach(self, call: SipCall) -> None:
+        self.call = call
+        self.runtime.keep_object(call)
 
-    def onCallMediaState(self, prm):
-        info = self.getInfo()
-        active = any(m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_ACTIVE for m in info.media)
-        self.session.post("media", self, active=active)
-
-    def onDtmfDigit(self, prm):
-        self.session.post("dtmf", self, digit=prm.digit)
+    def detach(self, call: SipCall) -> None:
+        """The SIP call is over (pjsua2 callback thread): forget it now, see SipCall."""
+        self.runtime.leg_ended(self)
+        if self.call is call:
+            self.call = None
+        self.runtime.release(call)
 
     # -- operations (pjsua2 thread) ---------------------------------------------
     def audio(self) -> pj.AudioMedia | None:
+        call = self.call
+        if call is None:
+            return None
         try:
-            info = self.getInfo()
+            info = call.getInfo()
         except pj.Error:
             return None
         for i, m in enumerate(info.media):
             if m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 try:
-                    return self.getAudioMedia(i)
+                    return call.getAudioMedia(i)
                 except pj.Error:
                     return None
         return None
@@ -202,32 +231,50 @@ class Leg(pj.Call):
                 med.startTransmit(other)
                 other.startTransmit(med)
 
-    def respond(self, code: int, reason: str | None = None) -> None:
+    def respond(self, code: int, reason: str | None = None) -> bool:
+        """Send a response to the incoming INVITE; False if the call is already gone."""
+        call = self.call
+        if call is None:
+            return False
         prm = pj.CallOpParam()
         prm.statusCode = code
         if reason:
             prm.reason = reason
-        self.answer(prm)
+        try:
+            call.answer(prm)
+        except pj.Error:
+            return False
+        return True
 
     def end(self, code: int | None, reason: str | None) -> None:
+        call = self.call
+        if call is None:
+            return
         prm = pj.CallOpParam()
         if code:
             prm.statusCode = code
         if reason:
             prm.reason = reason
         try:
-            self.hangup(prm)
-        except pj.Error as exc:
-            log.debug("hangup of a leg already gone: %s", exc.info() if hasattr(exc, "info") else exc)
+            call.hangup(prm)
+        except pj.Error:
+            log.debug("hangup of a leg already gone")
 
     def send_digits(self, digits: str) -> None:
+        call = self.call
+        if call is None:
+            return
         prm = pj.CallSendDtmfParam()
         prm.digits = digits
         prm.method = pj.PJSUA_DTMF_METHOD_RFC2833
         try:
-            self.sendDtmf(prm)
+            call.sendDtmf(prm)
         except pj.Error:
             log.debug("digits %s not relayed (no telephone-event on this leg)", digits)
+
+    def is_active(self) -> bool:
+        call = self.call
+        return call is not None and call.isActive()
 
     def add_player(self, path: str, loop: bool) -> int:
         player = Player(self)
@@ -352,9 +399,8 @@ class Session:
             for uid in list(leg.recorders):
                 leg.remove_recorder(uid)
             leg.peers.clear()
-            if leg.isActive():
+            if leg.is_active():
                 leg.end(503 if not leg.outgoing and leg.answered_at is None else None, None)
-        self.runtime.release(*self.legs)
 
 
 # ---------------------------------------------------------------------------
@@ -542,7 +588,8 @@ class PjChannel(Channel):
 
     def _originate(self, uri: str, headers: dict[str, str]) -> Leg:
         """pjsua2 thread: a new outgoing leg of this call."""
-        leg = Leg(self.runtime, self.runtime.account, self.session, outgoing=True)
+        leg = Leg(self.runtime, self.session, outgoing=True)
+        leg.attach(SipCall(self.runtime.account, leg))
         prm = pj.CallOpParam(True)
         for name, value in headers.items():
             header = pj.SipHeader()
@@ -550,9 +597,11 @@ class PjChannel(Channel):
             header.hValue = value
             prm.txOption.headers.append(header)
         try:
-            leg.makeCall(uri, prm)
+            leg.call.makeCall(uri, prm)
         except pj.Error:
             self.session.legs.remove(leg)
+            self.runtime.release(leg.call)
+            leg.call = None
             raise
         self.runtime.add_leg(leg)
         return leg

@@ -187,11 +187,15 @@ class PjRuntime:
     def add_leg(self, leg) -> None:
         with self._legs_lock:
             self.legs.add(leg)
-            self.keep.add(leg)
         self._legs_changed()
 
+    def keep_object(self, obj) -> None:
+        """Hold a pjsua2 object until `release`."""
+        with self._legs_lock:
+            self.keep.add(obj)
+
     def leg_ended(self, leg) -> None:
-        """A leg disconnected: it no longer counts (its object is kept until `release`)."""
+        """A leg disconnected: it no longer counts against MAX_LEGS."""
         with self._legs_lock:
             if leg not in self.legs:
                 return
@@ -199,7 +203,7 @@ class PjRuntime:
         self._legs_changed()
 
     def release(self, *objects) -> None:
-        """Forget pjsua2 objects a call no longer needs; run on the pjsua2 thread."""
+        """Forget pjsua2 objects a call no longer needs (on a pjsua2 thread)."""
         with self._legs_lock:
             for obj in objects:
                 self.keep.discard(obj)

@@ -19,6 +19,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 
 from appliance.settings import Settings
 
@@ -87,18 +88,54 @@ def run_worker(settings: Settings, index: int, conn) -> int:
             continue
         calls.submit(handle_call, runtime, session, leg, meta)
     log.info("%s: stopping, %d legs up", name, runtime.leg_count)
+    end_calls(runtime, calls, name)
     stopped = threading.Thread(target=runtime.stop, daemon=True)
     stopped.start()
     stopped.join(5)
-    calls.shutdown(wait=False, cancel_futures=True)
     sys.stdout.flush()
     sys.stderr.flush()
     # pjsua2 wrappers must not be collected after libDestroy: leave without finalizers.
     os._exit(0)
 
 
+STOP_CALLS_GRACE_S = 3.0
+
+
+def end_calls(runtime, calls: concurrent.futures.ThreadPoolExecutor, name: str) -> None:
+    """Hang up every call and let their threads write their CDRs; close what is left as failed."""
+    from appliance.callcore.records import close_open_records
+
+    if runtime.leg_count:
+        try:
+            runtime.run(runtime.ep.hangupAllCalls, timeout=STOP_CALLS_GRACE_S)
+        except Exception:
+            log.exception("%s: hanging up calls at stop failed", name)
+    calls.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + STOP_CALLS_GRACE_S
+    while calls_running[0] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        close_open_records(name, "call core stopped")
+    except Exception:
+        log.exception("%s: cannot close open CDRs", name)
+
+
+calls_running = [0]
+_calls_lock = threading.Lock()
+
+
 def handle_call(runtime, session, leg, meta: dict) -> None:
     """The life of one incoming call, in its own thread: CDR, routing, clean-up."""
+    with _calls_lock:
+        calls_running[0] += 1
+    try:
+        _handle_call(runtime, session, leg, meta)
+    finally:
+        with _calls_lock:
+            calls_running[0] -= 1
+
+
+def _handle_call(runtime, session, leg, meta: dict) -> None:
     from appliance.callcore import routing
     from appliance.callcore.channel import HungUp
     from appliance.callcore.legs import PjChannel

@@ -31,6 +31,7 @@ def stack(tmp_path_factory):
     api = stack.admin_api()
     for extension, (first, last, password) in USERS.items():
         api.create_user(extension, first, last, password)
+    wait_workers_dispatched(stack, stack.settings.spare_workers)
     yield stack
     stack.stop()
 
@@ -59,6 +60,20 @@ def ring_timeout(stack):
 
     yield set_timeout
     set_timeout(30)
+
+
+def wait_workers_dispatched(stack, count: int, timeout: float = 30) -> None:
+    """Until Kamailio's dispatcher has `count` call-core workers it can send calls to."""
+    from appliance.sipedge import dispatcher
+
+    deadline = time.monotonic() + timeout
+    while True:
+        active = [w for w in dispatcher.workers(stack.settings) if w["active"] and not w["disabled"]]
+        if len(active) >= count:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Kamailio knows {len(active)} workers, wanted {count}")
+        time.sleep(0.2)
 
 
 def _execute(stack, sql: str, *args) -> None:
@@ -225,3 +240,54 @@ def test_callee_hangup_ends_the_callers_leg(stack, phones, tmp_path):
     bob.hangup()
     assert alice.wait_for("disconnected", 10)["code"] == 200
     assert has_tone(tmp_path / "a.wav", 1100)
+
+
+def test_worker_crash_keeps_other_calls_and_new_calls_work(stack, phones, tmp_path):
+    import json
+    import os
+    import signal
+
+    alice, bob = phones("100"), phones("101")
+    # An echo call somewhere, and an A→B call somewhere.
+    echo = alice.call(uri(ECHO_TEST))
+    alice.wait_for("confirmed", 10, call=echo)
+    alice.play_tone(700, call=echo)
+    before = last_id(stack)
+    talk = alice.call(uri("101"))
+    bob.wait_for("incoming", 10)
+    bob.play_tone(1100)
+    bob.answer(200)
+    alice.wait_for("confirmed", 10, call=talk)
+    # Kill the worker holding the echo call.
+    rows = {r["call_id"]: r for r in _cdrs(stack) if r["end"] is None}
+    echo_row = next(r for r in rows.values() if r["callee"] == ECHO_TEST)
+    talk_row = next(r for r in rows.values() if r["callee"] == "101")
+    status = json.loads((stack.settings.run_dir / "callcore.json").read_text())
+    victim = next(w for w in status["workers"] if w["name"] == echo_row["worker"])
+    if echo_row["worker"] == talk_row["worker"]:
+        pytest.skip("both calls landed on one worker")
+    os.kill(victim["pid"], signal.SIGKILL)
+    # The A→B call on the other worker still carries audio.
+    alice.record(tmp_path / "talk.wav", call=talk)
+    time.sleep(2)
+    alice.stop_recording(call=talk)
+    assert has_tone(tmp_path / "talk.wav", 1100)
+    assert alice.saw("disconnected", call=talk) == []
+    # The crashed worker's call is closed as failed.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        crashed = next(r for r in _cdrs(stack) if r["id"] == echo_row["id"])
+        if crashed["end"] is not None:
+            break
+        time.sleep(0.1)
+    assert (crashed["disposition"], crashed["hangup_cause"]) == ("failed", "worker crashed")
+    alice.hangup(call=echo)
+    alice.hangup(call=talk)
+    bob.wait_for("disconnected", 10)
+    assert last_cdr(stack, before)["disposition"] == "answered"
+    # New calls still get through.
+    for _ in range(3):
+        alice.call(uri(ECHO_TEST))
+        alice.wait_for("confirmed", 10)
+        alice.hangup()
+        alice.wait_for("disconnected", 10)

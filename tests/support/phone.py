@@ -36,8 +36,11 @@ class PhoneError(AssertionError):
 class TestPhone:
     __test__ = False  # not a pytest test class
 
-    def __init__(self, name: str = "phone", codecs: str = "PCMA,PCMU,G722", python: str | None = None):
+    def __init__(self, name: str = "phone", codecs: str = "PCMA,PCMU,G722", python: str | None = None,
+                 log_path: str | None = None, log_level: int = 1):
+        """Start the phone process. log_path/log_level: keep pjsua2's log (5 shows SIP messages)."""
         self.name = name
+        self.log_path = log_path
         block = free_port_block(48)
         self.sip_port = block
         self.rtp_port = block + 2
@@ -51,7 +54,8 @@ class TestPhone:
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [python or sys.executable, "-m", "tests.support.phone_process",
-             "--sip-port", str(self.sip_port), "--rtp-port", str(self.rtp_port), "--codecs", codecs],
+             "--sip-port", str(self.sip_port), "--rtp-port", str(self.rtp_port), "--codecs", codecs,
+             "--log-level", str(log_level)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, cwd=str(ROOT), env=env,
         )
@@ -80,9 +84,13 @@ class TestPhone:
             self._cond.notify_all()
 
     def _read_stderr(self) -> None:
+        log = open(self.log_path, "a") if self.log_path else None
         for line in self.proc.stderr:
             self._stderr.append(line)
             del self._stderr[:-200]
+            if log:
+                log.write(line)
+                log.flush()
 
     def _request(self, cmd: str, timeout: float = 10, **args):
         with self._lock:

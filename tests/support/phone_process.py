@@ -14,6 +14,7 @@ worker thread (threadCnt=1) delivers callbacks, which only print events.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -96,7 +97,7 @@ def wait_wav_closed(path: str, timeout: float = 3.0) -> bool:
 
 
 class Phone:
-    def __init__(self, sip_port: int, rtp_port: int, codecs: list[str]):
+    def __init__(self, sip_port: int, rtp_port: int, codecs: list[str], log_level: int = 1):
         self.tmp = tempfile.mkdtemp(prefix="testphone-")
         self.rtp_port = rtp_port
         self.ep = pj.Endpoint()
@@ -105,8 +106,9 @@ class Phone:
         cfg.uaConfig.threadCnt = 1
         cfg.uaConfig.maxCalls = 4
         cfg.uaConfig.userAgent = "TestPhone"
-        cfg.logConfig.level = 1
-        cfg.logConfig.consoleLevel = 1
+        cfg.logConfig.level = log_level
+        cfg.logConfig.consoleLevel = log_level
+        cfg.logConfig.msgLogging = log_level >= 4
         cfg.medConfig.noVad = True
         cfg.medConfig.ecTailLen = 0
         self.ep.libInit(cfg)
@@ -187,16 +189,21 @@ class Phone:
             account = "main" if "main" in self.accounts else "local"
         acc = self.accounts[account]
         call = PhoneCall(self, acc)
+        call.sip = SipCall(acc, call)
         prm = pj.CallOpParam(True)
         for name, value in (headers or {}).items():
             h = pj.SipHeader()
             h.hName = name
             h.hValue = value
             prm.txOption.headers.append(h)
-        call.makeCall(uri, prm)
-        cid = call.getId()
-        self.calls[cid] = call
-        return cid
+        self.calls[call.handle] = call
+        try:
+            call.sip.makeCall(uri, prm)
+        except pj.Error:
+            self.calls.pop(call.handle)
+            call.sip = None
+            raise
+        return call.handle
 
     def _call(self, call):
         if call is None:
@@ -282,12 +289,13 @@ class PhoneAccount(pj.Account):
               "expires": prm.expiration, "active": info.regIsActive})
 
     def onIncomingCall(self, prm):
-        call = PhoneCall(self.phone, self, prm.callId)
-        self.phone.calls[prm.callId] = call
+        call = PhoneCall(self.phone, self)
+        call.sip = SipCall(self, call, prm.callId)
+        self.phone.calls[call.handle] = call
         headers = parse_headers(prm.rdata.wholeMsg)
         name, number = split_name_number(headers.get("from", headers.get("f", "")))
         pai = headers.get("p-asserted-identity")
-        emit({"event": "incoming", "call": prm.callId, "account": self.name,
+        emit({"event": "incoming", "call": call.handle, "account": self.name,
               "remote_uri": headers.get("from", ""), "remote_name": name, "remote_number": number,
               "pai": pai, "headers": headers})
 
@@ -309,53 +317,49 @@ STATE_NAMES = {
 }
 
 
-class PhoneCall(pj.Call):
-    def __init__(self, phone: Phone, acc: PhoneAccount, call_id=pj.PJSUA_INVALID_ID):
-        super().__init__(acc, call_id)
+_handles = itertools.count()
+
+
+class PhoneCall:
+    """One call of the phone, by a handle unique for the phone's life (pjsua2 reuses call ids)."""
+
+    def __init__(self, phone: Phone, acc: PhoneAccount):
         self.phone = phone
         self.acc = acc
+        self.handle = next(_handles)
+        self.sip: SipCall | None = None
         self.tone_freq: int | None = None
         self.recorder: pj.AudioMediaRecorder | None = None
+        self.recorder_path = ""
         self.ended = False
         self._linked: set[str] = set()
 
-    def onCallState(self, prm):
-        info = self.getInfo()
-        name = STATE_NAMES.get(info.state, str(info.state))
-        cid = info.id
-        if info.state == pj.PJSIP_INV_STATE_EARLY and info.role == pj.PJSIP_ROLE_UAC:
-            emit({"event": "ringing", "call": cid, "code": info.lastStatusCode, "reason": info.lastReason})
-        elif info.state == pj.PJSIP_INV_STATE_CONFIRMED:
-            emit({"event": "confirmed", "call": cid, "code": info.lastStatusCode})
-        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
-            self.ended = True
-            emit({"event": "disconnected", "call": cid, "code": info.lastStatusCode, "reason": info.lastReason,
-                  "connect_s": info.connectDuration.sec})
-        else:
-            emit({"event": "state", "call": cid, "state": name, "code": info.lastStatusCode})
+    def require_sip(self) -> SipCall:
+        if self.sip is None:
+            raise ValueError(f"call {self.handle} has ended")
+        return self.sip
 
-    def onCallMediaState(self, prm):
-        info = self.getInfo()
-        active = any(
-            mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE for mi in info.media
-        )
-        if active:
-            self._linked.clear()
-            self.connect_media()
-        emit({"event": "media", "call": info.id, "active": active})
+    def answer(self, prm):
+        self.require_sip().answer(prm)
 
-    def onDtmfDigit(self, prm):
-        emit({"event": "dtmf", "call": self.getId(), "digit": prm.digit})
+    def hangup(self, prm):
+        self.require_sip().hangup(prm)
+
+    def sendDtmf(self, prm):  # noqa: N802 (pjsua2's name)
+        self.require_sip().sendDtmf(prm)
 
     def audio(self):
+        sip = self.sip
+        if sip is None:
+            return None
         try:
-            info = self.getInfo()
+            info = sip.getInfo()
         except pj.Error:
             return None
         for i, mi in enumerate(info.media):
             if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 try:
-                    return self.getAudioMedia(i)
+                    return sip.getAudioMedia(i)
                 except pj.Error:
                     return None  # not bridged yet: onCallMediaState connects it
         return None
@@ -386,6 +390,46 @@ class PhoneCall(pj.Call):
             wait_wav_closed(path)
 
 
+class SipCall(pj.Call):
+    """The pjsua2 side of a PhoneCall, dropped in its DISCONNECTED callback.
+
+    A pj.Call collected later would hang up whichever new call got its id.
+    """
+
+    def __init__(self, acc: PhoneAccount, call: PhoneCall, call_id=pj.PJSUA_INVALID_ID):
+        super().__init__(acc, call_id)
+        self.call = call
+
+    def onCallState(self, prm):
+        info = self.getInfo()
+        name = STATE_NAMES.get(info.state, str(info.state))
+        cid = self.call.handle
+        if info.state == pj.PJSIP_INV_STATE_EARLY and info.role == pj.PJSIP_ROLE_UAC:
+            emit({"event": "ringing", "call": cid, "code": info.lastStatusCode, "reason": info.lastReason})
+        elif info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            emit({"event": "confirmed", "call": cid, "code": info.lastStatusCode})
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.call.ended = True
+            emit({"event": "disconnected", "call": cid, "code": info.lastStatusCode, "reason": info.lastReason,
+                  "connect_s": info.connectDuration.sec})
+            self.call.sip = None
+        else:
+            emit({"event": "state", "call": cid, "state": name, "code": info.lastStatusCode})
+
+    def onCallMediaState(self, prm):
+        info = self.getInfo()
+        active = any(
+            mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE for mi in info.media
+        )
+        if active:
+            self.call._linked.clear()
+            self.call.connect_media()
+        emit({"event": "media", "call": self.call.handle, "active": active})
+
+    def onDtmfDigit(self, prm):
+        emit({"event": "dtmf", "call": self.call.handle, "digit": prm.digit})
+
+
 def main() -> int:
     import argparse
 
@@ -393,6 +437,7 @@ def main() -> int:
     parser.add_argument("--sip-port", type=int, required=True)
     parser.add_argument("--rtp-port", type=int, required=True)
     parser.add_argument("--codecs", default="PCMA,PCMU,G722")
+    parser.add_argument("--log-level", type=int, default=1, help="pjsua2 log level on stderr (5: SIP messages)")
     args = parser.parse_args()
     commands: queue.Queue = queue.Queue()
 
@@ -403,7 +448,7 @@ def main() -> int:
                 commands.put(json.loads(line))
         commands.put(None)
 
-    phone = Phone(args.sip_port, args.rtp_port, args.codecs.split(","))
+    phone = Phone(args.sip_port, args.rtp_port, args.codecs.split(","), args.log_level)
     threading.Thread(target=reader, daemon=True).start()
     emit({"event": "ready", "sip_port": args.sip_port})
     while True:
