@@ -36,8 +36,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         stack = Stack(tmp / "data", spare_workers=6, workers_max=48).start()
-        ports = free_port_block(4)
-        uas = sipp_run.start_uas(ports, ports + 1)
+        ports = free_port_block(20)
+        # SIPp binds its media port and the two above it: keep them apart.
+        uas = sipp_run.start_uas(ports, ports + 10)
         try:
             api = stack.admin_api()
             api.create_user("100", "Bench", "Caller", PASSWORD)
@@ -53,12 +54,12 @@ def main() -> None:
                 through = sipp_run.run(sip, [
                     "-sf", str(sipp_run.SCENARIOS / "uac_call_auth.xml"), "-inf", str(callers), "-s", "200",
                     "-r", str(rate), "-m", str(total), "-d", str(args.hold_ms), "-p", str(ports + 3),
-                    "-l", str(rate * 10),
+                    "-mp", str(ports + 14), "-l", str(rate * 10),
                 ], timeout=args.seconds * 4 + 60, debug=args.debug)
                 time.sleep(2)
                 ceiling = sipp_run.run(f"127.0.0.1:{ports}", [
                     "-sn", "uac", "-s", "200", "-r", str(rate), "-m", str(total), "-d", str(args.hold_ms),
-                    "-p", str(ports + 3),
+                    "-p", str(ports + 3), "-mp", str(ports + 14),
                 ], timeout=args.seconds * 4 + 60)
                 results["steps"].append({
                     "target_rate": rate, "calls": total,

@@ -50,10 +50,12 @@ def run(target: str, args: list[str], timeout: float, debug: bool = False) -> Si
         done = subprocess.run(argv, cwd=tmp, capture_output=True, text=True, timeout=timeout)
         if not list(Path(tmp).glob("*_.csv")):
             raise RuntimeError(f"SIPp did not run ({done.returncode}): {done.stderr[-1500:] or done.stdout[-1500:]}")
-        if debug:
+        result = _read(Path(tmp))
+        if debug or result.successful == 0:
+            print(f"sipp {' '.join(argv)} exited {done.returncode}; files: {[p.name for p in Path(tmp).iterdir()]}")
             for screen in Path(tmp).glob("*_screen.log"):
-                print(screen.read_text()[-6000:])
-        return _read(Path(tmp))
+                print(screen.read_text()[-4000:])
+        return result
 
 
 def _read(folder: Path) -> SippResult:
