@@ -459,18 +459,23 @@ class PjChannel(Channel):
         """Call `callback(channel)` in the call's thread when the caller's leg is answered."""
         self.answer_callbacks.append(callback)
 
+    def _respond(self, code: int) -> None:
+        if not self.runtime.run(self.leg.respond, code):
+            self._wait(lambda: False, HANGUP_WAIT_S)  # raises HungUp once its end is seen
+            raise HungUp(self)
+
     def ring(self) -> None:
         self._require_up()
         if self.leg.outgoing or self.leg.rung or self.leg.early or self.answered:
             return
-        self.runtime.run(self.leg.respond, 180)
+        self._respond(180)
         self.leg.rung = True
 
     def early_media(self) -> None:
         self._require_up()
         if self.leg.outgoing or self.leg.early or self.answered:
             return
-        self.runtime.run(self.leg.respond, 183)
+        self._respond(183)
         self.leg.early = True
         self._wait(lambda: self.leg.media_active, MEDIA_WAIT_S)
 
@@ -478,7 +483,7 @@ class PjChannel(Channel):
         self._require_up()
         if self.answered:
             return
-        self.runtime.run(self.leg.respond, 200)
+        self._respond(200)
         self.leg.answered_at = time.time()
         for callback in self.answer_callbacks:
             callback(self)
