@@ -14,6 +14,15 @@ class ValidationError(ApplianceError):
         self.message = message
 
 
+class Conflict(ApplianceError):
+    """The record changed since the client read it (concurrent edit)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 class NotFound(ApplianceError):
     """The thing asked for does not exist."""
 

@@ -5,6 +5,11 @@ workers), and the web server. Each runs in its own process group so that
 stopping it also stops what it forked; a child that dies is restarted with
 exponential backoff; SIGTERM or Ctrl-C stops everything, leaving no orphans.
 On the image, systemd units in rootfs/ do this job instead.
+
+Kamailio's config is rendered from the store before each of its starts. SIGHUP
+to the supervisor (pid in run/supervisor.pid; `request_edge_restart()`) means
+"re-render kamailio.cfg from the store and restart Kamailio": the web process
+asks for it when a saved setting cannot be applied to the running Kamailio.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class Child:
     backoff_s: float = BACKOFF_FIRST_S
     restart_at: float | None = None
     restarts: int = field(default=0)
+    # Runs before every start but the first (Kamailio: render its config from the store again).
+    before_restart: Callable[[], None] | None = None
 
     def start(self) -> None:
         log_file = open(self.log_path, "ab")
@@ -75,6 +82,26 @@ class Child:
         _signal_group(self.process.pid, signal.SIGKILL)
 
 
+def pid_path(settings: Settings):
+    return settings.run_dir / "supervisor.pid"
+
+
+def request_edge_restart(settings: Settings) -> bool:
+    """Ask the running supervisor to re-render kamailio.cfg and restart Kamailio; False if none runs."""
+    try:
+        pid = int(pid_path(settings).read_text().strip())
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+    except (OSError, ValueError):
+        return False
+    if "appliance" not in cmdline:
+        return False  # a stale pid file naming some other process
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -87,6 +114,7 @@ class Supervisor:
         self.settings = settings
         self.children: list[Child] = []
         self._stopping = False
+        self._edge_restart_requested = False
 
     # -- startup --------------------------------------------------------
     def prepare(self) -> str | None:
@@ -118,7 +146,8 @@ class Supervisor:
         s = self.settings
         serve = [sys.executable, "-m", "appliance.cli", "serve"]
         self.children = [
-            Child("kamailio", lambda: kamailio_command(s), str(s.log_dir / "kamailio.log")),
+            Child("kamailio", lambda: kamailio_command(s), str(s.log_dir / "kamailio.log"),
+                  before_restart=self._render_edge),
             Child("callcore", lambda: serve + ["callcore", "--settings-json", s.to_json()],
                   str(s.log_dir / "callcore.log")),
             Child("web", lambda: serve + ["web", "--settings-json", s.to_json()], str(s.log_dir / "web.log")),
@@ -134,12 +163,15 @@ class Supervisor:
         self.build_children()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_restart_edge)
         for child in self.children:
             child.start()
+        pid_path(self.settings).write_text(f"{os.getpid()}\n")
         self._print_banner(password)
         try:
             self._watch()
         finally:
+            pid_path(self.settings).unlink(missing_ok=True)
             self.stop_all()
         print("appliance stopped", flush=True)
         return 0
@@ -164,8 +196,32 @@ class Supervisor:
     def _on_signal(self, signum, frame) -> None:
         self._stopping = True
 
+    def _on_restart_edge(self, signum, frame) -> None:
+        self._edge_restart_requested = True
+
+    def _render_edge(self) -> None:
+        """Render kamailio.cfg from the store; on failure Kamailio starts with the last good one."""
+        from appliance.sipedge.config import render
+
+        try:
+            render(self.settings)
+        except Exception as exc:
+            log.error("kamailio.cfg not rendered again, keeping the previous one: %s", exc)
+
+    def _restart_edge(self) -> None:
+        """SIGHUP: new config from the store, then a fresh Kamailio (requests arrived meanwhile collapse)."""
+        self._edge_restart_requested = False
+        kamailio = next(c for c in self.children if c.name == "kamailio")
+        log.info("re-rendering kamailio.cfg and restarting Kamailio (SIGHUP)")
+        print("restarting kamailio with its configuration rendered again", flush=True)
+        kamailio.stop()
+        self._render_edge()
+        kamailio.start()
+
     def _watch(self) -> None:
         while not self._stopping:
+            if self._edge_restart_requested:
+                self._restart_edge()
             now = time.monotonic()
             for child in self.children:
                 self._tend(child, now)
@@ -175,6 +231,8 @@ class Supervisor:
         if child.restart_at is not None:
             if now >= child.restart_at:
                 log.info("restarting %s (restart %d)", child.name, child.restarts)
+                if child.before_restart is not None:
+                    child.before_restart()
                 child.start()
             return
         code = child.process.poll() if child.process else None

@@ -20,11 +20,10 @@ from bottle import HTTPResponse, request, response
 
 from appliance.auth import sessions
 from appliance.auth.account import BadCredentials, LoginThrottled
-from appliance.errors import NotFound, SipEdgeError, ValidationError
+from appliance.errors import Conflict, NotFound, SipEdgeError, ValidationError
 from appliance.settings import Settings
 from appliance.system.models import get_system_settings
 from appliance.users.models import User
-from appliance.users.service import Conflict
 from webui import edge, i18n
 from webui.permissions import allowed
 

@@ -21,6 +21,10 @@ MAX_FLOOD_LIMIT = 65535
 CANNOT_RUN = "cannot run kamailio -c (is the kamailio package installed?)"
 # A realm lands inside quoted strings of the config: only hostname characters.
 REALM_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+# Largest ban window and duration the system settings allow: the htables'
+# cleanup delays (the routes themselves compare the stored times with the settings).
+MAX_BAN_WINDOW_S = 3600
+MAX_BAN_SECONDS = 10080 * 60
 
 
 class _Template(string.Template):
@@ -76,6 +80,7 @@ def render_text(settings: Settings, system, *, flood_limit: int = DEFAULT_FLOOD_
     if not 1 <= flood_limit <= MAX_FLOOD_LIMIT:
         # pike counts in 16 bits: a larger limit wraps round and floods are seen everywhere.
         raise SipEdgeError(f"flood limit must be between 1 and {MAX_FLOOD_LIMIT} requests per 2 s")
+    live = runtime_values(system)
     values = {
         "banner": BANNER,
         "sip_domain": realm,
@@ -84,9 +89,11 @@ def render_text(settings: Settings, system, *, flood_limit: int = DEFAULT_FLOOD_
         "rpc_port": settings.kamailio_rpc_port,
         "worker_port_min": settings.worker_sip_port_base,
         "worker_port_max": settings.worker_sip_port_base + settings.worker_count_max - 1,
-        "ban_failures": max(1, int(system.ban_failures)),
-        "ban_window_s": max(1, int(system.ban_window_s)),
-        "ban_seconds": max(60, int(system.ban_minutes) * 60),
+        "ban_failures": live["ban_failures"][2],
+        "ban_window_s": live["ban_window_s"][2],
+        "ban_seconds": live["ban_minutes"][2],
+        "max_ban_window_s": MAX_BAN_WINDOW_S,
+        "max_ban_seconds": MAX_BAN_SECONDS,
         "db_path": str(settings.db_path.resolve()),
         "dispatcher_list": str(dispatcher_list_path(settings).resolve()),
         "flood_limit": int(flood_limit),
@@ -98,6 +105,19 @@ def render_text(settings: Settings, system, *, flood_limit: int = DEFAULT_FLOOD_
         "tcp_children": 2,
     }
     return _Template(TEMPLATE.read_text()).substitute(values)
+
+
+def runtime_values(system) -> dict[str, tuple[str, str, int | str]]:
+    """System setting -> (cfg group, cfg name, value) of the Kamailio parameters that change live.
+
+    The template declares them (`ban.failures = ...`); the reactions set them over RPC.
+    """
+    return {
+        "ban_failures": ("ban", "failures", max(1, int(system.ban_failures))),
+        "ban_window_s": ("ban", "window_s", max(1, int(system.ban_window_s))),
+        "ban_minutes": ("ban", "seconds", max(60, int(system.ban_minutes) * 60)),
+        "sip_domain": ("edge", "realm", system.sip_domain),
+    }
 
 
 def check(path: Path) -> str:

@@ -1,4 +1,11 @@
-"""What the SIP edge does when users change: drop registrations that lost their right."""
+"""What the SIP edge does when users or system settings change.
+
+Users: drop the registrations that lost their right. System settings: set the
+runtime parameters of the running Kamailio over RPC (ban thresholds, digest
+realm); if it refuses (a config from older software), ask the supervisor to
+render the config again and restart Kamailio. If Kamailio is down, nothing to
+do: its config is rendered from the store before every start.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from dataclasses import dataclass
 from appliance import changes
 from appliance.errors import SipEdgeError
 from appliance.settings import Settings
-from appliance.sipedge import rpc
+from appliance.sipedge import config, rpc
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +24,7 @@ def subscribe(settings: Settings) -> None:
     """Register this process's SIP edge reactions with appliance.changes (idempotent)."""
     changes.subscribe("user.deleted", DropDeletedUser(settings))
     changes.subscribe("user.saved", DropOldExtension(settings))
+    changes.subscribe("system.saved", ApplySystemSettings(settings))
 
 
 # Listeners are frozen dataclasses: equal for equal settings, so subscribing
@@ -37,6 +45,32 @@ class DropOldExtension:
         # The old extension's phones must not keep receiving its calls.
         if previous_extension and previous_extension != user.extension:
             _drop(self.settings, previous_extension)
+
+
+@dataclass(frozen=True)
+class ApplySystemSettings:
+    settings: Settings
+
+    def __call__(self, settings, changed, **_) -> None:
+        # `settings` is the saved SystemSettings row; self.settings the runtime Settings.
+        live = config.runtime_values(settings)
+        try:
+            for field in sorted(set(changed) & live.keys()):
+                group, name, value = live[field]
+                rpc.set_runtime_value(self.settings, group, name, value)
+                log.info("SIP edge: %s.%s = %r applied live", group, name, value)
+        except rpc.RpcFault as exc:
+            log.warning("SIP edge refused a runtime value (%s): restarting it with a new config", exc)
+            _restart(self.settings)
+        except SipEdgeError as exc:
+            log.info("SIP edge not running (%s): it reads the settings when it starts", exc)
+
+
+def _restart(settings: Settings) -> None:
+    from appliance.supervisor import request_edge_restart
+
+    if not request_edge_restart(settings):
+        log.warning("no supervisor to restart Kamailio: the new settings apply at its next start")
 
 
 def _drop(settings: Settings, extension: str | None) -> None:

@@ -76,6 +76,8 @@ def bans(settings: Settings) -> list[dict]:
     for slot in call(settings, "htable.dump", "ipban") or []:
         for entry in slot.get("slot", []):
             until, _, failures = str(entry.get("value", "")).partition(":")
+            if until.isdigit() and int(until) <= now:
+                continue  # ended: forgotten at the address's next request or by cleanup
             rows.append({
                 "ip": entry.get("name", ""),
                 "expires": max(0, int(until) - int(now)) if until.isdigit() else 0,
@@ -91,6 +93,17 @@ def unban(settings: Settings, ip: str) -> None:
             call(settings, "htable.delete", table, ip)
         except RpcFault:
             pass  # not there: nothing to forget
+
+
+def set_runtime_value(settings: Settings, group: str, name: str, value: int | str) -> None:
+    """Change one of kamailio.cfg's runtime parameters (`group.name = ...`) at once, in every process."""
+    method = "cfg.set_now_int" if isinstance(value, int) else "cfg.set_now_string"
+    call(settings, method, group, name, value)
+
+
+def runtime_value(settings: Settings, group: str, name: str) -> int | str:
+    """The current value of one of kamailio.cfg's runtime parameters."""
+    return call(settings, "cfg.get", group, name)
 
 
 def drop_registrations(settings: Settings, extension: str) -> None:

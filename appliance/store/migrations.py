@@ -97,7 +97,12 @@ CREATE VIEW subscriber AS
     FROM user WHERE extension IS NOT NULL AND ha1 IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [V1]
+# System settings get a revision: two admins saving at once do not overwrite each other.
+V2 = """
+ALTER TABLE system_settings ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+"""
+
+MIGRATIONS: list[str] = [V1, V2]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:

@@ -25,6 +25,8 @@ class SystemSettings(BaseModel):
     ban_window_s = peewee.IntegerField(default=60)
     ban_minutes = peewee.IntegerField(default=15)
     updated_at = peewee.DateTimeField(default=dt.datetime.utcnow)
+    # Bumped by every save: a client sending the revision it read gets a conflict if it moved.
+    revision = peewee.IntegerField(default=1)
 
     class Meta:
         table_name = "system_settings"

@@ -11,7 +11,7 @@ import peewee
 
 from appliance import changes
 from appliance.auth import passwords
-from appliance.errors import ApplianceError, NotFound, ValidationError
+from appliance.errors import Conflict, NotFound, ValidationError
 from appliance.numbering import EXTENSION_RE, SERVICE_NUMBERS
 from appliance.store import database, secrets
 from appliance.system.models import LANGUAGES, get_system_settings
@@ -26,15 +26,6 @@ EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"^[^@\s\"<>(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 # Characters that would break a SIP display name or a config file.
 NAME_FORBIDDEN = set('"<>\\')
-
-
-class Conflict(ApplianceError):
-    """The record changed since the client read it (concurrent edit)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def list_users(search: str = "") -> list[User]:

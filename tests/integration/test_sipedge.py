@@ -248,5 +248,6 @@ def test_when_template_broken_then_previous_config_kept(settings, tmp_path, monk
 def test_ban_expiry_comes_from_system_settings(edge):
     # Rendered with ban_minutes=1 (see the fixture): 60 s.
     text = config.config_path(edge).read_text()
-    assert "#!define BAN_SECONDS 60" in text
-    assert "#!define BAN_FAILURES 3" in text
+    assert "ban.seconds = 60 " in text
+    assert "ban.failures = 3 " in text
+    assert rpc.runtime_value(edge, "ban", "seconds") == 60

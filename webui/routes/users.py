@@ -5,10 +5,9 @@ from __future__ import annotations
 import bottle
 
 from appliance.auth.passwords import generate_password
-from appliance.errors import ValidationError
+from appliance.errors import Conflict, ValidationError
 from appliance.system.models import LANGUAGES
 from appliance.users import ROLES, create_user, delete_user, get_user, list_users, reveal_sip_password, update_user
-from appliance.users.service import Conflict
 from webui import edge, web
 from webui.web import _
 
