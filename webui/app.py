@@ -10,11 +10,12 @@ from bottle import request
 from appliance.settings import Settings
 from webui import web
 from webui.routes import api, auth, calls, pages, security, users
+from webui.routes import settings as settings_area
 
 log = logging.getLogger(__name__)
 
 # Each area registers its routes on the app; adding an area is one line here.
-AREAS = (auth, pages, users, calls, security, api)
+AREAS = (auth, pages, users, calls, security, settings_area, api)
 
 
 def create_app(settings: Settings) -> bottle.Bottle:

@@ -52,6 +52,18 @@ APPLIANCE_MESSAGES = (
     N_("wrong login or password"),
     N_("too many failed logins; wait a few minutes"),
     N_("must not be before from"),
+    # System settings (appliance.system.validation).
+    N_("is not a system setting"),
+    N_("must be a domain name such as pbx.example.com or an IPv4 address"),
+    N_("must be a two-letter ISO 3166 country code such as FR or CH"),
+    N_("must be a time zone such as Europe/Paris"),
+    N_("must be one of fr, en, de, it"),
+    N_("must be a whole number from 5 to 300"),
+    N_("must be a whole number from 2 to 1000"),
+    N_("must be a whole number from 10 to 3600"),
+    N_("must be a whole number from 1 to 10080"),
+    N_("must be an integer"),
+    N_("the settings were changed by someone else; reload and try again"),
     # Roles and call results shown as words.
     N_("admin"), N_("technician"), N_("user"),
     N_("in_progress"), N_("answered"), N_("busy"), N_("no_answer"), N_("failed"), N_("cancelled"),

@@ -58,7 +58,7 @@ def document() -> dict:
                 "Log in with POST /api/v1/session, then send `Authorization: Bearer <token>`. "
                 "Bodies are JSON (at most 64 KiB). Every error is JSON {\"error\": code, \"field\": name or "
                 "null, \"message\": text}. Roles: admin manages everything; technician reads users, "
-                "registrations, calls, bans and may unban; user gets 403 here."),
+                "registrations, calls, bans and settings and may unban; user gets 403 here."),
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
@@ -138,6 +138,16 @@ def document() -> dict:
                 "summary": "Source addresses banned by the SIP edge",
                 "responses": {"200": _json({"type": "array", "items": _ref("Ban")}, "Bans"),
                               **_errors("401", "403", "503")}}},
+            "/api/v1/settings": {
+                "get": {"summary": "System settings and the SIP edge's ban thresholds",
+                        "responses": {"200": _json(_ref("SystemSettings"), "Settings"), **_errors("401", "403")}},
+                "put": {"summary": ("Change some settings (admin). Ban thresholds and the SIP domain apply to "
+                                    "the running SIP edge at once; a new SIP domain re-keys every SIP password. "
+                                    "Send `revision` to refuse a concurrent edit (409)"),
+                        "requestBody": _body(_ref("SystemSettingsWrite")),
+                        "responses": {"200": _json(_ref("SystemSettings"), "Saved"),
+                                      **_errors("400", "401", "403", "409", "413", "415")}},
+            },
             "/api/v1/bans/{ip}": {
                 "parameters": [{"name": "ip", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "delete": {"summary": "Unban an address",
@@ -181,6 +191,23 @@ def document() -> dict:
                     "end": {"type": "string", "format": "date-time", "nullable": True},
                     "billsec": {"type": "integer"}, "disposition": _ref("Disposition"),
                     "hangup_cause": {"type": "string"}, "worker": {"type": "string"}}},
+                "SystemSettings": {"allOf": [_ref("SystemSettingsWrite"), {"type": "object", "properties": {
+                    "revision": {"type": "integer", "description": "send it back with PUT"}}}]},
+                "SystemSettingsWrite": {"type": "object", "additionalProperties": False, "properties": {
+                    "appliance_name": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "sip_domain": {"type": "string", "maxLength": 253,
+                                   "description": "DNS name or IPv4 address; also the digest realm"},
+                    "country": {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2"},
+                    "timezone": {"type": "string", "description": "IANA time zone, e.g. Europe/Paris"},
+                    "language": {"type": "string", "enum": ["fr", "en", "de", "it"]},
+                    "ring_timeout_s": {"type": "integer", "minimum": 5, "maximum": 300},
+                    "ban_failures": {"type": "integer", "minimum": 2, "maximum": 1000,
+                                     "description": "failed authentications from one IP that get it banned"},
+                    "ban_window_s": {"type": "integer", "minimum": 10, "maximum": 3600,
+                                     "description": "seconds in which those failures are counted"},
+                    "ban_minutes": {"type": "integer", "minimum": 1, "maximum": 10080,
+                                    "description": "how long a new ban lasts"},
+                    "revision": {"type": "integer", "description": "PUT only: the revision you read"}}},
                 "Status": {"type": "object", "properties": {
                     "appliance_name": {"type": "string"}, "sip_edge": {"type": "string", "enum": ["up", "down"]},
                     "registered": {"type": "integer", "nullable": True}, "calls": {"type": "integer"}}},

@@ -15,11 +15,14 @@ config) or `public=True`; a route with neither is refused to everyone
 | calls.read         |   x   |     x      |      | calls in progress, call history, CSV export      |
 | bans.read          |   x   |     x      |      | banned IPs                                       |
 | bans.manage        |   x   |     x      |      | unban an IP                                      |
+| settings.read      |   x   |     x      |      | system and security settings (read-only page)    |
+| settings.manage    |   x   |            |      | change the system and security settings          |
 
 Why: a technician installs and troubleshoots phones, so sees users,
 registrations, calls and bans and may lift a ban (a phone locked out by a
-typo), but does not create or delete accounts or read SIP secrets; that is
-the administrator's job. Plain users only get their portal.
+typo), but does not create or delete accounts, read SIP secrets or change
+the system settings (the SIP domain re-keys every phone); that is the
+administrator's job. Plain users only get their portal.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "calls.read": frozenset({ADMIN, TECHNICIAN}),
     "bans.read": frozenset({ADMIN, TECHNICIAN}),
     "bans.manage": frozenset({ADMIN, TECHNICIAN}),
+    "settings.read": frozenset({ADMIN, TECHNICIAN}),
+    "settings.manage": frozenset({ADMIN}),
 }
 
 

@@ -31,6 +31,14 @@ class SystemSettings(BaseModel):
     class Meta:
         table_name = "system_settings"
 
+    def to_public(self) -> dict:
+        """The settings as the API shows them, with the revision to send back on change."""
+        return {field: getattr(self, field) for field in PUBLIC_FIELDS}
+
+
+PUBLIC_FIELDS = ("appliance_name", "sip_domain", "country", "timezone", "language", "ring_timeout_s",
+                 "ban_failures", "ban_window_s", "ban_minutes", "revision")
+
 
 def get_system_settings() -> SystemSettings:
     return SystemSettings.get_by_id(1)

@@ -137,6 +137,7 @@ def test_technician_reads_users_but_cannot_change_them_or_reveal_passwords(web, 
     ("PUT", "/api/v1/users/200"), ("DELETE", "/api/v1/users/200"), ("GET", "/api/v1/users/200/sip_password"),
     ("GET", "/api/v1/registrations"), ("GET", "/api/v1/calls"), ("GET", "/api/v1/cdr"), ("GET", "/api/v1/bans"),
     ("DELETE", "/api/v1/bans/192.0.2.1"), ("GET", "/api/v1/status"), ("DELETE", "/api/v1/session"),
+    ("GET", "/api/v1/settings"), ("PUT", "/api/v1/settings"),
 ])
 def test_every_api_call_without_credentials_gets_401_json(web, method, path):
     response = web.client().api(method, path, {} if method in ("POST", "PUT") else None)

@@ -10,6 +10,8 @@ from appliance.auth import sessions
 from appliance.auth.account import authenticate, change_password
 from appliance.cdr import queries
 from appliance.errors import SipEdgeError
+from appliance.system import get_system_settings
+from appliance.system.service import update_system_settings
 from appliance.users import create_user, delete_user, get_user, list_users, reveal_sip_password, update_user
 from appliance.users.service import EDITABLE_FIELDS
 from webui import edge, openapi, web
@@ -39,6 +41,8 @@ def register(app: bottle.Bottle) -> None:
     r(f"{PREFIX}/cdr", "GET", cdr, perm="calls.read")
     r(f"{PREFIX}/bans", "GET", bans_list, perm="bans.read")
     r(f"{PREFIX}/bans/<ip>", "DELETE", bans_delete, perm="bans.manage")
+    r(f"{PREFIX}/settings", "GET", settings_get, perm="settings.read")
+    r(f"{PREFIX}/settings", "PUT", settings_update, perm="settings.manage")
 
 
 def spec():
@@ -173,3 +177,13 @@ def bans_delete(ip: str):
     edge.unban(web.settings(), address)
     bottle.response.status = 204
     return ""
+
+
+# -- system settings ---------------------------------------------------------------------
+
+def settings_get():
+    return web.json_body(get_system_settings().to_public())
+
+
+def settings_update():
+    return web.json_body(update_system_settings(web.read_json_object()).to_public())

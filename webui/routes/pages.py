@@ -23,9 +23,6 @@ COMING = {
                                   "later release.")),
     "dialplan": (N_("Dialplan"), N_("Numbering plan, inbound routing, time ranges, hunt groups, "
                                     "voicemail and feature codes. Coming in a later release.")),
-    "settings": (N_("Settings"), N_("Appliance name, SIP domain, country, time zone, language, network "
-                                    "interfaces, security (IP banning thresholds) and backups. Coming "
-                                    "in a later release.")),
 }
 
 
