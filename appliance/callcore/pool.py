@@ -5,8 +5,9 @@ creates an Endpoint. Rules, checked after every event and every second:
 
 - keep `settings.spare_workers` workers with no leg at all (a starting
   worker counts as a spare), up to `settings.worker_count_max` workers;
-- a worker idle for IDLE_GRACE_S beyond the spares is stopped (highest
-  index first);
+- a worker idle for IDLE_GRACE_S beyond the spares is withdrawn from
+  Kamailio, then stopped RETIRE_DELAY_S later if no call reached it
+  meanwhile (highest index first);
 - a worker that dies without being asked is restarted at the same index
   (after a back-off if it keeps crashing), and its open CDRs are closed as
   failed ("worker crashed");
@@ -40,9 +41,13 @@ from appliance.settings import Settings
 log = logging.getLogger(__name__)
 
 IDLE_GRACE_S = 60.0
+# Between withdrawing an idle worker from Kamailio and stopping it, so that
+# no call dispatched just before is lost.
+RETIRE_DELAY_S = 2.0
 STOP_GRACE_S = 5.0
 CRASH_BACKOFF_S = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 
 
 @dataclass(slots=True)
@@ -56,6 +61,7 @@ class WorkerProcess:
     idle_since: float = field(default_factory=time.monotonic)
     stopping: bool = False
     exited: bool = False
+    retiring_since: float | None = None
 
     @property
     def name(self) -> str:
@@ -163,7 +169,7 @@ class Pool:
             code = 1
             try:
                 parent_conn.close()
-                self._become_worker()
+                self._become_worker(index)
                 from appliance.callcore.worker import run_worker
 
                 code = run_worker(self.settings, index, child_conn) or 0
@@ -175,7 +181,7 @@ class Pool:
         self.workers[index] = WorkerProcess(index=index, pid=pid, conn=parent_conn)
         log.info("started worker w%d (pid %d)", index, pid)
 
-    def _become_worker(self) -> None:
+    def _become_worker(self, index: int) -> None:
         """In the forked child: forget the parent's signals and file descriptors, die with it."""
         parent = os.getppid()
         signal.set_wakeup_fd(-1)
@@ -191,13 +197,19 @@ class Pool:
                 pass
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        libc.prctl(PR_SET_NAME, f"callcore-w{index}".encode()[:15], 0, 0, 0)  # shown by ps/top
         if os.getppid() != parent:
             os._exit(0)
 
     def balance(self) -> None:
         now = time.monotonic()
         live = [w for w in self.workers.values() if not w.stopping]
-        idle = [w for w in live if w.legs == 0]
+        # A retiring worker is already withdrawn from Kamailio; one that got a
+        # call in the meantime serves it and stays.
+        for worker in live:
+            if worker.retiring_since is not None and worker.legs:
+                worker.retiring_since = None
+        idle = [w for w in live if w.legs == 0 and w.retiring_since is None]
         missing = self.settings.spare_workers - len(idle)
         while missing > 0 and len(self.workers) < self.settings.worker_count_max:
             index = next(i for i in range(self.settings.worker_count_max + 1) if i not in self.workers)
@@ -210,9 +222,12 @@ class Pool:
             if extra <= 0:
                 break
             if worker.ready and now - worker.idle_since > IDLE_GRACE_S:
-                log.info("stopping idle worker %s", worker.name)
-                self.stop_worker(worker)
+                log.info("retiring idle worker %s", worker.name)
+                worker.retiring_since = now
                 extra -= 1
+        for worker in live:
+            if worker.retiring_since is not None and now - worker.retiring_since > RETIRE_DELAY_S:
+                self.stop_worker(worker)
 
     def stop_worker(self, worker: WorkerProcess) -> None:
         worker.stopping = True
@@ -279,7 +294,7 @@ class Pool:
     # -- what others see ------------------------------------------------------------
     def ports(self) -> list[int]:
         return sorted(self.settings.worker_sip_port(w.index) for w in self.workers.values()
-                      if w.ready and not w.stopping and not w.exited)
+                      if w.ready and not w.stopping and not w.exited and w.retiring_since is None)
 
     def publish(self, force: bool = False) -> None:
         ports = self.ports()
@@ -300,7 +315,7 @@ class Pool:
     def write_status(self) -> None:
         status = {"pid": os.getpid(), "workers": [
             {"index": w.index, "name": w.name, "pid": w.pid, "port": self.settings.worker_sip_port(w.index),
-             "ready": w.ready, "legs": w.legs, "stopping": w.stopping}
+             "ready": w.ready, "legs": w.legs, "stopping": w.stopping or w.retiring_since is not None}
             for w in sorted(self.workers.values(), key=lambda w: w.index)]}
         if status == self.status_written:
             return

@@ -19,29 +19,55 @@ def _now() -> dt.datetime:
 
 
 class CallRecord:
-    """One `Cdr` row: created open (disposition in_progress, end NULL), completed at the end."""
+    """One `Cdr` row: created open (disposition in_progress, end NULL), completed at the end.
+
+    Best effort: a store that cannot be written (locked, full disk) is
+    logged and the call goes on; the row is inserted whole at the end if
+    it could not be created at the start.
+    """
 
     def __init__(self, call_id: str, caller: str, caller_name: str, callee: str, worker: str):
         self.row = Cdr(call_id=(call_id or uuid.uuid4().hex)[:64], caller=caller[:64],
                        caller_name=caller_name[:128], callee=callee[:64], start=_now(), worker=worker)
+        self.saved = self._insert()
+
+    def _insert(self) -> bool:
         try:
-            self.row.save(force_insert=True)
-        except peewee.IntegrityError:  # the same Call-ID seen twice: keep both calls
-            self.row.call_id = f"{self.row.call_id[:40]}-{uuid.uuid4().hex[:16]}"
-            self.row.save(force_insert=True)
+            try:
+                self.row.save(force_insert=True)
+            except peewee.IntegrityError:  # the same Call-ID seen twice: keep both calls
+                self.row.call_id = f"{self.row.call_id[:40]}-{uuid.uuid4().hex[:16]}"
+                self.row.save(force_insert=True)
+            return True
+        except peewee.PeeweeException:
+            log.exception("CDR of call %s not written", self.row.call_id)
+            return False
 
     def answered(self, _channel=None) -> None:
-        if self.row.answer is None:
-            self.row.answer = _now()
-            Cdr.update(answer=self.row.answer).where(Cdr.id == self.row.id).execute()
+        if self.row.answer is not None:
+            return
+        self.row.answer = _now()
+        if self.saved:
+            try:
+                Cdr.update(answer=self.row.answer).where(Cdr.id == self.row.id).execute()
+            except peewee.PeeweeException:
+                log.exception("answer time of call %s not written", self.row.call_id)
 
     def finish(self, disposition: Disposition, cause: str) -> None:
         end = _now()
         billsec = 0
         if self.row.answer is not None and disposition == Disposition.ANSWERED:
             billsec = int(round((end - self.row.answer).total_seconds()))
-        Cdr.update(end=end, billsec=billsec, disposition=disposition, hangup_cause=cause[:128]).where(
-            Cdr.id == self.row.id).execute()
+        values = {"end": end, "billsec": billsec, "disposition": disposition, "hangup_cause": cause[:128]}
+        if not self.saved:
+            for name, value in values.items():
+                setattr(self.row, name, value)
+            self._insert()
+            return
+        try:
+            Cdr.update(**values).where(Cdr.id == self.row.id).execute()
+        except peewee.PeeweeException:
+            log.exception("end of call %s not written", self.row.call_id)
 
 
 def disposition_of(answered: bool, caller_gave_up: bool, last_dial) -> Disposition:

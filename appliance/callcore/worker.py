@@ -135,23 +135,33 @@ def handle_call(runtime, session, leg, meta: dict) -> None:
             calls_running[0] -= 1
 
 
+def caller_identity(caller: str, from_name: str) -> tuple[str, str]:
+    """Name to present and announcement language: the caller's user, else the INVITE and the system."""
+    from appliance.system.models import get_system_settings
+    from appliance.users.models import User
+
+    try:
+        user = User.get_or_none(User.extension == caller)
+        if user is not None:
+            return user.display_name, user.language
+        return from_name, get_system_settings().language
+    except Exception:
+        log.exception("cannot read the caller %s from the store", caller)
+        return from_name, "en"
+
+
 def _handle_call(runtime, session, leg, meta: dict) -> None:
     from appliance.callcore import routing
     from appliance.callcore.channel import HungUp
     from appliance.callcore.legs import PjChannel
     from appliance.callcore.records import CallRecord, disposition_of
-    from appliance.system.models import get_system_settings
-    from appliance.users.models import User
 
     runtime.register_thread(threading.current_thread().name)
     record = None
     channel = None
     try:
         caller = meta["headers"].get("x-ap-caller") or meta["from_user"] or "anonymous"
-        user = User.get_or_none(User.extension == caller)
-        system = get_system_settings()
-        caller_name = user.display_name if user is not None else meta["from_name"]
-        language = user.language if user is not None else system.language
+        caller_name, language = caller_identity(caller, meta["from_name"])
         channel = PjChannel(session, leg, caller=caller, caller_name=caller_name, callee=meta["callee"],
                             call_id=meta["call_id"], language=language)
         record = CallRecord(meta["call_id"], caller, caller_name, meta["callee"], runtime.name)
