@@ -92,3 +92,51 @@ def test_second_start_prints_no_password_and_keeps_data(tmp_path):
         assert status == 200 and body["last_name"] == "Lee"
     finally:
         second.stop()
+
+
+def _store_set(stack, **values) -> None:
+    """Change system settings behind the running stack's back (as a restore or an old version would)."""
+    import sqlite3
+
+    with sqlite3.connect(stack.settings.db_path) as conn:
+        for name, value in values.items():
+            conn.execute(f"UPDATE system_settings SET {name} = ? WHERE id = 1", (value,))
+
+
+def _runtime_value(stack, group, name):
+    from appliance.sipedge import rpc
+
+    try:
+        return rpc.runtime_value(stack.settings, group, name)
+    except Exception:
+        return None
+
+
+def test_settings_saved_through_the_api_reach_kamailio_without_restarting_it(stack):
+    kamailio = _kamailio_main(stack)
+    status, body = stack.admin_api().request("PUT", "/api/v1/settings", {"ban_failures": 4, "ban_minutes": 3})
+    assert status == 200, body
+    assert _wait(lambda: _runtime_value(stack, "ban", "failures") == 4, timeout=5)
+    assert _runtime_value(stack, "ban", "seconds") == 180
+    assert _kamailio_main(stack).pid == kamailio.pid
+
+
+def test_sighup_renders_kamailio_cfg_from_the_store_and_restarts_kamailio(stack):
+    from appliance.supervisor import pid_path
+
+    first = _kamailio_main(stack)
+    assert int(pid_path(stack.settings).read_text()) == stack.process.pid
+    _store_set(stack, ban_failures=7, sip_domain="hup.example.org")
+    os.kill(stack.process.pid, signal.SIGHUP)
+    assert _wait(lambda: (k := _kamailio_main(stack)) is not None and k.pid != first.pid)
+    assert _wait(lambda: _runtime_value(stack, "ban", "failures") == 7)
+    assert _runtime_value(stack, "edge", "realm") == "hup.example.org"
+    assert "ban.failures = 7 " in (stack.settings.run_dir / "kamailio.cfg").read_text()
+    assert stack.process.poll() is None
+
+
+def test_when_kamailio_crashes_it_comes_back_with_the_stores_settings(stack):
+    first = _kamailio_main(stack)
+    _store_set(stack, ban_window_s=120)
+    os.kill(first.pid, signal.SIGKILL)
+    assert _wait(lambda: _runtime_value(stack, "ban", "window_s") == 120)
