@@ -15,7 +15,7 @@ import time
 import pytest
 
 from appliance.numbering import ECHO_TEST
-from tests.support.audio import dominant_frequency, has_tone, is_silent
+from tests.support.audio import dominant_frequency, has_tone, is_silent, similarity
 from tests.support.phone import TestPhone
 from tests.support.phone_lab import CallCoreLab
 
@@ -264,3 +264,34 @@ def test_call_slots_are_reused_without_harming_the_calls_up(lab, phones, tmp_pat
     closed = lab.wait_cdr(lambda r: r["end"] is not None and r["id"] == 1, what="long call closed")
     assert closed["disposition"] == "answered"
     assert sum(r["disposition"] == "answered" for r in lab.cdrs()) == 11
+
+
+@pytest.mark.parametrize(("caller", "language"), [("100", "en"), ("101", "fr")])
+def test_announcement_is_in_the_callers_language(lab, phones, tmp_path, caller, language):
+    from appliance.callcore import prompts
+
+    lab.start()
+    phone = phones("caller")
+    phone.call(lab.worker_uri("555"), headers={"X-AP-Caller": caller})
+    phone.record(tmp_path / "heard.wav")
+    phone.wait_for("disconnected", 20)
+    phone.stop_recording()
+    scores = {lang: similarity(tmp_path / "heard.wav", prompts.prompt_path(lab.settings, "no_such_number", lang))
+              for lang in prompts.LANGUAGES}
+    assert max(scores, key=scores.get) == language, scores
+    assert scores[language] > 0.8, scores
+
+
+def test_announcement_for_an_unknown_caller_is_in_the_system_language(lab, phones, tmp_path):
+    from appliance.callcore import prompts
+
+    lab.set_system(language="de")
+    lab.start()
+    phone = phones("stranger")
+    phone.call(lab.worker_uri("555"), headers={"X-AP-Caller": "999"})
+    phone.record(tmp_path / "heard.wav")
+    phone.wait_for("disconnected", 20)
+    phone.stop_recording()
+    scores = {lang: similarity(tmp_path / "heard.wav", prompts.prompt_path(lab.settings, "no_such_number", lang))
+              for lang in prompts.LANGUAGES}
+    assert max(scores, key=scores.get) == "de", scores

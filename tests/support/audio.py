@@ -72,3 +72,31 @@ def has_tone(wav_path: str | Path, freq: float, tolerance: float = 30.0, skip_se
     total = energy.sum()
     band = energy[(freqs >= freq - tolerance) & (freqs <= freq + tolerance)].sum()
     return bool(total > 0 and band / total >= min_share)
+
+
+def _envelope(samples: np.ndarray, rate: int, per_second: int = 100) -> np.ndarray:
+    n = max(1, rate // per_second)
+    frames = samples[: len(samples) // n * n].reshape(-1, n)
+    return np.sqrt((frames**2).mean(axis=1))
+
+
+def similarity(recording: str | Path, reference: str | Path) -> float:
+    """How well the loudness contour of `reference` is found in `recording` (Pearson r, best alignment).
+
+    Robust to codecs, levels and sample rates: it compares 10 ms loudness
+    envelopes, sliding the shorter over the longer, so it tells which
+    announcement a phone heard (about 0.95 for the right one, under 0.6
+    for another sentence).
+    """
+    a, ra = read_wav(recording)
+    b, rb = read_wav(reference)
+    long, short = _envelope(a, ra), _envelope(b, rb)
+    if len(long) < len(short):
+        long, short = short, long
+    if len(short) < 10:
+        return 0.0
+    windows = np.lib.stride_tricks.sliding_window_view(long, len(short))
+    s = (short - short.mean()) / (short.std() + 1e-12)
+    w = windows - windows.mean(axis=1, keepdims=True)
+    w /= w.std(axis=1, keepdims=True) + 1e-12
+    return float(max(0.0, (w @ s / len(short)).max()))

@@ -2,7 +2,7 @@ import subprocess
 
 import pytest
 
-from tests.support.audio import dominant_frequency, has_tone, is_silent
+from tests.support.audio import dominant_frequency, has_tone, is_silent, similarity
 
 
 def sox(path, *effect):
@@ -46,3 +46,22 @@ def test_noise_is_not_silent_but_has_no_tone(tmp_path):
     wav = sox(tmp_path / "n.wav", "synth", "2", "whitenoise", "vol", "0.3")
     assert not is_silent(wav)
     assert not has_tone(wav, 700)
+
+
+def test_similarity_finds_the_same_pattern_and_not_another(tmp_path):
+    def pattern(name, *steps):
+        parts = []
+        for i, (seconds, volume) in enumerate(steps):
+            part = sox(tmp_path / f"{name}{i}.wav", "synth", str(seconds), "sine", "500", "vol", str(volume))
+            parts.append(str(part))
+        out = tmp_path / f"{name}.wav"
+        subprocess.run(["sox", *parts, str(out)], check=True)
+        return out
+
+    first = pattern("first", (0.3, 0.05), (0.2, 0.6), (0.4, 0.2), (0.1, 0.9), (0.3, 0.01), (0.5, 0.4), (0.2, 0.8))
+    other = pattern("other", (0.2, 0.8), (0.5, 0.1), (0.1, 0.5), (0.3, 0.9), (0.3, 0.3), (0.4, 0.02), (0.2, 0.6))
+    # The same pattern inside a longer recording, at another rate.
+    padded = tmp_path / "padded.wav"
+    subprocess.run(["sox", str(first), "-r", "8000", str(padded), "pad", "1", "1"], check=True)
+    assert similarity(padded, first) > 0.9
+    assert similarity(padded, other) < 0.6
