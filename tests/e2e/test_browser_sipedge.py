@@ -107,3 +107,34 @@ def test_banned_address_is_listed_and_unbanned_from_the_ui(stack, page):
         assert "127.0.0.7 is no longer banned." in page.inner_text("main")
         # The address may try again: it gets a challenge, not silence.
         assert attacker.register("399", None).status == 401
+
+
+def test_settings_page_lowers_the_ban_threshold_live(stack, page):
+    page.click("nav.menu a:has-text('Settings')")
+    page.wait_for_url("**/settings")
+    expect(page.locator("#security")).to_be_visible()
+    assert page.input_value("#ban_failures") == "3"
+    page.screenshot(path=str(ARTIFACTS / "webui-13-settings.png"), full_page=True)
+
+    # A bad value comes back next to its field, with what was typed kept.
+    page.fill("#appliance_name", "Cabinet Dupont")
+    page.fill("#ban_failures", "1")
+    with page.expect_navigation():
+        page.click("#save-settings")
+    expect(page.locator('[data-field="ban_failures"]')).to_be_visible()
+    assert page.input_value("#appliance_name") == "Cabinet Dupont"
+    page.screenshot(path=str(ARTIFACTS / "webui-14-settings-error.png"), full_page=True)
+    assert get_system_settings().appliance_name != "Cabinet Dupont"
+
+    page.fill("#ban_failures", "2")
+    page.click("#save-settings")
+    page.wait_for_url("**/settings?saved=1")
+    expect(page.locator('[data-status="appliance_name"]')).to_have_text("Cabinet Dupont")
+
+    # Kamailio was not restarted: the second failure already bans.
+    with SipClient(stack.settings, source_ip="127.0.0.8") as attacker:
+        for _ in range(2):
+            assert attacker.register("399", "Wrong-Passw0rd-1").status == 403
+        assert attacker.register("399", None, timeout=1.0) is None
+    page.goto(stack.url + "/security/bans")
+    expect(page.locator('tr[data-ip="127.0.0.8"]')).to_be_visible()
