@@ -291,3 +291,20 @@ def test_worker_crash_keeps_other_calls_and_new_calls_work(stack, phones, tmp_pa
         alice.wait_for("confirmed", 10)
         alice.hangup()
         alice.wait_for("disconnected", 10)
+
+
+def test_phone_on_tcp_reaches_the_echo_test(stack, tmp_path):
+    phone = TestPhone("tcp-100")
+    try:
+        assert phone.register("100", USERS["100"][2], "127.0.0.1", stack.settings.sip_port,
+                              transport="tcp", domain=DOMAIN) == 200
+        phone.call(uri(ECHO_TEST))
+        phone.play_tone(700)
+        phone.record(tmp_path / "tcp.wav")
+        phone.wait_for("confirmed", 10)
+        time.sleep(2)
+        phone.hangup()
+        phone.stop_recording()
+    finally:
+        phone.close()
+    assert has_tone(tmp_path / "tcp.wav", 700)
