@@ -11,6 +11,7 @@ from pathlib import Path
 
 from appliance.errors import SipEdgeError
 from appliance.settings import Settings
+from appliance.system.validation import RANGES
 
 TEMPLATE = Path(__file__).parent / "templates" / "kamailio.cfg.tmpl"
 BANNER = "generated, do not edit"
@@ -23,8 +24,8 @@ CANNOT_RUN = "cannot run kamailio -c (is the kamailio package installed?)"
 REALM_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 # Largest ban window and duration the system settings allow: the htables'
 # cleanup delays (the routes themselves compare the stored times with the settings).
-MAX_BAN_WINDOW_S = 3600
-MAX_BAN_SECONDS = 10080 * 60
+MAX_BAN_WINDOW_S = RANGES["ban_window_s"][1]
+MAX_BAN_SECONDS = RANGES["ban_minutes"][1] * 60
 
 
 class _Template(string.Template):
