@@ -386,6 +386,8 @@ class Session:
             leg.up = False
             leg.media_active = False
             leg.ended_at = time.time()
+            for peer in leg.peers:
+                peer.peers.discard(leg)
             for callback in leg.hangup_callbacks:
                 try:
                     callback(leg.channel)
@@ -501,8 +503,10 @@ class PjChannel(Channel):
         self._wait(lambda: not self.leg.up, HANGUP_WAIT_S, hangup_raises=False)
 
     def wait_hangup(self, timeout: float | None = None) -> Channel | None:
+        watched = (self.leg, *self.leg.peers)
+
         def gone() -> Leg | None:
-            for leg in (self.leg, *self.leg.peers):
+            for leg in watched:
                 if not leg.up:
                     return leg
             return None
