@@ -207,6 +207,9 @@ def document() -> dict:
                                      "description": "seconds in which those failures are counted"},
                     "ban_minutes": {"type": "integer", "minimum": 1, "maximum": 10080,
                                     "description": "how long a new ban lasts"},
+                    "flood_limit": {"type": "integer", "minimum": 16, "maximum": 65535,
+                                    "description": "requests from one IP per 2 s above which they are dropped; "
+                                                   "changing it restarts Kamailio"},
                     "revision": {"type": "integer", "description": "PUT only: the revision you read"}}},
                 "Status": {"type": "object", "properties": {
                     "appliance_name": {"type": "string"}, "sip_edge": {"type": "string", "enum": ["up", "down"]},

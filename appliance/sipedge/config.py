@@ -42,7 +42,7 @@ def dispatcher_list_path(settings: Settings) -> Path:
     return settings.run_dir / "dispatcher.list"
 
 
-def render(settings: Settings, *, flood_limit: int = DEFAULT_FLOOD_LIMIT, log_level: int = 1,
+def render(settings: Settings, *, flood_limit: int | None = None, log_level: int = 1,
            natping_interval_s: int = 30) -> Path:
     """Write run/kamailio.cfg, check it with `kamailio -c`, keep the last good one.
 
@@ -51,6 +51,8 @@ def render(settings: Settings, *, flood_limit: int = DEFAULT_FLOOD_LIMIT, log_le
     from appliance.system import get_system_settings
 
     system = get_system_settings()
+    if flood_limit is None:
+        flood_limit = system.flood_limit
     text = render_text(settings, system, flood_limit=flood_limit, log_level=log_level,
                        natping_interval_s=natping_interval_s)
     settings.run_dir.mkdir(parents=True, exist_ok=True)

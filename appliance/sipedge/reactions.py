@@ -19,6 +19,9 @@ from appliance.sipedge import config, rpc
 
 log = logging.getLogger(__name__)
 
+# System settings Kamailio reads only at start: changing one restarts it.
+RESTART_FIELDS = {"flood_limit"}
+
 
 def subscribe(settings: Settings) -> None:
     """Register this process's SIP edge reactions with appliance.changes (idempotent)."""
@@ -54,6 +57,9 @@ class ApplySystemSettings:
     def __call__(self, settings, changed, **_) -> None:
         # `settings` is the saved SystemSettings row; self.settings the runtime Settings.
         live = config.runtime_values(settings)
+        if changed & RESTART_FIELDS:
+            # pike reads its threshold only when Kamailio starts.
+            _restart(self.settings)
         try:
             for field in sorted(set(changed) & live.keys()):
                 group, name, value = live[field]

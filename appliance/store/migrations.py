@@ -102,7 +102,12 @@ V2 = """
 ALTER TABLE system_settings ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# Flood protection threshold (pike): requests from one address per 2 seconds.
+V3 = """
+ALTER TABLE system_settings ADD COLUMN flood_limit INTEGER NOT NULL DEFAULT 100;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:

@@ -25,6 +25,8 @@ class SystemSettings(BaseModel):
     ban_window_s = peewee.IntegerField(default=60)
     ban_minutes = peewee.IntegerField(default=15)
     updated_at = peewee.DateTimeField(default=dt.datetime.utcnow)
+    # SIP edge: more requests than this from one address within 2 s is a flood, dropped.
+    flood_limit = peewee.IntegerField(default=100)
     # Bumped by every save: a client sending the revision it read gets a conflict if it moved.
     revision = peewee.IntegerField(default=1)
 
@@ -37,7 +39,7 @@ class SystemSettings(BaseModel):
 
 
 PUBLIC_FIELDS = ("appliance_name", "sip_domain", "country", "timezone", "language", "ring_timeout_s",
-                 "ban_failures", "ban_window_s", "ban_minutes", "revision")
+                 "ban_failures", "ban_window_s", "ban_minutes", "flood_limit", "revision")
 
 
 def get_system_settings() -> SystemSettings:

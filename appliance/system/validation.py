@@ -31,6 +31,8 @@ RANGES = {
     "ban_failures": (2, 1000),
     "ban_window_s": (10, 3600),
     "ban_minutes": (1, 10080),
+    # pike counts in 16 bits; below 16 a phone's own call setup looks like a flood.
+    "flood_limit": (16, 65535),
 }
 
 

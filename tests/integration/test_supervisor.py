@@ -140,3 +140,14 @@ def test_when_kamailio_crashes_it_comes_back_with_the_stores_settings(stack):
     _store_set(stack, ban_window_s=120)
     os.kill(first.pid, signal.SIGKILL)
     assert _wait(lambda: _runtime_value(stack, "ban", "window_s") == 120)
+
+
+def test_flood_threshold_saved_through_the_api_restarts_kamailio_with_it(stack):
+    first = _kamailio_main(stack)
+    status, body = stack.admin_api().request("PUT", "/api/v1/settings", {"flood_limit": 500})
+    assert status == 200 and body["flood_limit"] == 500
+    assert _wait(lambda: (k := _kamailio_main(stack)) is not None and k.pid != first.pid)
+    assert 'modparam("pike", "reqs_density_per_unit", 500)' in (stack.settings.run_dir / "kamailio.cfg").read_text()
+    from appliance.sipedge import rpc
+
+    assert _wait(lambda: _rpc_ok(rpc, stack.settings))

@@ -27,6 +27,7 @@ BAD = [
     ("ban_failures", 1), ("ban_failures", 1001), ("ban_failures", 2.5),
     ("ban_window_s", 9), ("ban_window_s", 3601),
     ("ban_minutes", 0), ("ban_minutes", 10081), ("ban_minutes", -5),
+    ("flood_limit", 15), ("flood_limit", 65536), ("flood_limit", "many"),
     ("nonsense", 1), ("updated_at", "2020-01-01"), ("id", 2),
 ]
 

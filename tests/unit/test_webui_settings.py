@@ -13,7 +13,7 @@ from tests.support.browser import STRONG, first_login, running_web
 
 FORM = {"appliance_name": "Cabinet Dupont", "sip_domain": "pbx.dupont.example", "country": "FR",
         "timezone": "Europe/Paris", "language": "fr", "ring_timeout_s": "30", "ban_failures": "10",
-        "ban_window_s": "60", "ban_minutes": "15"}
+        "ban_window_s": "60", "ban_minutes": "15", "flood_limit": "100"}
 # One bad value per field: each answered 400 naming the field.
 BAD = [
     ("appliance_name", ""), ("appliance_name", "x" * 65), ("appliance_name", "tab\there"),
@@ -21,7 +21,7 @@ BAD = [
     ("country", "ZZ"), ("timezone", "Europe/Atlantis"), ("language", "es"),
     ("ring_timeout_s", "2"), ("ring_timeout_s", "9999"), ("ring_timeout_s", "thirty"),
     ("ban_failures", "1"), ("ban_failures", "1001"), ("ban_window_s", "5"), ("ban_window_s", "7200"),
-    ("ban_minutes", "0"), ("ban_minutes", "10081"),
+    ("ban_minutes", "0"), ("ban_minutes", "10081"), ("flood_limit", "8"),
 ]
 
 
@@ -147,7 +147,7 @@ def test_settings_page_in_french(web, admin):
 def test_api_get_and_put_settings(web, api):
     current = api.api("GET", "/api/v1/settings").json()
     assert set(current) == {"appliance_name", "sip_domain", "country", "timezone", "language", "ring_timeout_s",
-                            "ban_failures", "ban_window_s", "ban_minutes", "revision"}
+                            "ban_failures", "ban_window_s", "ban_minutes", "flood_limit", "revision"}
     response = api.api("PUT", "/api/v1/settings", {"ban_failures": 3, "ban_window_s": 30, "ban_minutes": 2,
                                                    "revision": current["revision"]})
     assert response.status == 200

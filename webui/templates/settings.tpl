@@ -70,6 +70,7 @@
   % number("ban_failures", _("Failures before a ban"), _("Failed authentications from one address"))
   % number("ban_window_s", _("Counting window (seconds)"), _("The failures must happen within this time"))
   % number("ban_minutes", _("Ban duration (minutes)"), _("How long a banned address is refused"))
+  % number("flood_limit", _("Flood threshold (requests per 2 s)"), _("More requests than this from one address within 2 seconds are dropped; changing it restarts the SIP edge"))
   % if editable:
   <div></div>
   <div class="buttons">
