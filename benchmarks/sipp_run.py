@@ -35,9 +35,10 @@ class SippResult:
 
 
 def start_uas(port: int, media_port: int) -> subprocess.Popen:
-    """SIPp's built-in UAS answering every INVITE on 127.0.0.1:port."""
+    """A SIPp phone answering every INVITE on 127.0.0.1:port (sipp/uas_answer.xml)."""
     return subprocess.Popen(
-        ["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port), "-nostdin"],
+        ["sipp", "-sf", str(SCENARIOS / "uas_answer.xml"), "-i", "127.0.0.1", "-p", str(port),
+         "-mp", str(media_port), "-nostdin"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
