@@ -24,13 +24,8 @@ def _children(stack):
 
 
 def _kamailio_main(stack):
-    for proc in psutil.Process(stack.process.pid).children():
-        try:
-            if proc.status() != psutil.STATUS_ZOMBIE and proc.cmdline()[0].endswith("kamailio"):
-                return proc
-        except (psutil.Error, IndexError):
-            continue  # gone or not yet reaped: not the running Kamailio
-    return None
+    pid = stack.kamailio_pid()
+    return psutil.Process(pid) if pid else None
 
 
 def _wait(predicate, timeout=20.0):

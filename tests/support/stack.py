@@ -18,6 +18,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 from appliance.settings import Settings
 from tests.support.ports import free_port_block
 
@@ -97,6 +99,39 @@ class Stack:
         rest = self.process.stdout.read() if self.process.stdout else ""
         self.output.append(rest)
         return self.process.returncode
+
+    def kamailio_pid(self) -> int | None:
+        """PID of the running Kamailio main process (a dead one waiting to be reaped does not count)."""
+        for proc in psutil.Process(self.process.pid).children():
+            try:
+                if proc.status() != psutil.STATUS_ZOMBIE and proc.cmdline()[0].endswith("kamailio"):
+                    return proc.pid
+            except (psutil.Error, IndexError):
+                continue
+        return None
+
+    def set_flood_limit(self, requests_per_2s: int, timeout: float = 20) -> None:
+        """Change the flood threshold through the API and wait for the Kamailio it restarts.
+
+        Load tests send everything from 127.0.0.1, which the default threshold calls a flood.
+        The restarted registrar starts empty: register after this, not before.
+        """
+        from appliance.sipedge import rpc
+
+        before = self.kamailio_pid()
+        status, body = self.admin_api().request("PUT", "/api/v1/settings", {"flood_limit": requests_per_2s})
+        if status != 200:
+            raise RuntimeError(f"cannot set the flood threshold: {status} {body}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.kamailio_pid() not in (None, before):
+                try:
+                    rpc.call(self.settings, "core.version")
+                    return
+                except Exception:
+                    pass
+            time.sleep(0.2)
+        raise RuntimeError("Kamailio did not restart with the new flood threshold")
 
     def log(self, name: str) -> str:
         path = self.settings.log_dir / f"{name}.log"
