@@ -279,7 +279,7 @@ def test_announcement_is_in_the_callers_language(lab, phones, tmp_path, caller, 
     scores = {lang: similarity(tmp_path / "heard.wav", prompts.prompt_path(lab.settings, "no_such_number", lang))
               for lang in prompts.LANGUAGES}
     assert max(scores, key=scores.get) == language, scores
-    assert scores[language] > 0.8, scores
+    assert scores[language] > 0.75, scores
 
 
 def test_announcement_for_an_unknown_caller_is_in_the_system_language(lab, phones, tmp_path):
