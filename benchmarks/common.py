@@ -76,4 +76,6 @@ def _label(proc: psutil.Process) -> str:
         return f"appliance {cmd[cmd.index('serve') + 1]}"
     if cmd and cmd[0].endswith("kamailio"):
         return "kamailio"
+    if "appliance.cli" in cmd and "run" in cmd:
+        return "appliance supervisor"
     return proc.name()
