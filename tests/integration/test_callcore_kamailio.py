@@ -95,12 +95,20 @@ def _cdrs(stack) -> list[dict]:
 
 
 def last_cdr(stack, after: int, timeout: float = 10) -> dict:
-    """The first CDR row with id > after once it is closed."""
+    """The last CDR row with id > after, once every such row is closed.
+
+    The last, because on a starved machine Kamailio may give up on a worker
+    that was slow to say 100 Trying and hand the call to another one; the
+    first worker then sees a CANCEL and records it.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        rows = [r for r in _cdrs(stack) if r["id"] > after and r["end"] is not None]
-        if rows:
-            return rows[0]
+        rows = [r for r in _cdrs(stack) if r["id"] > after]
+        if rows and all(r["end"] is not None for r in rows):
+            time.sleep(0.2)  # a retried dispatch shows up right behind
+            again = [r for r in _cdrs(stack) if r["id"] > after]
+            if len(again) == len(rows) and all(r["end"] is not None for r in again):
+                return again[-1]
         if time.monotonic() > deadline:
             raise AssertionError(f"no closed CDR after id {after}: {_cdrs(stack)}")
         time.sleep(0.1)
