@@ -39,8 +39,10 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 def check_strength(password: object, field: str = "password", forbidden: str = "") -> str:
     """Return the password if it meets the policy, else raise naming the field."""
-    if not isinstance(password, str) or not password:
+    if password is None or password == "":
         raise ValidationError(field, "is required")
+    if not isinstance(password, str):
+        raise ValidationError(field, "must be text")
     if len(password) < MIN_LENGTH:
         raise ValidationError(field, f"must be at least {MIN_LENGTH} characters long")
     if len(password) > MAX_LENGTH:

@@ -39,6 +39,7 @@ def test_when_no_sip_password_given_then_a_strong_one_is_generated(store):
     ({"role": "root"}, "role"),
     ({"language": "xx"}, "language"),
     ({"sip_password": "short"}, "sip_password"),
+    ({"sip_password": 123456789012345}, "sip_password"),
     ({"sip_password": "alllowercase123"}, "sip_password"),
     ({"sip_password": "Abcdefgh100xyz"}, "sip_password"),  # contains the extension
     ({"nickname": "Al"}, "nickname"),
