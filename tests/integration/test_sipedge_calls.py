@@ -14,9 +14,11 @@ from appliance.users import create_user
 from tests.support.kamailio import (
     Caller,
     FakeWorker,
+    digest,
     edge_settings,
     header_values,
     open_fresh_store,
+    parse_response,
     running_kamailio,
 )
 
@@ -107,6 +109,52 @@ def test_worker_takes_two_calls_then_the_next_worker_then_503(edge, workers):
         again = phone.invite("202", PASSWORD_A, from_user="201")
         assert again.status == 200
     assert sum(len(w.invites) for w in pool) == 5
+
+
+def test_when_every_slot_is_taken_a_new_call_waits_for_a_new_worker(edge, workers):
+    [first] = workers(1)
+    with Caller(edge) as phone:
+        answers = [phone.invite("202", PASSWORD_A, from_user="201") for _ in range(2)]
+        assert [a.status for a in answers] == [200, 200]
+        result = {}
+        started = time.monotonic()
+        thread = threading.Thread(target=lambda: result.update(
+            reply=phone.invite("202", PASSWORD_A, from_user="201"), at=time.monotonic()))
+        thread.start()
+        # The pool forks a worker meanwhile: the held call goes to it, no 503.
+        time.sleep(0.6)
+        published = time.monotonic()
+        [_, second] = workers(1)
+        thread.join(10)
+    assert result["reply"].status == 200
+    assert published - started < result["at"] - started < 2.5
+    assert len(first.invites) == 2 and len(second.invites) == 1
+
+
+def test_held_call_is_told_trying_then_503_when_no_slot_frees_up(edge, workers):
+    workers(1)
+    with Caller(edge) as phone:
+        for _ in range(2):
+            assert phone.invite("202", PASSWORD_A, from_user="201").status == 200
+        first = phone.invite("202", None, from_user="201")
+        auth = digest(first, "INVITE", phone.last_call[1], "201", PASSWORD_A)
+        started = time.monotonic()
+        phone._invite(phone.last_call[1], "202", "201", phone.last_call[0], [("Proxy-Authorization", auth)], 0)
+        replies = []
+        while time.monotonic() - started < 6:
+            phone.sock.settimeout(0.5)
+            try:
+                data, _ = phone.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            reply = parse_response(data.decode(errors="replace"))
+            replies.append((reply.status, time.monotonic() - started, reply))
+            if reply.status >= 200:
+                break
+    assert replies[0][0] == 100 and replies[0][1] < 0.5
+    status, waited, final = replies[-1]
+    assert status == 503 and final.header("Retry-After")
+    assert 2.0 < waited < 4.0
 
 
 def test_dead_worker_gets_no_new_calls(edge, workers):
