@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.support.ports import free_port_block
+from tests.support.ports import free_phone_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ class TestPhone:
         """Start the phone process. log_path/log_level: keep pjsua2's log (5 shows SIP messages)."""
         self.name = name
         self.log_path = log_path
-        block = free_port_block(48)
+        block = free_phone_port_block(48)
         self.sip_port = block
         self.rtp_port = block + 2
         self.events: list[dict] = []
