@@ -13,7 +13,7 @@ ARGS ?=
 run: deps-run $(VENV)/.installed
 	$(VENV)/bin/appliance run $(ARGS)
 
-test: deps-test $(VENV)/.installed
+test: deps-test $(VENV)/.installed lint
 	$(PY) -m pytest $(ARGS)
 
 lint: $(VENV)/.installed
