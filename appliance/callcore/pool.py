@@ -11,6 +11,11 @@ creates an Endpoint. Rules, checked after every event and every second:
 - a worker that dies without being asked is restarted at the same index
   (after a back-off if it keeps crashing), and its open CDRs are closed as
   failed ("worker crashed");
+- a worker that stops answering the pool's pings (every PING_INTERVAL_S,
+  answered by its pjsua2 thread) for HANG_TIMEOUT_S is hung: killed, its
+  CDRs closed as failed ("worker hung"), restarted like a crashed one.
+  Kamailio has long stopped sending it calls by then (its OPTIONS probes
+  and the 3 s INVITE timer mark it inactive);
 - after every change of the set of running workers, Kamailio's dispatcher
   is told the SIP ports of all of them
   (`appliance.sipedge.dispatcher.publish_workers(settings, ports)`); it
@@ -46,6 +51,8 @@ IDLE_GRACE_S = 60.0
 RETIRE_DELAY_S = 2.0
 STOP_GRACE_S = 5.0
 CRASH_BACKOFF_S = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
+PING_INTERVAL_S = 1.0
+HANG_TIMEOUT_S = 6.0
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 
@@ -62,6 +69,9 @@ class WorkerProcess:
     stopping: bool = False
     exited: bool = False
     retiring_since: float | None = None
+    heard: float = field(default_factory=time.monotonic)  # last message from the worker
+    ping_sent: float | None = None  # a ping not answered yet
+    hung: bool = False
 
     @property
     def name(self) -> str:
@@ -125,6 +135,7 @@ class Pool:
             self.reap()
             if self.stop_requested:
                 break
+            self.watch()
             self.balance()
             self.publish()
             self.write_status()
@@ -151,6 +162,9 @@ class Pool:
         try:
             while conn.poll():
                 message = conn.recv()
+                worker.heard = time.monotonic()
+                if message.get("pong"):
+                    worker.ping_sent = None
                 if message.get("ready"):
                     worker.ready = True
                     log.info("%s ready (pid %d, port %d)", worker.name, worker.pid, message["port"])
@@ -200,6 +214,28 @@ class Pool:
         libc.prctl(PR_SET_NAME, f"callcore-w{index}".encode()[:15], 0, 0, 0)  # shown by ps/top
         if os.getppid() != parent:
             os._exit(0)
+
+    def watch(self) -> None:
+        """Ping the ready workers; kill one that has not answered for HANG_TIMEOUT_S."""
+        now = time.monotonic()
+        for worker in self.workers.values():
+            if not worker.ready or worker.stopping or worker.exited or worker.hung:
+                continue
+            if worker.ping_sent is not None and now - worker.ping_sent > HANG_TIMEOUT_S:
+                log.error("worker %s (pid %d) has not answered for %.0f s: hung, killing it",
+                          worker.name, worker.pid, now - worker.ping_sent)
+                worker.hung = True
+                try:
+                    os.kill(worker.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                continue
+            if worker.ping_sent is None and now - worker.heard >= PING_INTERVAL_S:
+                try:
+                    worker.conn.send("ping")
+                    worker.ping_sent = now
+                except (OSError, EOFError):
+                    pass
 
     def balance(self) -> None:
         now = time.monotonic()
@@ -265,7 +301,7 @@ class Pool:
     def _crashed(self, worker: WorkerProcess, status: int) -> None:
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}")
         log.error("worker %s (pid %d) crashed (%s) with %d legs", worker.name, worker.pid, how, worker.legs)
-        closed = self._close_records(worker.name)
+        closed = self._close_records(worker.name, "worker hung" if worker.hung else "worker crashed")
         if closed:
             log.error("%d call(s) of %s marked failed", closed, worker.name)
         now = time.monotonic()
@@ -278,13 +314,13 @@ class Pool:
         if delay == 0 and len(self.workers) < self.settings.worker_count_max:
             self.spawn(worker.index)
 
-    def _close_records(self, worker_name: str) -> int:
+    def _close_records(self, worker_name: str, cause: str = "worker crashed") -> int:
         from appliance.callcore.records import close_open_records
         from appliance.store import close_store, open_store
 
         try:
             open_store(self.settings)
-            return close_open_records(worker_name, "worker crashed")
+            return close_open_records(worker_name, cause)
         except Exception:
             log.exception("cannot close the CDRs of %s", worker_name)
             return 0
@@ -294,7 +330,8 @@ class Pool:
     # -- what others see ------------------------------------------------------------
     def ports(self) -> list[int]:
         return sorted(self.settings.worker_sip_port(w.index) for w in self.workers.values()
-                      if w.ready and not w.stopping and not w.exited and w.retiring_since is None)
+                      if w.ready and not w.stopping and not w.exited and not w.hung
+                      and w.retiring_since is None)
 
     def publish(self, force: bool = False) -> None:
         ports = self.ports()

@@ -75,6 +75,9 @@ def run_worker(settings: Settings, index: int, conn) -> int:
                 return
             if message == "stop":
                 request_stop()
+            elif message == "ping":
+                # Answered by the pjsua2 thread: a worker whose pjsua2 thread is stuck looks hung.
+                runtime.post(send, {"pong": True})
 
     calls = concurrent.futures.ThreadPoolExecutor(max_workers=MAX_LEGS, thread_name_prefix="call")
     send({"ready": True, "pid": os.getpid(), "port": runtime.port, "legs": 0})
@@ -150,6 +153,14 @@ def caller_identity(caller: str, from_name: str) -> tuple[str, str]:
         return from_name, "en"
 
 
+def dispatch_number(headers: dict) -> int:
+    """Which of Kamailio's dispatches of this INVITE we got (X-AP-Dispatch; the first has none)."""
+    try:
+        return max(1, int(headers.get("x-ap-dispatch", "1")))
+    except ValueError:
+        return 1
+
+
 def _handle_call(runtime, session, leg, meta: dict) -> None:
     from appliance.callcore import routing
     from appliance.callcore.channel import HungUp
@@ -164,7 +175,13 @@ def _handle_call(runtime, session, leg, meta: dict) -> None:
         caller_name, language = caller_identity(caller, meta["from_name"])
         channel = PjChannel(session, leg, caller=caller, caller_name=caller_name, callee=meta["callee"],
                             call_id=meta["call_id"], language=language)
-        record = CallRecord(meta["call_id"], caller, caller_name, meta["callee"], runtime.name)
+        record = CallRecord(meta["call_id"], caller, caller_name, meta["callee"], runtime.name,
+                            dispatch=dispatch_number(meta["headers"]))
+        if record.stale:
+            # Kamailio gave up on this worker and handed the call to another one.
+            log.warning("%s: call %s is served by another worker: dropped", runtime.name, meta["call_id"])
+            channel.hangup(503, "Dispatched Elsewhere")
+            return
         channel.on_answer(record.answered)
         log.info("%s: call %s -> %s (%s)", runtime.name, caller, meta["callee"], meta["call_id"])
         routing.route(channel, runtime.settings)

@@ -30,6 +30,9 @@ class Cdr(BaseModel):
     disposition = peewee.CharField(max_length=16, default=Disposition.IN_PROGRESS)
     hangup_cause = peewee.CharField(max_length=128, default="")
     worker = peewee.CharField(max_length=32, default="")
+    # Kamailio's dispatch number of the INVITE (X-AP-Dispatch): a call retried
+    # on another worker keeps its one row, owned by the latest dispatch.
+    dispatch = peewee.IntegerField(default=1)
 
     class Meta:
         table_name = "cdr"

@@ -107,7 +107,14 @@ V3 = """
 ALTER TABLE system_settings ADD COLUMN flood_limit INTEGER NOT NULL DEFAULT 100;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3]
+# Which dispatch of a call by Kamailio a CDR row comes from: when a worker is
+# too slow to answer, Kamailio hands the INVITE (same Call-ID) to another
+# worker; the later dispatch owns the call's one row.
+V4 = """
+ALTER TABLE cdr ADD COLUMN dispatch INTEGER NOT NULL DEFAULT 1;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
