@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--kamailio-rpc-port", type=_port, help="Kamailio JSON-RPC port on loopback (default 5090)")
     run.add_argument("--worker-sip-port-base", type=_port, help="first call-core worker SIP port (default 5100)")
     run.add_argument("--rtp-port-base", type=_port, help="first RTP port of the call core (default 20000)")
-    run.add_argument("--spare-workers", type=int, help="idle call-core workers kept warm (default 2)")
+    run.add_argument("--spare-workers", type=int, help="idle call-core workers kept warm (default 4)")
     run.add_argument("--worker-count-max", type=int, help="most call-core workers at once (default 64)")
 
     sub.add_parser("reset-admin-password", parents=[common],
