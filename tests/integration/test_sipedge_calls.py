@@ -157,6 +157,47 @@ def test_held_call_is_told_trying_then_503_when_no_slot_frees_up(edge, workers):
     assert 2.0 < waited < 4.0
 
 
+def test_held_call_cancelled_by_the_phone_gets_487(edge, workers):
+    workers(1)
+    with Caller(edge) as phone:
+        for _ in range(2):
+            assert phone.invite("202", PASSWORD_A, from_user="201").status == 200
+        first = phone.invite("202", None, from_user="201")
+        call_id, uri, _ = phone.last_call
+        auth = digest(first, "INVITE", uri, "201", PASSWORD_A)
+        host, port = phone.local
+        phone.cseq += 1
+        common = [
+            ("Via", f"SIP/2.0/UDP {host}:{port};branch=z9hG4bKheld{call_id[:8]};rport"),
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:201@{phone.server[0]}>;tag={call_id[:8]}"),
+            ("To", f"<sip:202@{phone.server[0]}>"),
+            ("Call-ID", call_id),
+        ]
+
+        def send(method: str, extra: list[tuple[str, str]]) -> None:
+            headers = common + [("CSeq", f"{phone.cseq} {method}")] + extra
+            text = f"{method} {uri} SIP/2.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+            phone.sock.sendto((text + "Content-Length: 0\r\n\r\n").encode(), phone.server)
+
+        send("INVITE", [("Contact", f"<sip:201@{host}:{port}>"), ("Proxy-Authorization", auth)])
+        time.sleep(0.5)
+        send("CANCEL", [])
+        finals = {}
+        deadline = time.monotonic() + 5
+        while len(finals) < 2 and time.monotonic() < deadline:
+            phone.sock.settimeout(0.5)
+            try:
+                data, _ = phone.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            reply = parse_response(data.decode(errors="replace"))
+            if reply and reply.status >= 200:
+                finals[reply.header("CSeq").split()[1]] = (reply.status, time.monotonic())
+    assert finals["CANCEL"][0] == 200
+    assert finals["INVITE"][0] == 487
+
+
 def test_dead_worker_gets_no_new_calls(edge, workers):
     dead, alive = workers(2)
     dead.stop()
