@@ -198,6 +198,33 @@ def test_held_call_cancelled_by_the_phone_gets_487(edge, workers):
     assert finals["INVITE"][0] == 487
 
 
+def test_call_retried_after_a_silent_worker_waits_for_a_slot_on_a_full_one(edge, workers):
+    [busy] = workers(1)
+    with Caller(edge) as phone:
+        answers = [phone.invite("202", PASSWORD_A, from_user="201") for _ in range(2)]
+        assert [a.status for a in answers] == [200, 200]
+        # A new, empty worker is published and dies before its first call.
+        [_, silent] = workers(1)
+        silent.stop()
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(
+            reply=phone.invite("202", PASSWORD_A, from_user="201", timeout=10)))
+        thread.start()
+        # Kamailio waits 3 s for the silent worker, then finds the other one full and waits;
+        # a call ending there frees a slot.
+        time.sleep(3.6)
+        bye = Caller(edge)
+        try:
+            assert bye.bye(answers[0]).status == 200
+        finally:
+            bye.close()
+        thread.join(10)
+    assert result["reply"].status == 200
+    assert len(busy.invites) == 3
+    assert header_values(busy.invites[-1], "X-AP-Dispatch") == ["2"]
+    assert header_values(busy.invites[0], "X-AP-Dispatch") == []
+
+
 def test_dead_worker_gets_no_new_calls(edge, workers):
     dead, alive = workers(2)
     dead.stop()
