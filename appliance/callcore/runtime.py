@@ -140,16 +140,17 @@ class PjRuntime:
                  s.worker_rtp_port(self.index), s.rtp_ports_per_worker)
 
     def _destroy_endpoint(self) -> None:
+        # Shutting down: a call or account already gone is fine, but say so.
         try:
             self.ep.hangupAllCalls()
-        except Exception:
-            pass
+        except pj.Error as exc:
+            log.info("%s: hanging up at stop: %s", self.name, exc.info())
         self.keep.clear()
         self.legs.clear()
         try:
             self.account.shutdown()
-        except Exception:
-            pass
+        except pj.Error as exc:
+            log.info("%s: account shutdown at stop: %s", self.name, exc.info())
         self.account = None
         try:
             self.ep.libDestroy()

@@ -26,10 +26,7 @@ def web(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def no_lockout():
     yield
-    try:
-        sessions.clear_failures("127.0.0.1")
-    except Exception:
-        pass
+    sessions.clear_failures("127.0.0.1")
 
 
 @pytest.fixture(scope="module")
