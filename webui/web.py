@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bottle
+import peewee
 from bottle import HTTPResponse, request, response
 
 from appliance.auth import sessions
@@ -201,7 +202,8 @@ def status_strip() -> dict:
         regs = edge.registrations(settings())
         try:
             name = get_system_settings().appliance_name
-        except Exception:
+        except peewee.PeeweeException:
+            log.exception("cannot read the appliance name for the status strip")
             name = "PBX"
         env["webui.status"] = {
             "appliance_name": name,
