@@ -40,6 +40,11 @@ class Settings:
         return self.data_dir / "appliance.sqlite"
 
     @property
+    def registrations_db_path(self) -> Path:
+        """Kamailio's own SQLite file: the registrations it keeps across restarts."""
+        return self.data_dir / "registrations.sqlite"
+
+    @property
     def secret_key_path(self) -> Path:
         return self.data_dir / "secret.key"
 

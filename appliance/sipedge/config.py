@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import string
 import subprocess
 from pathlib import Path
@@ -14,6 +15,8 @@ from appliance.settings import Settings
 from appliance.system.validation import RANGES
 
 TEMPLATE = Path(__file__).parent / "templates" / "kamailio.cfg.tmpl"
+# Table definitions shipped by Debian's kamailio-sqlite-modules.
+KAMAILIO_SQL_DIR = Path("/usr/share/kamailio/db_sqlite")
 BANNER = "generated, do not edit"
 # Requests per IP per 2 s before pike calls it a flood. Generous, because a
 # DECT base or a media gateway registers many extensions from one address.
@@ -57,6 +60,7 @@ def render(settings: Settings, *, flood_limit: int | None = None, log_level: int
                        natping_interval_s=natping_interval_s)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     _ensure_dispatcher_list(settings)
+    ensure_registrations_db(settings)
     target = config_path(settings)
     previous = target.with_name(target.name + ".previous")
     if target.exists():
@@ -98,6 +102,7 @@ def render_text(settings: Settings, system, *, flood_limit: int = DEFAULT_FLOOD_
         "max_ban_window_s": MAX_BAN_WINDOW_S,
         "max_ban_seconds": MAX_BAN_SECONDS,
         "db_path": str(settings.db_path.resolve()),
+        "registrations_db": str(settings.registrations_db_path.resolve()),
         "dispatcher_list": str(dispatcher_list_path(settings).resolve()),
         "flood_limit": int(flood_limit),
         # OPTIONS keepalives to phones behind NAT keep their NAT binding open.
@@ -136,6 +141,19 @@ def check(path: Path) -> str:
         return ""
     lines = [line for line in result.stderr.splitlines() if "ERROR" in line or "CRITICAL" in line]
     return "\n".join(lines[-5:]) or result.stderr.strip()[-500:]
+
+
+def ensure_registrations_db(settings: Settings) -> None:
+    """Create Kamailio's registrations file with the schema its package ships, once."""
+    path = settings.registrations_db_path
+    with sqlite3.connect(path) as db:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'location'").fetchone():
+            return
+        try:
+            scripts = [(KAMAILIO_SQL_DIR / name).read_text() for name in ("standard-create.sql", "usrloc-create.sql")]
+        except OSError as exc:
+            raise SipEdgeError(f"Kamailio's SQLite schema is missing ({exc}): is kamailio-sqlite-modules installed?") from exc
+        db.executescript("\n".join(scripts))
 
 
 def _ensure_dispatcher_list(settings: Settings) -> None:

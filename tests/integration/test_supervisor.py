@@ -146,3 +146,18 @@ def test_flood_threshold_saved_through_the_api_restarts_kamailio_with_it(stack):
     from appliance.sipedge import rpc
 
     assert _wait(lambda: _rpc_ok(rpc, stack.settings))
+
+
+def test_registrations_survive_a_kamailio_restart(stack):
+    from appliance.sipedge import rpc
+    from tests.support.phone import TestPhone
+
+    stack.admin_api().create_user("150", "Rita", "Restart", "Phone-Secret-2024")
+    with TestPhone("rita") as phone:
+        assert phone.register("150", "Phone-Secret-2024", "127.0.0.1", stack.settings.sip_port) == 200
+        first = _kamailio_main(stack)
+        os.kill(stack.process.pid, signal.SIGHUP)
+        assert _wait(lambda: (k := _kamailio_main(stack)) is not None and k.pid != first.pid)
+        assert _wait(lambda: _rpc_ok(rpc, stack.settings))
+        rows = [r for r in rpc.registrations(stack.settings) if r["extension"] == "150"]
+        assert rows and rows[0]["user_agent"] and rows[0]["expires"] > 0
