@@ -9,6 +9,7 @@ import time
 import psutil
 import pytest
 
+from appliance.errors import SipEdgeError
 from tests.support.stack import ROOT, Stack
 
 
@@ -57,7 +58,7 @@ def _rpc_ok(rpc, settings):
     try:
         rpc.call(settings, "core.version")
         return True
-    except Exception:
+    except SipEdgeError:  # Kamailio not (yet) answering
         return False
 
 
@@ -103,7 +104,7 @@ def _runtime_value(stack, group, name):
 
     try:
         return rpc.runtime_value(stack.settings, group, name)
-    except Exception:
+    except SipEdgeError:  # Kamailio not (yet) answering
         return None
 
 
