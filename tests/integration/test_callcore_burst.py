@@ -34,7 +34,7 @@ def stack(tmp_path):
         api = stack.admin_api()
         for extension, (first, last, password) in USERS.items():
             api.create_user(extension, first, last, password)
-        wait_dispatched(stack, 2)
+        stack.wait_workers_dispatched(2)
         yield stack
     finally:
         stack.stop()
@@ -45,30 +45,13 @@ def phones(stack):
     made: list[TestPhone] = []
 
     def registered(extension: str) -> TestPhone:
-        phone = TestPhone(f"phone-{extension}-{len(made)}")
-        made.append(phone)
-        status = phone.register(extension, USERS[extension][2], "127.0.0.1", stack.settings.sip_port,
-                                domain=DOMAIN)
-        assert status == 200, f"{extension} could not register: {status}"
-        return phone
+        made.append(stack.registered_phone(extension, USERS[extension][2], f"phone-{extension}-{len(made)}",
+                                           domain=DOMAIN))
+        return made[-1]
 
     yield registered
     for phone in made:
         phone.close()
-
-
-def wait_dispatched(stack, count: int, timeout: float = 30) -> list[dict]:
-    """Until Kamailio's dispatcher has `count` workers it can send calls to."""
-    from appliance.sipedge import dispatcher
-
-    deadline = time.monotonic() + timeout
-    while True:
-        active = [w for w in dispatcher.workers(stack.settings) if w["active"] and not w["disabled"]]
-        if len(active) >= count:
-            return active
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Kamailio knows {len(active)} workers, wanted {count}")
-        time.sleep(0.2)
 
 
 def pool_status(stack) -> dict:

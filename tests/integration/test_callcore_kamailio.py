@@ -31,7 +31,7 @@ def stack(tmp_path_factory):
     api = stack.admin_api()
     for extension, (first, last, password) in USERS.items():
         api.create_user(extension, first, last, password)
-    wait_workers_dispatched(stack, stack.settings.spare_workers)
+    stack.wait_workers_dispatched(stack.settings.spare_workers)
     yield stack
     stack.stop()
 
@@ -41,12 +41,8 @@ def phones(stack):
     made: list[TestPhone] = []
 
     def registered(extension: str) -> TestPhone:
-        phone = TestPhone(f"phone-{extension}")
-        made.append(phone)
-        status = phone.register(extension, USERS[extension][2], "127.0.0.1", stack.settings.sip_port,
-                                domain=DOMAIN)
-        assert status == 200, f"{extension} could not register: {status}"
-        return phone
+        made.append(stack.registered_phone(extension, USERS[extension][2], domain=DOMAIN))
+        return made[-1]
 
     yield registered
     for phone in made:
@@ -60,20 +56,6 @@ def ring_timeout(stack):
 
     yield set_timeout
     set_timeout(30)
-
-
-def wait_workers_dispatched(stack, count: int, timeout: float = 30) -> None:
-    """Until Kamailio's dispatcher has `count` call-core workers it can send calls to."""
-    from appliance.sipedge import dispatcher
-
-    deadline = time.monotonic() + timeout
-    while True:
-        active = [w for w in dispatcher.workers(stack.settings) if w["active"] and not w["disabled"]]
-        if len(active) >= count:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Kamailio knows {len(active)} workers, wanted {count}")
-        time.sleep(0.2)
 
 
 def _execute(stack, sql: str, *args) -> None:

@@ -134,6 +134,30 @@ class Stack:
             time.sleep(0.2)
         raise RuntimeError("Kamailio did not restart with the new flood threshold")
 
+    def wait_workers_dispatched(self, count: int, timeout: float = 30) -> list[dict]:
+        """Until Kamailio's dispatcher has `count` call-core workers it can send calls to."""
+        from appliance.sipedge import dispatcher
+
+        deadline = time.monotonic() + timeout
+        while True:
+            active = [w for w in dispatcher.workers(self.settings) if w["active"] and not w["disabled"]]
+            if len(active) >= count:
+                return active
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Kamailio knows {len(active)} workers, wanted {count}")
+            time.sleep(0.2)
+
+    def registered_phone(self, extension: str, password: str, name: str = "", domain: str | None = None):
+        """A test phone registered as `extension` (the caller closes it)."""
+        from tests.support.phone import TestPhone
+
+        phone = TestPhone(name or f"phone-{extension}")
+        status = phone.register(extension, password, "127.0.0.1", self.settings.sip_port, domain=domain)
+        if status != 200:
+            phone.close()
+            raise AssertionError(f"{extension} could not register: {status}")
+        return phone
+
     def log(self, name: str) -> str:
         path = self.settings.log_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
