@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import time
 
 import pytest
@@ -58,15 +57,6 @@ def pool_status(stack) -> dict:
     return json.loads((stack.settings.run_dir / "callcore.json").read_text())
 
 
-def cdrs(stack) -> list[dict]:
-    db = sqlite3.connect(str(stack.settings.db_path), timeout=10)
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute("SELECT * FROM cdr ORDER BY id")]
-    finally:
-        db.close()
-
-
 def test_burst_of_8_calls_with_2_spare_workers_all_get_through(stack, phones):
     # 2 spare workers take 4 calls; the other 4 wait at the edge while the pool forks more.
     callers = [phones("100"), phones("100"), phones("101"), phones("101")]
@@ -83,7 +73,7 @@ def test_burst_of_8_calls_with_2_spare_workers_all_get_through(stack, phones):
         phone.wait_for("disconnected", 10, call=call)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        rows = cdrs(stack)
+        rows = stack.cdrs()
         if len(rows) == 8 and all(r["end"] for r in rows):
             break
         time.sleep(0.1)
@@ -108,26 +98,6 @@ def worker_serving_next_call(stack) -> dict:
     return next(w for w in pool_status(stack)["workers"] if w["port"] == best[1])
 
 
-def last_id(stack) -> int:
-    rows = cdrs(stack)
-    return rows[-1]["id"] if rows else 0
-
-
-def closed_rows_after(stack, before: int, timeout: float = 10) -> list[dict]:
-    """Rows newer than `before`, once all are closed and no other shows up for a moment."""
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = [r for r in cdrs(stack) if r["id"] > before]
-        if rows and all(r["end"] for r in rows):
-            time.sleep(0.5)
-            again = [r for r in cdrs(stack) if r["id"] > before]
-            if again == rows:
-                return rows
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no closed CDR after {before}: {cdrs(stack)}")
-        time.sleep(0.1)
-
-
 def worker_state(stack, port: int) -> dict:
     from appliance.sipedge import dispatcher
 
@@ -138,7 +108,7 @@ def worker_state(stack, port: int) -> dict:
 def place_call_on_stopped_worker(stack, phone) -> tuple[dict, int, int]:
     """SIGSTOP the worker the next call goes to, then call: Kamailio must retry elsewhere."""
     victim = worker_serving_next_call(stack)
-    before = last_id(stack)
+    before = stack.last_cdr_id()
     os.kill(victim["pid"], signal.SIGSTOP)
     started = time.monotonic()
     call = phone.call(f"sip:{ECHO_TEST}@{DOMAIN}")
@@ -156,7 +126,7 @@ def test_call_retried_on_another_worker_has_one_cdr_and_the_hung_worker_is_repla
         time.sleep(1)
         alice.hangup(call=call)
         alice.wait_for("disconnected", 10, call=call)
-        [row] = closed_rows_after(stack, before)
+        [row] = stack.closed_cdrs_after(before)
         assert row["disposition"] == "answered" and row["worker"] != victim["name"]
         assert row["dispatch"] == 2
         # The pool finds the stopped worker hung, kills it and starts a new one in its place.
@@ -190,7 +160,7 @@ def test_slow_worker_that_wakes_up_after_the_retry_leaves_no_cdr(stack, phones):
     time.sleep(2)
     alice.hangup(call=call)
     alice.wait_for("disconnected", 10, call=call)
-    [row] = closed_rows_after(stack, before)
+    [row] = stack.closed_cdrs_after(before)
     assert (row["disposition"], row["dispatch"]) == ("answered", 2)
     assert row["worker"] != victim["name"]
     # The woken worker's copy of the call never reached the phone.

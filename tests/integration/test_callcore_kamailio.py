@@ -67,38 +67,15 @@ def _execute(stack, sql: str, *args) -> None:
         db.close()
 
 
-def _cdrs(stack) -> list[dict]:
-    db = sqlite3.connect(str(stack.settings.db_path), timeout=10)
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute("SELECT * FROM cdr ORDER BY id")]
-    finally:
-        db.close()
-
-
 def last_cdr(stack, after: int, timeout: float = 10) -> dict:
     """The one CDR row with id > after, once it is closed.
 
     One call, one row: even when Kamailio gives up on a worker slow to say
     100 Trying and hands the call to another one (see test_callcore_burst).
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = [r for r in _cdrs(stack) if r["id"] > after]
-        if rows and all(r["end"] is not None for r in rows):
-            time.sleep(0.2)  # a second row for the same call would show up right behind
-            again = [r for r in _cdrs(stack) if r["id"] > after]
-            if again == rows:
-                assert len(rows) == 1, f"one call, {len(rows)} CDR rows: {rows}"
-                return rows[0]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no closed CDR after id {after}: {_cdrs(stack)}")
-        time.sleep(0.1)
-
-
-def last_id(stack) -> int:
-    rows = _cdrs(stack)
-    return rows[-1]["id"] if rows else 0
+    rows = stack.closed_cdrs_after(after, timeout)
+    assert len(rows) == 1, f"one call, {len(rows)} CDR rows: {rows}"
+    return rows[0]
 
 
 def uri(extension: str) -> str:
@@ -106,7 +83,7 @@ def uri(extension: str) -> str:
 
 
 def test_a_calls_b_both_hear_each_other_and_cdr_is_answered(stack, phones, tmp_path):
-    before = last_id(stack)
+    before = stack.last_cdr_id()
     alice, bob = phones("100"), phones("101")
     alice.call(uri("101"))
     alice.play_tone(700)
@@ -144,7 +121,7 @@ def test_echo_test_through_the_edge(stack, phones, tmp_path):
 
 
 def test_busy_callee_486_reaches_caller(stack, phones):
-    before = last_id(stack)
+    before = stack.last_cdr_id()
     alice, bob = phones("100"), phones("101")
     alice.call(uri("101"))
     bob.wait_for("incoming", 10)
@@ -155,7 +132,7 @@ def test_busy_callee_486_reaches_caller(stack, phones):
 
 def test_no_answer_ends_after_ring_timeout(stack, phones, ring_timeout):
     ring_timeout(3)
-    before = last_id(stack)
+    before = stack.last_cdr_id()
     alice, bob = phones("100"), phones("101")
     alice.call(uri("101"))
     bob.wait_for("incoming", 10)
@@ -166,7 +143,7 @@ def test_no_answer_ends_after_ring_timeout(stack, phones, ring_timeout):
 
 
 def test_cancel_before_answer_stops_the_ringing(stack, phones):
-    before = last_id(stack)
+    before = stack.last_cdr_id()
     alice, bob = phones("100"), phones("101")
     alice.call(uri("101"))
     bob.wait_for("incoming", 10)
@@ -206,7 +183,7 @@ def test_unknown_extension_hears_announcement_then_404(stack, phones, tmp_path):
 
 
 def test_unregistered_extension_hears_announcement_then_480(stack, phones, tmp_path):
-    before = last_id(stack)
+    before = stack.last_cdr_id()
     alice = phones("100")
     alice.call(uri("102"))
     alice.record(tmp_path / "unavailable.wav")
@@ -242,14 +219,14 @@ def test_worker_crash_keeps_other_calls_and_new_calls_work(stack, phones, tmp_pa
     echo = alice.call(uri(ECHO_TEST))
     alice.wait_for("confirmed", 10, call=echo)
     alice.play_tone(700, call=echo)
-    before = last_id(stack)
+    before = stack.last_cdr_id()
     talk = alice.call(uri("101"))
     bob.wait_for("incoming", 10)
     bob.play_tone(1100)
     bob.answer(200)
     alice.wait_for("confirmed", 10, call=talk)
     # Kill the worker holding the echo call.
-    rows = {r["call_id"]: r for r in _cdrs(stack) if r["end"] is None}
+    rows = {r["call_id"]: r for r in stack.cdrs() if r["end"] is None}
     echo_row = next(r for r in rows.values() if r["callee"] == ECHO_TEST)
     talk_row = next(r for r in rows.values() if r["callee"] == "101")
     status = json.loads((stack.settings.run_dir / "callcore.json").read_text())
@@ -266,7 +243,7 @@ def test_worker_crash_keeps_other_calls_and_new_calls_work(stack, phones, tmp_pa
     # The crashed worker's call is closed as failed.
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        crashed = next(r for r in _cdrs(stack) if r["id"] == echo_row["id"])
+        crashed = next(r for r in stack.cdrs() if r["id"] == echo_row["id"])
         if crashed["end"] is not None:
             break
         time.sleep(0.1)

@@ -147,6 +147,34 @@ class Stack:
                 raise AssertionError(f"Kamailio knows {len(active)} workers, wanted {count}")
             time.sleep(0.2)
 
+    def cdrs(self) -> list[dict]:
+        """Every CDR row, straight from the store, oldest first."""
+        import sqlite3
+
+        db = sqlite3.connect(str(self.settings.db_path), timeout=10)
+        db.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in db.execute("SELECT * FROM cdr ORDER BY id")]
+        finally:
+            db.close()
+
+    def last_cdr_id(self) -> int:
+        rows = self.cdrs()
+        return rows[-1]["id"] if rows else 0
+
+    def closed_cdrs_after(self, after: int, timeout: float = 10) -> list[dict]:
+        """CDR rows newer than id `after`, once all are closed and no other shows up for a moment."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = [r for r in self.cdrs() if r["id"] > after]
+            if rows and all(r["end"] is not None for r in rows):
+                time.sleep(0.5)  # a second row for the same call would show up right behind
+                if [r for r in self.cdrs() if r["id"] > after] == rows:
+                    return rows
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no closed CDR after id {after}: {self.cdrs()}")
+            time.sleep(0.1)
+
     def registered_phone(self, extension: str, password: str, name: str = "", domain: str | None = None):
         """A test phone registered as `extension` (the caller closes it)."""
         from tests.support.phone import TestPhone
