@@ -13,7 +13,7 @@ from appliance.settings import Settings
 def _settings(args: argparse.Namespace) -> Settings:
     values = {"data_dir": Path(args.data_dir).resolve()}
     for flag in ("bind", "http_port", "sip_port", "kamailio_rpc_port", "worker_sip_port_base",
-                 "rtp_port_base", "spare_workers", "worker_count_max"):
+                 "rtp_port_base", "spare_workers", "worker_count_max", "clock_file"):
         value = getattr(args, flag, None)
         if value is not None:
             values[flag] = value
@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rtp-port-base", type=_port, help="first RTP port of the call core (default 20000)")
     run.add_argument("--spare-workers", type=int, help="idle call-core workers kept warm (default 4)")
     run.add_argument("--worker-count-max", type=int, help="most call-core workers at once (default 64)")
+    # Tests inject the dialplan's clock (time ranges) through this file.
+    run.add_argument("--clock-file", help=argparse.SUPPRESS)
 
     sub.add_parser("reset-admin-password", parents=[common],
                    help="print a new one-time password for admin (local, root)")

@@ -8,4 +8,6 @@ EXTENSION_RE = re.compile(r"^[0-9]{2,8}$")
 
 # Numbers the call core answers itself; no extension may take them.
 ECHO_TEST = "76"
-SERVICE_NUMBERS = {ECHO_TEST: "echo test"}
+# Toggle a dialplan switch by phone (voice prompts).
+SWITCH_CODE = "93"
+SERVICE_NUMBERS = {ECHO_TEST: "echo test", SWITCH_CODE: "switch toggle"}

@@ -33,6 +33,9 @@ class Settings:
     # costs ~9-12 MiB PSS and ~0.6 % of a core (measured, docs/NOTES.md).
     spare_workers: int = 4
     lab: bool = True
+    # Tests only: a file holding an ISO date-time the dialplan takes as "now"
+    # (time ranges) instead of the clock, so tests inject time, never wait for it.
+    clock_file: str = ""
 
     # -- derived paths -------------------------------------------------
     @property

@@ -9,13 +9,27 @@ from bottle import request
 
 from appliance.settings import Settings
 from webui import web
-from webui.routes import api, auth, calls, pages, security, users
+from webui.routes import (
+    api,
+    auth,
+    callgroups,
+    calls,
+    dialplan,
+    ivr,
+    pages,
+    security,
+    sounds,
+    switches,
+    timeranges,
+    users,
+)
 from webui.routes import settings as settings_area
 
 log = logging.getLogger(__name__)
 
 # Each area registers its routes on the app; adding an area is one line here.
-AREAS = (auth, pages, users, calls, security, settings_area, api)
+AREAS = (auth, pages, users, calls, security, settings_area, api, dialplan, timeranges, switches, callgroups, ivr,
+         sounds)
 
 
 def create_app(settings: Settings) -> bottle.Bottle:

@@ -49,6 +49,17 @@ _CDR_FILTERS = [
 
 
 def document() -> dict:
+    doc = _core_document()
+    # Each area module may describe its own paths and schemas (OPENAPI_PATHS, OPENAPI_SCHEMAS).
+    from webui.app import AREAS
+
+    for area in AREAS:
+        doc["paths"].update(getattr(area, "OPENAPI_PATHS", {}))
+        doc["components"]["schemas"].update(getattr(area, "OPENAPI_SCHEMAS", {}))
+    return doc
+
+
+def _core_document() -> dict:
     return {
         "openapi": "3.0.3",
         "info": {

@@ -17,12 +17,19 @@ config) or `public=True`; a route with neither is refused to everyone
 | bans.manage        |   x   |     x      |      | unban an IP                                      |
 | settings.read      |   x   |     x      |      | system and security settings (read-only page)    |
 | settings.manage    |   x   |            |      | change the system and security settings          |
+| dialplan.read      |   x   |     x      |      | procedures, time ranges, groups, IVRs, sounds,   |
+|                    |       |            |      | switches and the call debug trace (read-only)    |
+| dialplan.manage    |   x   |            |      | change any of them, upload/record/delete sounds  |
+| switches.toggle    |   x   |     x      |      | flip a switch (night mode...) from the UI/API    |
 
 Why: a technician installs and troubleshoots phones, so sees users,
 registrations, calls and bans and may lift a ban (a phone locked out by a
 typo), but does not create or delete accounts, read SIP secrets or change
 the system settings (the SIP domain re-keys every phone); that is the
-administrator's job. Plain users only get their portal.
+administrator's job. Likewise a technician reads the dialplan and its debug
+trace to find why a call went where it did, and may flip a switch (day/night)
+as a receptionist would from a phone, but routing is the administrator's.
+Plain users only get their portal.
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bans.manage": frozenset({ADMIN, TECHNICIAN}),
     "settings.read": frozenset({ADMIN, TECHNICIAN}),
     "settings.manage": frozenset({ADMIN}),
+    "dialplan.read": frozenset({ADMIN, TECHNICIAN}),
+    "dialplan.manage": frozenset({ADMIN}),
+    "switches.toggle": frozenset({ADMIN, TECHNICIAN}),
 }
 
 

@@ -232,6 +232,7 @@ def render(name: str, status: int = 200, **values) -> str:
         "errors": {},
         "notice": "",
         "refresh": 0,  # seconds between automatic reloads (calls in progress)
+        "scripts": (),  # extra scripts from /static/ for this page (e.g. "dialplan.js")
     }
     page.update(values)
     response.status = status

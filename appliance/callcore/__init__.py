@@ -2,6 +2,6 @@
 
 channel.py  the interface the dialplan uses (no pjsua2)
 legs.py     its pjsua2 implementation      runtime.py  the Endpoint and its thread
-routing.py  the issue-2 dialplan           prompts.py  system announcements
+prompts.py  system announcements (the dialplan engine is appliance/dialplan)
 records.py  CDR rows                       worker.py / pool.py  the processes
 """

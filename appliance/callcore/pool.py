@@ -97,9 +97,10 @@ def run_pool(settings: Settings) -> int:
     # Everything a worker runs is loaded once here and frozen out of the
     # garbage collector's reach, so forked workers keep sharing those pages.
     import appliance.callcore.legs  # noqa: F401
-    import appliance.callcore.routing  # noqa: F401
     import appliance.callcore.worker  # noqa: F401
     import appliance.cdr  # noqa: F401
+    import appliance.dialplan.apps  # noqa: F401
+    import appliance.dialplan.engine  # noqa: F401
     import appliance.users  # noqa: F401
 
     gc.collect()

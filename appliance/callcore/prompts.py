@@ -48,6 +48,84 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Echotest. Sprechen Sie, Sie hören sich selbst.",
         "it": "Test dell'eco. Parli, sentirà la sua voce.",
     },
+    "enter_extension": {
+        "fr": "Veuillez composer le numéro du poste.",
+        "en": "Please dial the extension number.",
+        "de": "Bitte wählen Sie die Nebenstelle.",
+        "it": "Digiti il numero dell'interno.",
+    },
+    "invalid_choice": {
+        "fr": "Choix non valide.",
+        "en": "Invalid choice.",
+        "de": "Ungültige Auswahl.",
+        "it": "Scelta non valida.",
+    },
+    "not_allowed": {
+        "fr": "Vous n'êtes pas autorisé à utiliser ce service.",
+        "en": "You are not allowed to use this service.",
+        "de": "Sie sind nicht berechtigt, diesen Dienst zu nutzen.",
+        "it": "Non è autorizzato a usare questo servizio.",
+    },
+    "goodbye": {
+        "fr": "Au revoir.",
+        "en": "Goodbye.",
+        "de": "Auf Wiederhören.",
+        "it": "Arrivederci.",
+    },
+    "switch_enter_code": {
+        "fr": "Composez le numéro du commutateur, puis dièse.",
+        "en": "Dial the switch number, then hash.",
+        "de": "Wählen Sie die Nummer des Schalters, dann Raute.",
+        "it": "Digiti il numero dell'interruttore, poi cancelletto.",
+    },
+    "switch_is_off": {
+        "fr": "Le commutateur est désactivé.",
+        "en": "The switch is off.",
+        "de": "Der Schalter ist aus.",
+        "it": "L'interruttore è spento.",
+    },
+    "switch_is_on": {
+        "fr": "Le commutateur est activé.",
+        "en": "The switch is on.",
+        "de": "Der Schalter ist ein.",
+        "it": "L'interruttore è acceso.",
+    },
+    "switch_is_extra": {
+        "fr": "Le commutateur est sur l'état supplémentaire.",
+        "en": "The switch is in the extra state.",
+        "de": "Der Schalter ist im Zusatzzustand.",
+        "it": "L'interruttore è nello stato supplementare.",
+    },
+    "switch_choose_two": {
+        "fr": "Tapez 1 pour l'activer, 0 pour le désactiver.",
+        "en": "Press 1 to turn it on, 0 to turn it off.",
+        "de": "Drücken Sie 1 zum Einschalten, 0 zum Ausschalten.",
+        "it": "Prema 1 per accenderlo, 0 per spegnerlo.",
+    },
+    "switch_choose_three": {
+        "fr": "Tapez 1 pour l'activer, 0 pour le désactiver, 2 pour l'état supplémentaire.",
+        "en": "Press 1 for on, 0 for off, 2 for the extra state.",
+        "de": "Drücken Sie 1 für ein, 0 für aus, 2 für den Zusatzzustand.",
+        "it": "Prema 1 per acceso, 0 per spento, 2 per lo stato supplementare.",
+    },
+    "dial_by_name": {
+        "fr": "Composez les premières lettres du nom de famille sur le clavier, puis dièse.",
+        "en": "Enter the first letters of the surname on the keypad, then hash.",
+        "de": "Geben Sie die ersten Buchstaben des Nachnamens ein, dann Raute.",
+        "it": "Digiti le prime lettere del cognome sulla tastiera, poi cancelletto.",
+    },
+    "no_name_matches": {
+        "fr": "Aucun nom ne correspond.",
+        "en": "No name matches.",
+        "de": "Kein Name passt.",
+        "it": "Nessun nome corrisponde.",
+    },
+    "record_after_tone": {
+        "fr": "Enregistrez votre message après le bip. Raccrochez ou tapez dièse pour terminer.",
+        "en": "Record your message after the tone. Hang up or press hash when you are done.",
+        "de": "Sprechen Sie nach dem Ton. Legen Sie auf oder drücken Sie Raute zum Beenden.",
+        "it": "Registri il messaggio dopo il segnale. Riagganci o prema cancelletto per finire.",
+    },
 }
 
 

@@ -6,7 +6,7 @@ Threads of a worker:
   pjsua2       owns the Endpoint; runs every pjsua2 operation (runtime.PjRuntime)
   pjsua2 cb    pjsua2's own worker thread: callbacks → events (legs.py)
   dispatch     takes new calls from the account and hands each to a call thread
-  call-1..4    one per call in progress: CDR, then routing.route(channel), blocking
+  call-1..4    one per call in progress: CDR, then the dialplan (dialplan.engine.route), blocking
   report       sends {"legs": n} to the pool on every change of the leg count
 """
 
@@ -162,10 +162,10 @@ def dispatch_number(headers: dict) -> int:
 
 
 def _handle_call(runtime, session, leg, meta: dict) -> None:
-    from appliance.callcore import routing
     from appliance.callcore.channel import HungUp
     from appliance.callcore.legs import PjChannel
     from appliance.callcore.records import CallRecord, disposition_of
+    from appliance.dialplan import engine
 
     runtime.register_thread(threading.current_thread().name)
     record = None
@@ -184,7 +184,7 @@ def _handle_call(runtime, session, leg, meta: dict) -> None:
             return
         channel.on_answer(record.answered)
         log.info("%s: call %s -> %s (%s)", runtime.name, caller, meta["callee"], meta["call_id"])
-        routing.route(channel, runtime.settings)
+        engine.route(channel, runtime.settings)
     except HungUp:
         pass
     except Exception:

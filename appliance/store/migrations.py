@@ -114,7 +114,124 @@ V4 = """
 ALTER TABLE cdr ADD COLUMN dispatch INTEGER NOT NULL DEFAULT 1;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4]
+# The dialplan (issue 3). Each object is known by its `name` (a slug, fixed at
+# creation) so that references read the same in the UI, the API and the
+# store. A procedure holds its ordered called numbers and their ordered
+# applications as one JSON document: reordering is one atomic write.
+# `dialplan_meta.revision` is bumped by every configuration change, so call
+# workers reuse their compiled dialplan until it moves; live state (a
+# switch's position, a group's round-robin pointer) is read at call time.
+V5 = """
+ALTER TABLE user ADD COLUMN dialplan VARCHAR(64) NOT NULL DEFAULT 'users';
+ALTER TABLE user ADD COLUMN mobile VARCHAR(32) NOT NULL DEFAULT '';
+
+CREATE TABLE dialplan_meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    revision INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO dialplan_meta (id) VALUES (1);
+
+CREATE TABLE dialplan_procedure (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    includes TEXT NOT NULL DEFAULT '[]',
+    numbers TEXT NOT NULL DEFAULT '[]',
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+-- "internal" is generated (every extension, the feature codes); "users" is
+-- what phones dial by default, "main" what trunks bring by default.
+INSERT INTO dialplan_procedure (name, description, includes) VALUES
+    ('internal', 'Extensions and feature codes (generated)', '[]'),
+    ('users', 'Calls placed by users', '["internal"]'),
+    ('main', 'Calls arriving on trunks', '[]');
+
+CREATE TABLE time_range (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    intervals TEXT NOT NULL DEFAULT '[]',
+    holidays TEXT NOT NULL DEFAULT '[]',
+    country_holidays INTEGER NOT NULL DEFAULT 0,
+    holiday_mode VARCHAR(8) NOT NULL DEFAULT 'outside',
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE switch (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    code INTEGER NOT NULL UNIQUE,
+    states INTEGER NOT NULL DEFAULT 2,
+    state INTEGER NOT NULL DEFAULT 0,
+    allowed TEXT NOT NULL DEFAULT '[]',
+    changed_by VARCHAR(64) NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE call_group (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    strategy VARCHAR(16) NOT NULL DEFAULT 'ring_all',
+    ring_seconds INTEGER NOT NULL DEFAULT 60,
+    member_ring_seconds INTEGER NOT NULL DEFAULT 15,
+    members TEXT NOT NULL DEFAULT '[]',
+    no_answer_procedure VARCHAR(64) NOT NULL DEFAULT '',
+    no_answer_number VARCHAR(64) NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+-- Live state of call groups, written by calls (not configuration).
+CREATE TABLE call_group_state (
+    group_name VARCHAR(64) NOT NULL,
+    extension VARCHAR(16) NOT NULL,
+    last_called_at DATETIME,
+    calls_answered INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (group_name, extension)
+);
+CREATE TABLE call_group_pointer (
+    group_name VARCHAR(64) NOT NULL PRIMARY KEY,
+    next_index INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE ivr (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    tree TEXT NOT NULL DEFAULT '{}',
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE moh_class (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT ''
+);
+INSERT INTO moh_class (name, description) VALUES ('default', 'Generated default music on hold');
+
+CREATE TABLE sound (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    kind VARCHAR(8) NOT NULL DEFAULT 'prompt',
+    moh_class VARCHAR(64),
+    origin VARCHAR(12) NOT NULL DEFAULT 'upload',
+    language VARCHAR(5) NOT NULL DEFAULT '',
+    tts_text TEXT NOT NULL DEFAULT '',
+    file VARCHAR(255) NOT NULL,
+    duration_s REAL NOT NULL DEFAULT 0,
+    size_bytes INTEGER NOT NULL DEFAULT 0,
+    created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:

@@ -38,6 +38,9 @@ class User(BaseModel):
     ha1 = peewee.CharField(max_length=32, null=True)
     ha1b = peewee.CharField(max_length=32, null=True)
     revision = peewee.IntegerField(default=1)
+    # Dialplan procedure for the calls this user places; mobile number for mobility lookup.
+    dialplan = peewee.CharField(max_length=64, default="users")
+    mobile = peewee.CharField(max_length=32, default="")
     created_at = peewee.DateTimeField(default=dt.datetime.utcnow)
     updated_at = peewee.DateTimeField(default=dt.datetime.utcnow)
 

@@ -35,7 +35,7 @@ class Stack:
         self.settings = Settings(
             data_dir=data_dir, http_port=base, sip_port=base + 1, kamailio_rpc_port=base + 2,
             worker_sip_port_base=base + 3, worker_count_max=workers_max, rtp_port_base=rtp,
-            spare_workers=spare_workers,
+            spare_workers=spare_workers, clock_file=str(data_dir / "clock"),
         )
         self.process: subprocess.Popen | None = None
         self.admin_password: str | None = None
@@ -44,6 +44,14 @@ class Stack:
     @property
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.http_port}"
+
+    def set_clock(self, when: str | None) -> None:
+        """The dialplan's "now" (ISO date-time with offset, e.g. "2026-12-25T10:00:00+01:00"); None = real time."""
+        path = Path(self.settings.clock_file)
+        if when is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(when)
 
     def start(self, timeout: float = 60) -> Stack:
         s = self.settings
@@ -54,6 +62,7 @@ class Stack:
             "--worker-sip-port-base", str(s.worker_sip_port_base),
             "--worker-count-max", str(s.worker_count_max),
             "--rtp-port-base", str(s.rtp_port_base), "--spare-workers", str(s.spare_workers),
+            "--clock-file", s.clock_file,
         ]
         self.process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, bufsize=1)

@@ -21,8 +21,6 @@ COMING = {
     "devices": (N_("Devices"), N_("Phones, DECT bases and media gateways found on LAN1, their automatic "
                                   "provisioning and the user each one is assigned to. Coming in a "
                                   "later release.")),
-    "dialplan": (N_("Dialplan"), N_("Numbering plan, inbound routing, time ranges, hunt groups, "
-                                    "voicemail and feature codes. Coming in a later release.")),
 }
 
 

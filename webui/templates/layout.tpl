@@ -5,6 +5,9 @@
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{title}} · {{status["appliance_name"] if status else "PBX"}}</title>
 <link rel="stylesheet" href="/static/app.css">
+% if csrf_token:
+<meta name="csrf-token" content="{{csrf_token}}">
+% end
 % if refresh:
 <meta http-equiv="refresh" content="{{refresh}}">
 % end
@@ -55,6 +58,9 @@
 </main>
 % if status:
 <script src="/static/app.js"></script>
+% end
+% for script in scripts:
+<script src="/static/{{script}}"></script>
 % end
 </body>
 </html>
