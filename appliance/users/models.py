@@ -57,5 +57,7 @@ class User(BaseModel):
             "email": self.email,
             "role": self.role,
             "language": self.language,
+            "dialplan": self.dialplan,
+            "mobile": self.mobile,
             "revision": self.revision,
         }

@@ -11,6 +11,7 @@ import peewee
 
 from appliance import changes
 from appliance.auth import passwords
+from appliance.dialplan.references import refuse_if_used
 from appliance.errors import Conflict, NotFound, ValidationError
 from appliance.numbering import EXTENSION_RE, SERVICE_NUMBERS
 from appliance.store import database, secrets
@@ -19,8 +20,9 @@ from appliance.users.models import ROLES, User
 
 EDITABLE_FIELDS = (
     "extension", "first_name", "last_name", "email", "role", "language",
-    "sip_password", "web_password",
+    "sip_password", "web_password", "dialplan", "mobile",
 )
+MOBILE_RE = re.compile(r"^\+?[0-9]{6,20}$")
 NAME_MAX = 64
 EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"^[^@\s\"<>(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -83,6 +85,8 @@ def update_user(extension: str, data: dict) -> User:
         values = _validated(data, current=user)
         _check_unique(values, current=user)
         previous_extension = user.extension
+        if values.get("extension", previous_extension) != previous_extension and previous_extension:
+            refuse_if_used("extension", previous_extension)
         if "extension" in values and user.login == previous_extension:
             user.login = values["extension"]
         _apply(user, values)
@@ -99,6 +103,7 @@ def update_user(extension: str, data: dict) -> User:
 def delete_user(extension: str) -> None:
     with database.atomic():
         user = get_user(extension)
+        refuse_if_used("extension", user.extension)
         user.delete_instance()
     changes.publish("user.deleted", user=user)
 
@@ -146,6 +151,10 @@ def _validated(data: dict, current: User | None) -> dict:
         values["role"] = _choice("role", data["role"], ROLES)
     if "language" in data:
         values["language"] = _choice("language", data["language"], LANGUAGES)
+    if "dialplan" in data:
+        values["dialplan"] = _procedure(data["dialplan"])
+    if "mobile" in data:
+        values["mobile"] = _mobile(data["mobile"])
     extension = values.get("extension") or (current.extension if current else "")
     if "sip_password" in data and data["sip_password"] not in (None, ""):
         values["sip_password"] = passwords.check_strength(data["sip_password"], "sip_password", forbidden=extension)
@@ -166,6 +175,27 @@ def _extension(value: object) -> str:
         raise ValidationError("extension", "must be a number of 2 to 8 digits")
     if text in SERVICE_NUMBERS:
         raise ValidationError("extension", f"{text} is reserved for the {SERVICE_NUMBERS[text]}")
+    return text
+
+
+def _procedure(value: object) -> str:
+    from appliance.dialplan.references import exists
+
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("dialplan", "must name a dialplan procedure")
+    if not exists("procedure", value.strip()):
+        raise ValidationError("dialplan", f"there is no procedure named {value.strip()!r}")
+    return value.strip()
+
+
+def _mobile(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError("mobile", "must be text")
+    text = "".join(value.split()).replace("-", "").replace(".", "")
+    if text and not MOBILE_RE.match(text):
+        raise ValidationError("mobile", "must be a phone number: digits, optionally starting with +")
     return text
 
 
@@ -212,7 +242,7 @@ def _check_unique(values: dict, current: User | None) -> None:
 
 
 def _apply(user: User, values: dict) -> None:
-    for field in ("extension", "first_name", "last_name", "email", "role", "language"):
+    for field in ("extension", "first_name", "last_name", "email", "role", "language", "dialplan", "mobile"):
         if field in values:
             setattr(user, field, values[field])
     if "sip_password" in values:

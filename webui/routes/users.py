@@ -5,13 +5,16 @@ from __future__ import annotations
 import bottle
 
 from appliance.auth.passwords import generate_password
+from appliance.dialplan.models import DEFAULT_USER_PROCEDURE, INTERNAL
+from appliance.dialplan.procedures import list_procedures
 from appliance.errors import Conflict, ValidationError
 from appliance.system.models import LANGUAGES
 from appliance.users import ROLES, create_user, delete_user, get_user, list_users, reveal_sip_password, update_user
 from webui import edge, web
 from webui.web import _
 
-FORM_FIELDS = ("extension", "first_name", "last_name", "email", "role", "language", "sip_password", "web_password")
+FORM_FIELDS = ("extension", "first_name", "last_name", "email", "role", "language", "dialplan", "mobile",
+               "sip_password", "web_password")
 SEARCH_MAX = 64
 
 
@@ -47,6 +50,8 @@ def _form_data(editing: bool) -> dict:
     data = {name: web.form_text(name) for name in FORM_FIELDS}
     if not data["web_password"]:
         del data["web_password"]
+    if not data["dialplan"]:
+        del data["dialplan"]  # a form without the field keeps the user's procedure
     if editing and not data["sip_password"]:
         del data["sip_password"]
     return data
@@ -57,7 +62,8 @@ def _user_form(status: int, mode: str, values: dict, errors: dict | None = None,
     title = _("New user") if mode == "new" else _("Edit user {extension}").format(extension=extension)
     return web.render("user_form.tpl", status=status, title=title, active="users", mode=mode, values=values,
                       errors=errors or {}, extension=extension, revision=revision, roles=ROLES,
-                      languages=LANGUAGES, notice=notice)
+                      languages=LANGUAGES, notice=notice,
+                      procedures=[p.name for p in list_procedures() if p.name != INTERNAL])
 
 
 def _errors_for(exc: ValidationError | Conflict) -> dict:
@@ -66,7 +72,8 @@ def _errors_for(exc: ValidationError | Conflict) -> dict:
 
 
 def new_form():
-    values = {"role": "user", "language": web.language(), "sip_password": generate_password(16)}
+    values = {"role": "user", "language": web.language(), "dialplan": DEFAULT_USER_PROCEDURE,
+              "sip_password": generate_password(16)}
     return _user_form(200, "new", values)
 
 
@@ -87,7 +94,8 @@ def create():
 
 def _values_of(user) -> dict:
     return {"extension": user.extension or "", "first_name": user.first_name, "last_name": user.last_name,
-            "email": user.email or "", "role": user.role, "language": user.language, "sip_password": ""}
+            "email": user.email or "", "role": user.role, "language": user.language, "dialplan": user.dialplan,
+            "mobile": user.mobile, "sip_password": ""}
 
 
 def edit_form(extension: str):

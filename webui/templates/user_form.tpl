@@ -48,6 +48,20 @@
   </select>
   % field_error("language")
   </div>
+  <label for="dialplan">{{_("Dialplan")}}</label>
+  <div><select id="dialplan" name="dialplan">
+  % for name in procedures:
+    <option value="{{name}}" {{"selected" if values.get("dialplan") == name else ""}}>{{name}}</option>
+  % end
+  </select>
+  <small class="hint">{{_("The procedure that routes the calls this user places.")}}</small>
+  % field_error("dialplan")
+  </div>
+  <label for="mobile">{{_("Mobile number")}}</label>
+  <div><input id="mobile" name="mobile" value="{{values.get("mobile", "")}}" inputmode="tel" placeholder="+41791234567">
+  <small class="hint">{{_("Recognised by the dialplan's mobility lookup when this user calls from the mobile.")}}</small>
+  % field_error("mobile")
+  </div>
   <label for="sip_password">{{_("SIP password")}}</label>
   <div><input id="sip_password" name="sip_password" value="{{values.get("sip_password", "")}}" autocomplete="off" spellcheck="false" class="mono">
   <button type="submit" name="action" value="generate" formnovalidate id="generate-sip-password">{{_("Generate a strong SIP password")}}</button>
