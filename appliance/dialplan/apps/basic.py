@@ -117,6 +117,5 @@ def hangup(call: DialplanCall, options: dict):
 @application("echo", "Echo test")
 def echo(call: DialplanCall, options: dict):
     call.channel.answer()
-    call.channel.play(str(call.prompt("echo_test")))
     call.channel.echo()
     return Stop()
