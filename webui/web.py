@@ -37,6 +37,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 # Largest request body the app reads (forms and JSON are far smaller).
 MAX_BODY = 64 * 1024
+# Routes allowed a larger body, (method, path) -> bytes; a routes module adds its own at register()
+# (sound uploads: webui.routes.sounds).
+BODY_ALLOWANCES: dict[tuple[str, str], int] = {}
 # Bodies up to this size are read and thrown away so the client gets a clean 413;
 # cheroot refuses anything larger itself.
 DRAIN_LIMIT = 4 * 1024 * 1024
@@ -291,19 +294,20 @@ def read_json_object(allowed_fields: tuple[str, ...] | None = None) -> dict:
 
 # -- hooks and the guard plugin ---------------------------------------------------------
 
-def _too_large() -> HTTPResponse:
+def _too_large(limit: int = MAX_BODY) -> HTTPResponse:
     if is_api_request():
         body = json.dumps({"error": "payload_too_large", "field": None,
-                           "message": f"the body must be at most {MAX_BODY} bytes"})
+                           "message": f"the body must be at most {limit} bytes"})
         return HTTPResponse(body, status=413, headers={"Content-Type": "application/json"})
     return HTTPResponse(error_page(413, _("What you sent is too large.")), status=413,
                         headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 def limit_body() -> None:
-    """before_request hook: refuse bodies over MAX_BODY with a clean 413."""
+    """before_request hook: refuse bodies over MAX_BODY (or the route's allowance) with a clean 413."""
+    limit = BODY_ALLOWANCES.get((request.method, request.path), MAX_BODY)
     length = request.content_length
-    if length > MAX_BODY:
+    if length > limit:
         stream = request.environ.get("wsgi.input")
         if stream is not None and length <= DRAIN_LIMIT:
             remaining = length
@@ -312,10 +316,10 @@ def limit_body() -> None:
                 if not chunk:
                     break
                 remaining -= len(chunk)
-        raise _too_large()
+        raise _too_large(limit)
     if "chunked" in request.environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        if len(request.body.read()) > MAX_BODY:
-            raise _too_large()
+        if len(request.body.read()) > limit:
+            raise _too_large(limit)
 
 
 SECURITY_HEADERS = {

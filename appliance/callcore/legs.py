@@ -405,6 +405,31 @@ class Session:
                 leg.end(503 if not leg.outgoing and leg.answered_at is None else None, None)
 
 
+def new_outgoing_leg(runtime: PjRuntime, session: Session, uri: str, headers: dict[str, str]) -> Leg:
+    """pjsua2 thread: INVITE `uri` (through Kamailio) as a new outgoing leg of `session`.
+
+    Shared by `PjChannel.dial` (B-legs of a call) and by calls the appliance
+    places itself with no incoming leg (appliance.callcore.originate).
+    """
+    leg = Leg(runtime, session, outgoing=True)
+    leg.attach(SipCall(runtime.account, leg))
+    prm = pj.CallOpParam(True)
+    for name, value in headers.items():
+        header = pj.SipHeader()
+        header.hName = name
+        header.hValue = value
+        prm.txOption.headers.append(header)
+    try:
+        leg.call.makeCall(uri, prm)
+    except pj.Error:
+        session.legs.remove(leg)
+        runtime.release(leg.call)
+        leg.call = None
+        raise
+    runtime.add_leg(leg)
+    return leg
+
+
 # ---------------------------------------------------------------------------
 # The Channel
 
@@ -597,23 +622,7 @@ class PjChannel(Channel):
 
     def _originate(self, uri: str, headers: dict[str, str]) -> Leg:
         """pjsua2 thread: a new outgoing leg of this call."""
-        leg = Leg(self.runtime, self.session, outgoing=True)
-        leg.attach(SipCall(self.runtime.account, leg))
-        prm = pj.CallOpParam(True)
-        for name, value in headers.items():
-            header = pj.SipHeader()
-            header.hName = name
-            header.hValue = value
-            prm.txOption.headers.append(header)
-        try:
-            leg.call.makeCall(uri, prm)
-        except pj.Error:
-            self.session.legs.remove(leg)
-            self.runtime.release(leg.call)
-            leg.call = None
-            raise
-        self.runtime.add_leg(leg)
-        return leg
+        return new_outgoing_leg(self.runtime, self.session, uri, headers)
 
     def dial(self, target_uri: str | Sequence[str], timeout: float, caller_name: str = "",
              caller_number: str = "", wait_end: bool = True) -> DialResult:

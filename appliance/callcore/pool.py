@@ -21,6 +21,11 @@ creates an Endpoint. Rules, checked after every event and every second:
   (`appliance.sipedge.dispatcher.publish_workers(settings, ports)`); it
   balances calls by its own count, at most two calls per worker.
 
+Calls the appliance places itself (appliance.callcore.originate): the
+parent listens on settings.run_dir/callcore.sock, hands each job to a
+worker with free legs over its Pipe, and withdraws that worker from
+Kamailio's dispatcher until the worker reports the job done.
+
 State for the UI and tests: settings.run_dir/callcore.json lists the
 workers (index, pid, port, legs). Workers die with the parent
 (PR_SET_PDEATHSIG); SIGTERM or SIGINT stops them all, then the parent.
@@ -72,6 +77,8 @@ class WorkerProcess:
     heard: float = field(default_factory=time.monotonic)  # last message from the worker
     ping_sent: float | None = None  # a ping not answered yet
     hung: bool = False
+    # Origination jobs running on this worker (ids); while any runs, Kamailio sends it no new call.
+    jobs: set = field(default_factory=set)
 
     @property
     def name(self) -> str:
@@ -120,6 +127,7 @@ class Pool:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
+        self.origination = None  # appliance.callcore.originate.Listener, opened in run()
 
     # -- main loop -------------------------------------------------------------
     def run(self) -> int:
@@ -130,6 +138,7 @@ class Pool:
         signal.signal(signal.SIGINT, on_stop)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(self._wake_w.fileno())
+        self._open_origination()
         log.info("call-core pool: %d spare workers, at most %d", self.settings.spare_workers,
                  self.settings.worker_count_max)
         while not self.stop_requested:
@@ -141,9 +150,12 @@ class Pool:
             self.publish()
             self.write_status()
             conns = [w.conn for w in self.workers.values() if not w.exited]
-            for ready in wait(conns + [self._wake_r], timeout=1.0):
+            extra = [self.origination] if self.origination is not None else []
+            for ready in wait(conns + [self._wake_r] + extra, timeout=1.0):
                 if ready is self._wake_r:
                     self._drain_wakeups()
+                elif ready is self.origination:
+                    self.origination.serve(self.start_job)
                 else:
                     self.receive(ready)
         self.shutdown()
@@ -173,6 +185,9 @@ class Pool:
                     if message["legs"] == 0 and worker.legs != 0:
                         worker.idle_since = time.monotonic()
                     worker.legs = message["legs"]
+                if "job_done" in message:  # an origination job ended (appliance.callcore.originate)
+                    worker.jobs.discard(message["job_done"])
+                    worker.idle_since = time.monotonic()
         except (EOFError, OSError):
             worker.exited = True  # reaped by reap()
 
@@ -205,6 +220,8 @@ class Pool:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         self._wake_r.close()
         self._wake_w.close()
+        if self.origination is not None:
+            self.origination.sock.close()  # only the parent takes origination requests
         for other in self.workers.values():
             try:
                 other.conn.close()
@@ -246,7 +263,7 @@ class Pool:
         for worker in live:
             if worker.retiring_since is not None and worker.legs:
                 worker.retiring_since = None
-        idle = [w for w in live if w.legs == 0 and w.retiring_since is None]
+        idle = [w for w in live if w.legs == 0 and not w.jobs and w.retiring_since is None]
         missing = self.settings.spare_workers - len(idle)
         while missing > 0 and len(self.workers) < self.settings.worker_count_max:
             index = next(i for i in range(self.settings.worker_count_max + 1) if i not in self.workers)
@@ -303,6 +320,10 @@ class Pool:
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}")
         log.error("worker %s (pid %d) crashed (%s) with %d legs", worker.name, worker.pid, how, worker.legs)
         closed = self._close_records(worker.name, "worker hung" if worker.hung else "worker crashed")
+        if worker.jobs:  # its origination jobs will never finish
+            from appliance.callcore import originate
+
+            originate.fail_jobs(self.settings, worker.jobs, f"the call-core worker {worker.name} stopped")
         if closed:
             log.error("%d call(s) of %s marked failed", closed, worker.name)
         now = time.monotonic()
@@ -328,11 +349,37 @@ class Pool:
         finally:
             close_store()  # never carry an SQLite connection into a fork
 
+    # -- calls the appliance places itself (appliance.callcore.originate) --------------
+    def _open_origination(self) -> None:
+        from appliance.callcore import originate
+
+        try:
+            self.origination = originate.Listener(self.settings)
+        except OSError:
+            log.exception("cannot listen on %s: the appliance will not place calls",
+                          originate.socket_path(self.settings))
+
+    def start_job(self, job: dict) -> str | None:
+        """Hand an origination job to a worker with free legs; None, or why it cannot run now."""
+        from appliance.callcore import originate
+
+        worker = originate.pick_worker(self.workers.values())
+        if worker is None:
+            return "every call-core worker is busy: try again in a moment"
+        try:
+            worker.conn.send({"originate": job})
+        except (OSError, EOFError):
+            return "the call-core worker could not take the call: try again"
+        worker.jobs.add(job["id"])
+        self.publish()  # withdraw it from Kamailio while the job runs
+        log.info("job %s (%s to %s) on %s", job["id"], job["kind"], job["target"], worker.name)
+        return None
+
     # -- what others see ------------------------------------------------------------
     def ports(self) -> list[int]:
         return sorted(self.settings.worker_sip_port(w.index) for w in self.workers.values()
                       if w.ready and not w.stopping and not w.exited and not w.hung
-                      and w.retiring_since is None)
+                      and w.retiring_since is None and not w.jobs)
 
     def publish(self, force: bool = False) -> None:
         ports = self.ports()
@@ -383,4 +430,6 @@ class Pool:
             del self.workers[worker.index]
         self.publish()
         self.write_status()
+        if self.origination is not None:
+            self.origination.close()
         log.info("call-core pool stopped")

@@ -6,7 +6,8 @@ Threads of a worker:
   pjsua2       owns the Endpoint; runs every pjsua2 operation (runtime.PjRuntime)
   pjsua2 cb    pjsua2's own worker thread: callbacks → events (legs.py)
   dispatch     takes new calls from the account and hands each to a call thread
-  call-1..4    one per call in progress: CDR, then the dialplan (dialplan.engine.route), blocking
+  call-1..4    one per call in progress: CDR, then the dialplan (dialplan.engine.route), blocking;
+               also calls the appliance places itself (origination jobs from the pool)
   report       sends {"legs": n} to the pool on every change of the leg count
 """
 
@@ -78,6 +79,9 @@ def run_worker(settings: Settings, index: int, conn) -> int:
             elif message == "ping":
                 # Answered by the pjsua2 thread: a worker whose pjsua2 thread is stuck looks hung.
                 runtime.post(send, {"pong": True})
+            elif isinstance(message, dict) and "originate" in message:
+                # A call the appliance places itself (appliance.callcore.originate); ends with "job_done".
+                calls.submit(handle_job, runtime, message["originate"], send)
 
     calls = concurrent.futures.ThreadPoolExecutor(max_workers=MAX_LEGS, thread_name_prefix="call")
     send({"ready": True, "pid": os.getpid(), "port": runtime.port, "legs": 0})
@@ -133,6 +137,19 @@ def handle_call(runtime, session, leg, meta: dict) -> None:
         calls_running[0] += 1
     try:
         _handle_call(runtime, session, leg, meta)
+    finally:
+        with _calls_lock:
+            calls_running[0] -= 1
+
+
+def handle_job(runtime, job: dict, send) -> None:
+    """An origination job in its own call thread (appliance.callcore.originate.run_job)."""
+    from appliance.callcore.originate import run_job
+
+    with _calls_lock:
+        calls_running[0] += 1
+    try:
+        run_job(runtime, job, send)
     finally:
         with _calls_lock:
             calls_running[0] -= 1
