@@ -184,8 +184,6 @@ def route(channel, settings: Settings) -> None:
                         caller_name=channel.caller_name, called=channel.callee,
                         user=user.extension if user is not None else "", procedure=procedure,
                         language=channel.language, now=clock(settings))
-    trace.step("start", caller=call.caller, caller_name=call.caller_name, called=call.called,
-               procedure=procedure, user=call.user)
     try:
         run(call, snapshot())
     finally:
@@ -199,6 +197,8 @@ def run(call: DialplanCall, plan: Snapshot) -> None:
 
     jumps = 0
     trace = call.trace
+    trace.step("start", caller=call.caller, caller_name=call.caller_name, called=call.called,
+               procedure=call.procedure, user=call.user)
     try:
         while True:
             match = plan.lookup(call.procedure, call.called, extension_exists)

@@ -117,11 +117,11 @@ def _parse_set(body: str, text: str, field: str) -> set[str]:
     i = 0
     while i < len(body):
         c = body[i]
-        if not c.isdigit():
+        if c not in "0123456789":
             raise ValidationError(field, f"{c!r} in a set of {text!r}: only digits and ranges like 7-9")
         if i + 2 < len(body) and body[i + 1] == "-":
             last = body[i + 2]
-            if not last.isdigit() or last < c:
+            if last not in "0123456789" or last < c:
                 raise ValidationError(field, f"range {c}-{last} in {text!r} must go upwards between digits")
             digits.update(str(d) for d in range(int(c), int(last) + 1))
             i += 3
