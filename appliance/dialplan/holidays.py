@@ -140,19 +140,34 @@ def country_holidays(country: str, year: int) -> list[tuple[dt.date, str]]:
 
     An unknown country has none (the UI says which countries are known).
     """
+    return [(day, name) for day, name, _ in _compute(country, year)]
+
+
+def country_holiday_entries(country: str, year: int) -> list[dict]:
+    """The holidays of `country` in `year` with the time-range holiday that stands for each:
+    {"date": "YYYY-MM-DD", "weekday": 0-6, "name": ..., "holiday": {"kind": "yearly"|"easter"|"fixed", ...}}
+    (a fixed date every year -> yearly, Easter-relative -> easter, anything else -> that year's date)."""
+    return [{"date": day.isoformat(), "weekday": day.weekday(), "name": name, "holiday": {**entry, "name": name}}
+            for day, name, entry in _compute(country, year)]
+
+
+def _compute(country: str, year: int) -> list[tuple[dt.date, str, dict]]:
     rules = COUNTRY_RULES.get((country or "").upper(), ())
-    found: list[tuple[dt.date, str]] = []
+    found: list[tuple[dt.date, str, dict]] = []
     substitutes: list[Fixed] = []
     for rule in rules:
         if isinstance(rule, Fixed):
-            found.append((dt.date(year, rule.month, rule.day), rule.name))
+            found.append((dt.date(year, rule.month, rule.day), rule.name,
+                          {"kind": "yearly", "date": f"{rule.month:02d}-{rule.day:02d}"}))
             if rule.observed:
                 substitutes.append(rule)
         elif isinstance(rule, Easter):
-            found.append((easter(year) + dt.timedelta(days=rule.offset), rule.name))
+            found.append((easter(year) + dt.timedelta(days=rule.offset), rule.name,
+                          {"kind": "easter", "offset": rule.offset}))
         else:
-            found.append((nth_weekday(year, rule.month, rule.weekday, rule.n), rule.name))
-    taken = {day for day, _ in found}
+            day = nth_weekday(year, rule.month, rule.weekday, rule.n)
+            found.append((day, rule.name, {"kind": "fixed", "date": day.isoformat()}))
+    taken = {day for day, _, _ in found}
     for rule in substitutes:
         day = dt.date(year, rule.month, rule.day)
         if day.weekday() < 5:
@@ -161,18 +176,20 @@ def country_holidays(country: str, year: int) -> list[tuple[dt.date, str]]:
             shifted = day - dt.timedelta(days=1) if day.weekday() == 5 else day + dt.timedelta(days=1)
             if shifted.year != year:
                 continue  # New Year on a Saturday: observed on 31 December of the year before
-            found.append((shifted, f"{rule.name} (observed)"))
+            name = f"{rule.name} (observed)"
         else:
             shifted = day
             while shifted.weekday() >= 5 or shifted in taken:
                 shifted += dt.timedelta(days=1)
-            found.append((shifted, f"{rule.name} (substitute day)"))
+            name = f"{rule.name} (substitute day)"
+        found.append((shifted, name, {"kind": "fixed", "date": shifted.isoformat()}))
         taken.add(shifted)
     # US: New Year's Day of next year on a Saturday is observed on 31 December of this year.
     for rule in substitutes:
         if rule.observed == "us" and (rule.month, rule.day) == (1, 1) and dt.date(year + 1, 1, 1).weekday() == 5:
-            found.append((dt.date(year, 12, 31), f"{rule.name} (observed)"))
-    return sorted(found)
+            found.append((dt.date(year, 12, 31), f"{rule.name} (observed)",
+                          {"kind": "fixed", "date": f"{year}-12-31"}))
+    return sorted(found, key=lambda item: item[0])
 
 
 @functools.lru_cache(maxsize=64)
