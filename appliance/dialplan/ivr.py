@@ -484,11 +484,11 @@ def spoken(call: DialplanCall, text: str) -> Path:
     return path
 
 
-def phrase(call: DialplanCall, name: str, **values) -> str:
+def phrase(call: DialplanCall, which: str, **values) -> str:
     from appliance.callcore import prompts
 
     lang = call.language if call.language in prompts.LANGUAGES else "en"
-    return PHRASES[name][lang].format(**values)
+    return PHRASES[which][lang].format(**values)
 
 
 # -- the runner -------------------------------------------------------------------------------
