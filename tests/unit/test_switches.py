@@ -14,13 +14,38 @@ from appliance.dialplan.call import DialplanCall, Stop
 from appliance.dialplan.models import Procedure, Switch, current_revision
 from appliance.errors import Conflict, NotFound, ValidationError
 from appliance.users import create_user
+from tests.support.browser import STRONG, running_web
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    """One in-process web server (and its store) for this module; users 201-203, a technician and a user."""
+    running = running_web(tmp_path_factory.mktemp("switches") / "data")
+    client = running.client()
+    assert client.api("POST", "/api/v1/session/password", {
+        "username": "admin", "current_password": running.admin_password, "new_password": STRONG}).status == 200
+    for extension in ("201", "202", "203"):
+        create_user({"extension": extension, "first_name": "User", "last_name": extension})
+    for extension, role in (("380", "technician"), ("381", "user")):
+        create_user({"extension": extension, "first_name": "P" + extension, "last_name": "Test", "role": role,
+                     "web_password": STRONG})
+    yield running
+    running.stop()
 
 
 @pytest.fixture
-def users(store):
-    for extension in ("201", "202", "203"):
-        create_user({"extension": extension, "first_name": "User", "last_name": extension})
-    return store
+def users(web):
+    """The module's store, emptied of switches and new procedures after each test."""
+    procedures = [p.name for p in Procedure.select(Procedure.name)]
+    yield web.settings
+    Procedure.delete().where(Procedure.name.not_in(procedures)).execute()
+    Switch.delete().execute()
+
+
+def client_as(web, login: str):
+    client = web.client()
+    assert client.api_login(login, STRONG).status == 200
+    return client
 
 
 # -- service ---------------------------------------------------------------------------------------
@@ -261,3 +286,64 @@ def test_check_switch_follows_the_live_state(phone_call):
     assert check_switch(call, options).procedure == "night-proc"
     switches.set_state("night", 2)
     assert check_switch(call, options).procedure == "extra-proc"
+
+
+# -- API and page --------------------------------------------------------------------------------------------
+
+def test_api_create_flip_and_delete(web, users):
+    admin, technician, user = client_as(web, "admin"), client_as(web, "380"), client_as(web, "381")
+    created = admin.api("POST", "/api/v1/dialplan/switches", {"name": "night", "description": "Night mode",
+                                                             "code": 5, "allowed": ["201"]})
+    assert created.status == 201, created.text
+    assert created.header("Location") == "/api/v1/dialplan/switches/night"
+    assert created.json()["state_label"] == "off" and created.json()["changed_by"] == "admin (API)"
+    duplicate = admin.api("POST", "/api/v1/dialplan/switches", {"name": "day", "code": 5})
+    assert duplicate.status == 400 and duplicate.json()["field"] == "code"
+    missing = admin.api("POST", "/api/v1/dialplan/switches", {"name": "day", "code": 6, "allowed": ["999"]})
+    assert missing.status == 400 and missing.json()["field"] == "allowed.0"
+
+    assert technician.api("POST", "/api/v1/dialplan/switches", {"name": "day", "code": 6}).status == 403
+    assert technician.api("PUT", "/api/v1/dialplan/switches/night", {"code": 6}).status == 403
+    flipped = technician.api("PUT", "/api/v1/dialplan/switches/night/state", {"state": 1})
+    assert flipped.status == 200 and flipped.json()["state"] == 1 and flipped.json()["changed_by"] == "380 (API)"
+    assert switches.get_switch("night").state == 1
+    bad = technician.api("PUT", "/api/v1/dialplan/switches/night/state", {"state": 2})
+    assert bad.status == 400 and bad.json()["field"] == "state"
+    assert technician.api("PUT", "/api/v1/dialplan/switches/night/state", {}).json()["field"] == "state"
+    assert technician.api("PUT", "/api/v1/dialplan/switches/night/state", {"state": 0, "x": 1}).status == 400
+    assert technician.api("PUT", "/api/v1/dialplan/switches/nothing/state", {"state": 1}).status == 404
+    assert user.api("PUT", "/api/v1/dialplan/switches/night/state", {"state": 0}).status == 403
+    assert user.api("GET", "/api/v1/dialplan/switches").status == 403
+    assert [s["name"] for s in technician.api("GET", "/api/v1/dialplan/switches").json()] == ["night"]
+
+    changed = admin.api("PUT", "/api/v1/dialplan/switches/night", {"states": 3, "revision": 1})
+    assert changed.status == 200 and changed.json()["states"] == 3 and changed.json()["state"] == 1
+    stale = admin.api("PUT", "/api/v1/dialplan/switches/night", {"description": "x", "revision": 1})
+    assert stale.status == 409
+
+    Procedure.create(name="reception", numbers=[{"number": "100", "apps": [
+        {"app": "check_switch", "switch": "night", "on_procedure": "main"}]}])
+    used = admin.api("DELETE", "/api/v1/dialplan/switches/night")
+    assert used.status == 409 and "procedure reception" in used.json()["message"]
+    Procedure.delete().where(Procedure.name == "reception").execute()
+    assert admin.api("DELETE", "/api/v1/dialplan/switches/night").status == 204
+    assert admin.api("GET", "/api/v1/dialplan/switches/night").status == 404
+
+
+def test_page_shows_states_with_flip_buttons_and_edit_only_for_the_admin(web, users):
+    switches.create_switch({"name": "night", "description": "Night mode", "code": 5, "allowed": ["201"]})
+    switches.create_switch({"name": "mode", "code": 6, "states": 3, "state": 2})
+    technician = web.client()
+    assert technician.login("380", STRONG).status == 303
+    page = technician.get("/dialplan/switches")
+    assert page.status == 200
+    assert 'data-set-state="1" data-switch="night"' in page.text
+    assert 'data-set-state="0" data-switch="night"' not in page.text     # already off
+    assert 'data-set-state="1" data-switch="mode"' in page.text and 'data-set-state="0" data-switch="mode"' in page.text
+    assert "201 (User 201)" in page.text
+    assert "data-edit=" not in page.text and 'id="switch-form"' not in page.text
+    admin = web.client()
+    assert admin.login("admin", STRONG).status == 303
+    page = admin.get("/dialplan/switches")
+    assert 'data-edit="night"' in page.text and 'id="switch-form"' in page.text
+    assert 'src="/static/switches.js"' in page.text

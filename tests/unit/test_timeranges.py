@@ -3,18 +3,53 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from appliance.dialplan import holidays, timeranges
-from appliance.dialplan.models import Procedure, current_revision
+from appliance.dialplan.models import Procedure, TimeRange, current_revision
 from appliance.errors import Conflict, NotFound, ValidationError
 from appliance.system.models import SystemSettings
+from appliance.users import create_user
+from tests.support.browser import STRONG, running_web
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = [0, 1, 2, 3, 4]
 OFFICE = [{"days": WEEKDAYS, "start": "08:00", "end": "12:00"}, {"days": WEEKDAYS, "start": "14:00", "end": "18:00"}]
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    """One in-process web server (and its store) for this module's store, API and page tests."""
+    data = tmp_path_factory.mktemp("timeranges")
+    running = running_web(data / "data", clock_file=str(data / "clock"))
+    client = running.client()
+    assert client.api("POST", "/api/v1/session/password", {
+        "username": "admin", "current_password": running.admin_password, "new_password": STRONG}).status == 200
+    for extension, role in (("380", "technician"), ("381", "user")):
+        create_user({"extension": extension, "first_name": "P" + extension, "last_name": "Test", "role": role,
+                     "web_password": STRONG})
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def store(web):
+    """This module's store (the web server's), emptied of time ranges and new procedures after each test."""
+    procedures = [p.name for p in Procedure.select(Procedure.name)]
+    yield web.settings
+    Procedure.delete().where(Procedure.name.not_in(procedures)).execute()
+    TimeRange.delete().execute()
+    SystemSettings.update(country="FR", timezone="Europe/Paris").where(SystemSettings.id == 1).execute()
+    Path(web.settings.clock_file).unlink(missing_ok=True)
+
+
+def client_as(web, login: str):
+    client = web.client()
+    assert client.api_login(login, STRONG).status == 200
+    return client
 
 
 def at(text: str) -> dt.datetime:
@@ -318,3 +353,94 @@ def test_is_inside_uses_the_system_country(store):
     SystemSettings.update(country="CH").where(SystemSettings.id == 1).execute()
     assert not timeranges.is_inside("office", swiss_national_day)
     assert not timeranges.is_inside("missing", swiss_national_day)
+
+
+# -- API and pages ------------------------------------------------------------------------------------------
+
+def test_api_create_then_read_change_and_delete(web, store):
+    admin = client_as(web, "admin")
+    bad = admin.api("POST", "/api/v1/dialplan/time-ranges", {
+        "name": "office", "intervals": [{"days": [0], "start": "18:00", "end": "08:00"}]})
+    assert bad.status == 400 and bad.json()["field"] == "intervals.0.end"
+    assert admin.api("GET", "/api/v1/dialplan/time-ranges/office").status == 404
+
+    created = admin.api("POST", "/api/v1/dialplan/time-ranges", {
+        "name": "office", "description": "Opening hours", "intervals": OFFICE, "country_holidays": True})
+    assert created.status == 201, created.text
+    assert created.header("Location") == "/api/v1/dialplan/time-ranges/office"
+    body = created.json()
+    assert body["revision"] == 1 and body["holiday_mode"] == "outside" and body["intervals"][1]["start"] == "14:00"
+
+    stale = admin.api("PUT", "/api/v1/dialplan/time-ranges/office", {"holiday_mode": "ignore", "revision": 1})
+    assert stale.status == 200 and stale.json()["revision"] == 2
+    conflict = admin.api("PUT", "/api/v1/dialplan/time-ranges/office", {"description": "x", "revision": 1})
+    assert conflict.status == 409 and conflict.json()["field"] == "revision"
+    unknown = admin.api("PUT", "/api/v1/dialplan/time-ranges/office", {"colour": "red"})
+    assert unknown.status == 400 and unknown.json()["field"] == "colour"
+    assert [r["name"] for r in admin.api("GET", "/api/v1/dialplan/time-ranges").json()] == ["office"]
+
+    Procedure.create(name="reception", numbers=[{"number": "100", "apps": [
+        {"app": "check_time", "time_range": "office", "when": "outside", "procedure": "main"}]}])
+    used = admin.api("DELETE", "/api/v1/dialplan/time-ranges/office")
+    assert used.status == 409 and "procedure reception" in used.json()["message"]
+    Procedure.delete().where(Procedure.name == "reception").execute()
+    assert admin.api("DELETE", "/api/v1/dialplan/time-ranges/office").status == 204
+    assert admin.api("GET", "/api/v1/dialplan/time-ranges/office").status == 404
+
+
+def test_api_inside_now_follows_the_dialplan_clock(web, store):
+    admin = client_as(web, "admin")
+    admin.api("POST", "/api/v1/dialplan/time-ranges", {"name": "office", "intervals": OFFICE,
+                                                       "country_holidays": True})
+    clock = Path(web.settings.clock_file)
+    clock.write_text("2026-06-01T08:30:00+00:00")   # Monday 10:30 in Paris
+    assert admin.api("GET", "/api/v1/dialplan/time-ranges/office").json()["inside_now"] is True
+    clock.write_text("2026-05-25T08:30:00+00:00")   # Whit Monday
+    assert admin.api("GET", "/api/v1/dialplan/time-ranges").json()[0]["inside_now"] is False
+    browser = web.client()
+    assert browser.login("admin", STRONG).status == 303
+    page = browser.get("/dialplan/timeranges")
+    assert page.status == 200 and 'data-inside="no"' in page.text and "2026-05-25 10:30" in page.text
+
+
+def test_api_holidays_computed_per_country_and_year(web, store):
+    technician = client_as(web, "380")
+    fr = technician.api("GET", "/api/v1/dialplan/holidays?country=FR&year=2027").json()
+    assert fr["country"] == "FR" and fr["year"] == 2027
+    assert {"date": "2027-03-29", "weekday": 0, "name": "Easter Monday",
+            "holiday": {"kind": "easter", "offset": 1, "name": "Easter Monday"}} in fr["holidays"]
+    assert {"FR", "CH", "DE", "IT", "AT", "BE", "GB", "US", "ES"} <= set(fr["countries"])
+    SystemSettings.update(country="CH").where(SystemSettings.id == 1).execute()
+    default = technician.api("GET", "/api/v1/dialplan/holidays?year=2026").json()
+    assert default["country"] == "CH" and any(h["name"] == "Swiss National Day" for h in default["holidays"])
+    for query, field in (("country=XX", "country"), ("year=abc", "year"), ("year=99999", "year"),
+                         ("month=1", "month")):
+        bad = technician.api("GET", "/api/v1/dialplan/holidays?" + query)
+        assert bad.status == 400 and bad.json()["field"] == field, query
+
+
+def test_roles_technician_reads_user_is_refused(web, store):
+    technician, user = client_as(web, "380"), client_as(web, "381")
+    assert technician.api("GET", "/api/v1/dialplan/time-ranges").status == 200
+    assert technician.api("POST", "/api/v1/dialplan/time-ranges", {"name": "office"}).status == 403
+    assert user.api("GET", "/api/v1/dialplan/time-ranges").status == 403
+    assert user.api("GET", "/api/v1/dialplan/holidays").status == 403
+
+
+def test_pages_list_and_editor(web, store):
+    timeranges.create_time_range({"name": "office", "description": "Opening hours", "intervals": OFFICE})
+    admin = web.client()
+    assert admin.login("admin", STRONG).status == 303
+    listing = admin.get("/dialplan/timeranges")
+    assert listing.status == 200
+    assert 'href="/dialplan/timeranges/office"' in listing.text and "Mon, Tue, Wed, Thu, Fri 08:00-12:00" in listing.text
+    assert 'id="new-timerange"' in listing.text and 'src="/static/timeranges.js"' in listing.text
+    editor = admin.get("/dialplan/timeranges/office")
+    assert editor.status == 200 and 'data-name="office"' in editor.text and 'data-editable="1"' in editor.text
+    assert 'id="country-preview"' in editor.text
+    assert admin.get("/dialplan/timeranges/nothing").status == 404
+    technician = web.client()
+    assert technician.login("380", STRONG).status == 303
+    page = technician.get("/dialplan/timeranges")
+    assert page.status == 200 and 'id="new-timerange"' not in page.text and "data-delete" not in page.text
+    assert 'data-editable=""' in technician.get("/dialplan/timeranges/office").text
