@@ -51,7 +51,7 @@ def main() -> None:
             # the source address of a REGISTER as the contact, so place it directly.
             rpc.call(stack.settings, "ul.add", "location", "200", f"sip:200@127.0.0.1:{ports}",
                      3600, 1.0, "", 0, 0, 4294967295)
-            callers = sipp_run.write_injection(tmp / "callers.csv", [("100", _auth("100"))])
+            callers = sipp_run.write_injection(tmp / "callers.csv", [("100", auth_field("100"))])
             for rate in rates:
                 total = rate * args.seconds
                 through = sipp_run.run(sip, [
@@ -66,7 +66,7 @@ def main() -> None:
                 ], timeout=args.seconds * 4 + 60)
                 results["steps"].append({
                     "target_rate": rate, "calls": total,
-                    "appliance": _summary(through), "sipp_direct": _summary(ceiling),
+                    "appliance": summary(through), "sipp_direct": summary(ceiling),
                 })
                 time.sleep(2)
         finally:
@@ -84,12 +84,12 @@ def main() -> None:
     write_json("call_setup", results)
 
 
-def _auth(extension: str) -> str:
+def auth_field(extension: str) -> str:
     # SIPp expands no field inside its authentication keyword: the file carries it whole.
     return f"[authentication username={extension} password={PASSWORD}]"
 
 
-def _summary(result: sipp_run.SippResult) -> dict:
+def summary(result: sipp_run.SippResult) -> dict:
     return {"successful": result.successful, "failed": result.failed, "achieved_rate": round(result.rate, 1),
             "p50_ms": result.median_ms, "p99_ms": result.percentile(99)}
 

@@ -59,6 +59,7 @@ class CompiledProcedure:
     entries: list[patterns.Pattern]
     apps: list[list[dict]]
     default_apps: list[dict] | None
+    matcher: patterns.Matcher
 
 
 class Snapshot:
@@ -80,7 +81,8 @@ class Snapshot:
                     continue
                 entries.append(patterns.compile_pattern(entry["number"]))
                 apps.append(entry.get("apps", []))
-            compiled[name] = CompiledProcedure(name, list(includes), entries, apps, default_apps)
+            compiled[name] = CompiledProcedure(name, list(includes), entries, apps, default_apps,
+                                               patterns.Matcher(entries))
         return cls(revision, compiled)
 
     @classmethod
@@ -113,7 +115,7 @@ class Snapshot:
         proc = self.procedures.get(name)
         if proc is None:
             return None
-        index = patterns.best_match(proc.entries, number)
+        index = proc.matcher.best(number)
         if index is not None:
             return Match(name, proc.entries[index].text, proc.apps[index])
         for included in proc.includes:

@@ -141,3 +141,30 @@ def best_match(entries: list[Pattern], number: str) -> int | None:
         if best_rank is None or pattern.rank < best_rank:
             best, best_rank = index, pattern.rank
     return best
+
+
+class Matcher:
+    """`best_match` over a fixed list of entries, fast: a dict for exact numbers, and one regex
+    whose alternatives are the patterns in precedence order (the first alternative that matches
+    the whole number is the winner). Same answers as `best_match`, tested against it."""
+
+    def __init__(self, entries: list[Pattern]):
+        self.exact: dict[str, int] = {}
+        ordered: list[tuple[tuple, int]] = []
+        for index, pattern in enumerate(entries):
+            if pattern.exact:
+                self.exact.setdefault(pattern.text, index)
+            elif pattern.regex is not None:
+                ordered.append((pattern.rank, index))
+        ordered.sort()
+        self.order = [index for _, index in ordered]
+        self.regex = re.compile("|".join(f"({entries[i].regex.pattern})" for i in self.order)) if ordered else None
+
+    def best(self, number: str) -> int | None:
+        index = self.exact.get(number)
+        if index is not None:
+            return index
+        if self.regex is None:
+            return None
+        found = self.regex.fullmatch(number)
+        return None if found is None else self.order[found.lastindex - 1]

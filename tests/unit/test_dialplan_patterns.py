@@ -92,3 +92,17 @@ def test_invalid_patterns_say_what_is_wrong(text, message):
 
 def test_default_is_recognised_in_any_case():
     assert compile_pattern("Default").text == "default"
+
+
+def test_fast_matcher_agrees_with_best_match():
+    from itertools import product
+
+    from appliance.dialplan.patterns import Matcher
+
+    entries = ["0.", "1XX", "[37]2X", "X.", "[1237-9]", "XXX!", "XXX.", "Z", "N", "12X", "100", "0[67].",
+               "0X.", "+41.", "*9X", "default", "1X", "1x"]
+    compiled = [compile_pattern(e) for e in entries]
+    matcher = Matcher(compiled)
+    numbers = ["".join(p) for n in range(1, 5) for p in product("0123679", repeat=n)] + ["+4179", "*95", ""]
+    for number in numbers:
+        assert matcher.best(number) == best_match(compiled, number), number
