@@ -284,17 +284,18 @@ class Listener:
 def pick_worker(workers: Iterable) -> Any | None:
     """The pool's worker (pool.WorkerProcess) that should run a new job, or None if none can.
 
-    Ready, not leaving, with JOB_LEGS legs free and fewer than JOBS_PER_WORKER
-    jobs; the emptiest first (an idle spare when there is one).
+    Ready, not leaving, with JOB_LEGS legs free (`legs` counts the legs of its
+    calls and jobs) and fewer than JOBS_PER_WORKER jobs; the least loaded
+    first, counting JOB_LEGS for each job it runs (an idle spare when there is one).
     """
     from appliance.callcore.runtime import MAX_LEGS
 
     fit = [w for w in workers
            if w.ready and not w.stopping and not w.exited and not w.hung and w.retiring_since is None
-           and len(w.jobs) < JOBS_PER_WORKER and w.legs + JOB_LEGS * (len(w.jobs) + 1) <= MAX_LEGS]
+           and len(w.jobs) < JOBS_PER_WORKER and w.legs + JOB_LEGS <= MAX_LEGS]
     if not fit:
         return None
-    return min(fit, key=lambda w: (len(w.jobs), w.legs, w.index))
+    return min(fit, key=lambda w: (w.legs + JOB_LEGS * len(w.jobs), w.index))
 
 
 # -- the worker: place the call, run the handler -----------------------------------------------
