@@ -1,0 +1,188 @@
+"""Calls routed by a time range and by a switch, through the real stack.
+
+Configured through the API as an installer would: number 700 of the "users"
+procedure (what phones' calls run) checks the switch "night" (on -> the
+"night" procedure, where 203 rings), then the time range "office" (inside ->
+"open", where 201 rings; otherwise "closed", where 202 rings). The clock is
+injected (Stack.set_clock), never waited for. A branch is observed by which
+phone rings. The switch is flipped by a registered phone dialling 93, its
+code and 1; each step is waited for on the call's dialplan trace.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.stack import Stack
+
+PASSWORD = "Phone-Secret-Kiwi9"
+PEOPLE = {"200": "Carl", "201": "Anna", "202": "Bruno", "203": "Chloe"}
+TARGETS = ("201", "202", "203")
+SWITCH_CODE = 7
+OFFICE = {
+    "name": "office", "description": "Opening hours",
+    "intervals": [{"days": [0, 1, 2, 3, 4], "start": "08:00", "end": "12:00"},
+                  {"days": [0, 1, 2, 3, 4], "start": "14:00", "end": "18:00"}],
+    "holidays": [{"kind": "yearly", "date": "12-24", "name": "Christmas Eve"}],
+    "country_holidays": True, "holiday_mode": "outside",
+}
+
+
+class Lab:
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        self.api = stack.admin_api()
+        self.phones = {}
+
+    def uri(self, number: str) -> str:
+        return f"sip:{number}@127.0.0.1:{self.stack.settings.sip_port}"
+
+    def who_rings(self, number: str) -> str:
+        """Carl (200) calls `number`; returns the one target that rang, after hanging up."""
+        caller = self.phones["200"]
+        since = time.monotonic()
+        call = caller.call(self.uri(number))
+        deadline = time.monotonic() + 10
+        rang = []
+        while not rang and time.monotonic() < deadline:
+            rang = [ext for ext in TARGETS
+                    if any(e["t"] > since for e in self.phones[ext].saw("incoming"))]
+            time.sleep(0.05)
+        caller.hangup(call=call)
+        caller.wait_for("disconnected", 10, call=call)
+        for ext in rang:
+            event = [e for e in self.phones[ext].saw("incoming") if e["t"] > since][0]
+            self.phones[ext].wait_for("disconnected", 10, call=event["call"])
+        assert len(rang) == 1, f"expected one phone to ring, rang: {rang}"
+        return rang[0]
+
+    def switch_state(self) -> int:
+        status, body = self.api.request("GET", "/api/v1/dialplan/switches/night")
+        assert status == 200, body
+        return body["state"]
+
+    def live_trace(self, caller: str, called: str, timeout: float = 10) -> str:
+        """The call id of the call in progress from `caller` to `called` (its dialplan trace exists)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, calls = self.api.request("GET", "/api/v1/dialplan/traces")
+            assert status == 200, calls
+            live = [c for c in calls if c["live"] and c["caller"] == caller and c["callee"] == called]
+            if live:
+                return live[0]["call_id"]
+            time.sleep(0.1)
+        raise AssertionError(f"no call in progress from {caller} to {called}")
+
+    def wait_step(self, call_id: str, timeout: float = 20, **fields) -> dict:
+        """The first "result" step of the call's trace with these fields."""
+        deadline = time.monotonic() + timeout
+        steps = []
+        while time.monotonic() < deadline:
+            status, body = self.api.request("GET", f"/api/v1/dialplan/traces/{call_id}")
+            if status == 200:
+                steps = body["steps"]
+                found = [s for s in steps if s["event"] == "result"
+                         and all(s.get(k) == v for k, v in fields.items())]
+                if found:
+                    return found[0]
+            time.sleep(0.1)
+        raise AssertionError(f"no step {fields} in the trace: {steps}")
+
+    def dial_switch(self, extension: str) -> tuple[int, str]:
+        """`extension` dials 93 and the switch's code; returns its call and the call's trace id."""
+        phone = self.phones[extension]
+        call = phone.call(self.uri("93"))
+        phone.wait_for("confirmed", 10, call=call)
+        call_id = self.live_trace(extension, "93")
+        phone.send_dtmf(f"{SWITCH_CODE}#", call=call)
+        return call, call_id
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    stack = Stack(tmp_path_factory.mktemp("timeswitch") / "data").start()
+    lab = Lab(stack)
+    try:
+        for ext, first in PEOPLE.items():
+            lab.api.create_user(ext, first, "Test", PASSWORD)
+        status, body = lab.api.request("POST", "/api/v1/dialplan/time-ranges", OFFICE)
+        assert status == 201, body
+        status, body = lab.api.request("POST", "/api/v1/dialplan/switches", {
+            "name": "night", "description": "Night mode", "code": SWITCH_CODE, "allowed": ["200"]})
+        assert status == 201, body
+        for name, target in (("open", "201"), ("closed", "202"), ("night", "203")):
+            status, body = lab.api.request("POST", "/api/v1/dialplan/procedures", {
+                "name": name, "numbers": [{"number": "700", "apps": [
+                    {"app": "dial_users", "extensions": [target]}]}]})
+            assert status == 201, body
+        status, body = lab.api.request("PUT", "/api/v1/dialplan/procedures/users", {"numbers": [
+            {"number": "700", "comment": "reception", "apps": [
+                {"app": "check_switch", "switch": "night", "on_procedure": "night"},
+                {"app": "check_time", "time_range": "office", "when": "inside", "procedure": "open"},
+                {"app": "goto", "procedure": "closed"}]}]})
+        assert status == 200, body
+        for ext in PEOPLE:
+            lab.phones[ext] = stack.registered_phone(ext, PASSWORD, f"phone-{ext}")
+        yield lab
+    finally:
+        for phone in lab.phones.values():
+            phone.close()
+        stack.stop()
+
+
+@pytest.mark.parametrize("now, target", [
+    ("2026-06-01T10:00:00+02:00", "201"),   # Monday morning: open
+    ("2026-06-01T12:30:00+02:00", "202"),   # lunch break: closed
+    ("2026-06-01T17:59:00+02:00", "201"),
+    ("2026-06-01T18:00:00+02:00", "202"),   # the end is outside
+    ("2026-06-06T10:00:00+02:00", "202"),   # Saturday
+    ("2026-05-25T10:00:00+02:00", "202"),   # Whit Monday (Easter + 50), a public holiday in France
+    ("2027-05-17T10:00:00+02:00", "202"),   # Whit Monday 2027
+    ("2026-12-24T10:00:00+01:00", "202"),   # the range's own yearly date
+    ("2026-06-01T08:30:00Z", "201"),        # 10:30 in Paris: the clock's zone does not matter
+    ("2026-03-30T06:30:00Z", "201"),        # Monday after the spring change: 08:30 CEST
+    ("2026-03-27T06:30:00Z", "202"),        # Friday before it: 07:30 CET, not open yet
+])
+def test_time_range_sends_the_call_to_the_open_or_the_closed_procedure(lab, now, target):
+    lab.stack.set_clock(now)
+    assert lab.who_rings("700") == target
+
+
+def test_switch_flipped_by_phone_with_93_sends_calls_to_the_night_procedure(lab):
+    lab.stack.set_clock("2026-06-01T10:00:00+02:00")   # open hours: without the switch, 201 rings
+    assert lab.switch_state() == 0
+    assert lab.who_rings("700") == "201"
+
+    phone = lab.phones["200"]
+    call, call_id = lab.dial_switch("200")
+    lab.wait_step(call_id, switch="night", code=str(SWITCH_CODE))
+    phone.send_dtmf("1", call=call)
+    lab.wait_step(call_id, switch="night", state="on", by="200")
+    ended = phone.wait_for("disconnected", 20, call=call)   # the appliance says goodbye and hangs up
+    assert ended["code"] == 200
+    assert lab.switch_state() == 1
+    status, body = lab.api.request("GET", "/api/v1/dialplan/switches/night")
+    assert body["changed_by"] == "phone 200"
+    assert lab.who_rings("700") == "203"
+
+    lab.stack.set_clock("2026-06-06T23:00:00+02:00")   # the switch wins over the time range
+    assert lab.who_rings("700") == "203"
+
+    status, body = lab.api.request("PUT", "/api/v1/dialplan/switches/night/state", {"state": 0})
+    assert status == 200, body
+    assert lab.who_rings("700") == "202"
+
+
+def test_user_not_allowed_is_refused_and_the_switch_stays(lab):
+    lab.stack.set_clock("2026-06-01T10:00:00+02:00")
+    before = lab.switch_state()
+    phone = lab.phones["201"]
+    call, call_id = lab.dial_switch("201")
+    lab.wait_step(call_id, switch="night", reason="caller not allowed")
+    phone.send_dtmf("1", call=call)
+    phone.wait_for("disconnected", 20, call=call)
+    assert lab.switch_state() == before
+    status, body = lab.api.request("GET", "/api/v1/dialplan/switches/night")
+    assert body["changed_by"] != "phone 201"
