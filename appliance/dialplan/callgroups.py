@@ -533,18 +533,25 @@ def _hunt(call: DialplanCall, group: CallGroup, order: list[str], members: dict[
 
 def _start_music(call: DialplanCall, moh_class: str) -> bool:
     """Answer and loop the class's music while members ring; False (ringing instead) if there is none."""
-    try:
-        from appliance.sounds import library
+    from appliance.sounds import library
 
+    failures = (AttributeError, OSError, LookupError, ValueError, NotFound, getattr(library, "SoxError", OSError))
+    try:
         tracks = list(library.moh_tracks(call.settings, moh_class))
-    except (ImportError, AttributeError, OSError, LookupError, ValueError, NotFound) as exc:
+    except failures as exc:
         call.trace.step("error", message=f"music on hold {moh_class!r} unavailable ({exc}); ringing instead")
         return False
     if not tracks:
         call.trace.step("error", message=f"music on hold {moh_class!r} has no track; ringing instead")
         return False
+    from appliance.callcore.channel import ChannelError
+
     channel = call.channel
     if not channel.answered:
         channel.answer()
-    channel.play(str(random.choice(tracks)), loop=True, wait=False)
+    try:
+        channel.play(str(tracks[0]), loop=True, wait=False)
+    except ChannelError as exc:
+        call.trace.step("error", message=f"cannot play music on hold {tracks[0]}: {exc}")
+        return False
     return True

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tests.support import audio
 from tests.support.stack import Stack
 
 PASSWORD = "Phone-Secret-2024"
@@ -31,6 +32,9 @@ GROUPS = {
     # 105 never registers; 101 would ring 30 s if it were not busy.
     "busy": ("607", {"strategy": "sequential", "ring_seconds": 60, "member_ring_seconds": 20,
                      "members": ["105", {"extension": "101", "ring_seconds": 30}, "102"]}),
+    # Rung with music on hold for the caller (number 608 gives the application moh_class "default").
+    "music": ("608", {"strategy": "sequential", "ring_seconds": 30, "member_ring_seconds": 15,
+                      "members": ["103"]}),
 }
 
 
@@ -93,7 +97,8 @@ def lab(tmp_path_factory):
             status, body = lab.api.request("POST", "/api/v1/dialplan/call-groups", {"name": name, **group})
             assert status == 201, body
         status, body = lab.api.request("PUT", "/api/v1/dialplan/procedures/users", {"numbers": [
-            {"number": number, "comment": f"group {name}", "apps": [{"app": "call_group", "call_group": name}]}
+            {"number": number, "comment": f"group {name}", "apps": [
+                {"app": "call_group", "call_group": name, **({"moh_class": "default"} if name == "music" else {})}]}
             for name, (number, _) in GROUPS.items()]})
         assert status == 200, body
         for ext in ("100", "101", "102", "103", "104"):
@@ -214,3 +219,25 @@ def test_busy_and_unregistered_members_are_passed_over_at_once(lab):
     stats = {s["extension"]: s for s in group["stats"]}
     assert stats["105"]["last_called_at"] is not None  # offered, and skipped
     assert (stats["101"]["calls_answered"], stats["102"]["calls_answered"]) == (0, 1)
+
+
+def test_with_music_on_hold_the_caller_is_answered_hears_music_then_the_member(lab, tmp_path):
+    since, call = lab.call("608")
+    caller = lab.phones["100"]
+    caller.wait_for("confirmed", 10, call=call)  # answered by the group, for the music
+    ringing = lab.wait_ring("103", since)
+    caller.record(tmp_path / "waiting.wav", call=call)
+    time.sleep(2.5)
+    caller.stop_recording(call=call)
+    assert not audio.is_silent(tmp_path / "waiting.wav", skip_seconds=0.3)
+    lab.phones["103"].play_tone(1100, call=ringing["call"])
+    lab.answer("103", ringing)
+    lab.phones["103"].wait_for("confirmed", 10, call=ringing["call"])
+    time.sleep(0.5)
+    caller.record(tmp_path / "talking.wav", call=call)
+    time.sleep(2.5)
+    caller.stop_recording(call=call)
+    # The member's voice alone: the music stopped at the answer (mixed in, it takes over 10 % of the sound).
+    assert audio.has_tone(tmp_path / "talking.wav", 1100, min_share=0.95)
+    caller.hangup(call=call)
+    lab.ended("103", ringing["call"])
