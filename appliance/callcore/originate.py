@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 # Job kinds: name -> "module:function" of the handler (see the module docstring).
 KINDS: dict[str, str] = {
     "record_sound": "appliance.sounds.service:record_job",
+    "mobility_callback": "appliance.dialplan.callback:callback_job",
 }
 
 SOCKET_NAME = "callcore.sock"

@@ -54,6 +54,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Bitte wählen Sie die Nebenstelle.",
         "it": "Digiti il numero dell'interno.",
     },
+    "enter_number": {
+        "fr": "Composez le numéro que vous souhaitez appeler, puis dièse.",
+        "en": "Dial the number you want to call, then hash.",
+        "de": "Wählen Sie die gewünschte Rufnummer, dann Raute.",
+        "it": "Digiti il numero che desidera chiamare, poi cancelletto.",
+    },
     "invalid_choice": {
         "fr": "Choix non valide.",
         "en": "Invalid choice.",

@@ -26,8 +26,11 @@ from tests.support.stack import Stack
 
 PASSWORD = "Phone-Secret-Xy9q"
 PEOPLE = {"201": ("Alice", "Support"), "202": ("Bruno", "Support"), "203": ("Carla", "Sales"),
-          "204": ("Dario", "Mobile"), "300": ("Provider", "Line")}
+          "204": ("Dario", "Mobile"), "205": ("Ella", "Callback"), "300": ("Provider", "Line"),
+          # Ella's mobile: with no trunk yet (issue 5), a phone the SIP edge can reach stands in for it.
+          "7912345": ("Ella's", "Mobile")}
 DARIO_MOBILE = "+41791234567"
+ELLA_MOBILE = "7912345"
 OPEN = "2026-11-24T10:00:00+01:00"         # a Tuesday morning in Paris
 CLOSED = "2026-11-24T20:30:00+01:00"       # the same Tuesday evening
 CHRISTMAS = "2026-12-25T10:00:00+01:00"    # a Friday morning, but a public holiday in France
@@ -42,7 +45,8 @@ def provider_numbers() -> list[dict]:
                                             {"app": "goto", "procedure": "main"}]}
     return [deliver("980", "+33176747980", "+41441234567"),
             deliver("983", "+33176747983", "+41441234567"),
-            deliver("990", "+33176747980", DARIO_MOBILE)]
+            deliver("990", "+33176747980", DARIO_MOBILE),
+            deliver("991", "+33176747999", ELLA_MOBILE)]
 
 
 def configuration() -> list[tuple[str, str, dict]]:
@@ -86,7 +90,9 @@ def configuration() -> list[tuple[str, str, dict]]:
             {"number": "+33176747983", "comment": "technical support", "apps": [
                 {"app": "check_time", "time_range": "bureau_ferme", "procedure": "bureau_ferme"},
                 {"app": "check_switch", "switch": "messagerie", "on_procedure": "messagerie_vocale"},
-                {"app": "call_group", "call_group": "assistance_tech"}]}]}),
+                {"app": "call_group", "call_group": "assistance_tech"}]},
+            {"number": "+33176747999", "comment": "mobility callback line", "apps": [
+                {"app": "mobility", "callback": True}, {"app": "hangup", "cause": "rejected"}]}]}),
         # The manual's "users" example, with the trunk applications of issue 5 stood in for by
         # procedures named after the line each pattern would take.
         ("POST", f"{p}/procedures", {"name": "line-mobile", "numbers": [{"number": "default", "apps": [
@@ -100,6 +106,7 @@ def configuration() -> list[tuple[str, str, dict]]:
         ("POST", f"{p}/procedures", {"name": "provider", "numbers": provider_numbers()}),
         ("PUT", "/api/v1/users/300", {"dialplan": "provider"}),
         ("PUT", "/api/v1/users/204", {"mobile": DARIO_MOBILE}),
+        ("PUT", "/api/v1/users/205", {"mobile": ELLA_MOBILE}),
     ]
 
 
@@ -257,6 +264,22 @@ def test_mobility_a_call_from_dario_s_mobile_continues_as_dario(lab):
     lab.phones["300"].hangup(call=call)
     steps = lab.trace_of_last_call()
     assert gotos(steps) == ["main", "users"]
+
+
+def test_mobility_callback_hangs_up_calls_the_mobile_back_and_it_dials_as_the_user(lab):
+    since, call = lab.call("991")
+    # Never answered: the call from the mobile costs its owner nothing.
+    ended = lab.phones["300"].wait_for("disconnected", 15, call=call)
+    assert not lab.phones["300"].saw("confirmed", call=call), ended
+    mobile = lab.phones[ELLA_MOBILE]
+    back = lab.wait_ring(since, ELLA_MOBILE)
+    mobile.answer(200, call=back["call"])
+    mobile.wait_for("confirmed", 10, call=back["call"])
+    time.sleep(1.0)  # "dial the number you want to call" starts; digits typed during it count
+    mobile.send_dtmf("203#", call=back["call"])
+    ring = lab.wait_ring(since, "203")
+    assert caller_number(ring) == "205"  # Carla sees Ella's extension: she called as herself
+    mobile.hangup(call=back["call"])
 
 
 @pytest.mark.parametrize("dialled, procedure, entry", [
