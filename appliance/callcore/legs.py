@@ -433,6 +433,28 @@ def new_outgoing_leg(runtime: PjRuntime, session: Session, uri: str, headers: di
 # ---------------------------------------------------------------------------
 # The Channel
 
+def fork_at_edge(targets: list[str]) -> tuple[list[str], str]:
+    """Several users of one domain ring through ONE leg that Kamailio forks (header X-AP-Also).
+
+    A worker holds 4 legs, so a ring-all group of 10 must not cost 10 legs:
+    the edge appends a branch per user and rings them all (route[FROM_WORKER]);
+    the first to answer wins and Kamailio cancels the others.
+    """
+    if len(targets) < 2:
+        return targets, ""
+    users, hosts = [], set()
+    for uri in targets:
+        scheme, _, rest = uri.partition(":")
+        user, _, host = rest.partition("@")
+        if scheme != "sip" or not user.isdigit() or not host:
+            return targets, ""
+        users.append(user)
+        hosts.add(host)
+    if len(hosts) != 1:
+        return targets, ""
+    return [targets[0]], ",".join(users[1:])
+
+
 class PjChannel(Channel):
     def __init__(self, session: Session, leg: Leg, caller: str, caller_name: str, callee: str,
                  call_id: str, language: str = "en"):
@@ -642,6 +664,9 @@ class PjChannel(Channel):
         if not self.leg.up:
             return DialResult(DialOutcome.CANCELLED, 487, "Request Terminated")
         headers = {"X-AP-Caller-Name": caller_name or caller_number, "X-AP-Caller-Number": caller_number}
+        targets, also = fork_at_edge(targets)
+        if also:
+            headers["X-AP-Also"] = also
         legs: list[Leg] = []
         for uri in targets:
             try:

@@ -22,7 +22,8 @@ MEMBERS = ("101", "102", "103")
 # Short ring times: each member rings 2 s, the group 7 s (three members, one round).
 HUNT = {"member_ring_seconds": 2, "ring_seconds": 7, "members": list(MEMBERS)}
 GROUPS = {
-    "all": ("601", {"strategy": "ring_all", "ring_seconds": 20, "members": list(MEMBERS)}),
+    # Four members: more than a worker's legs, so the SIP edge forks one leg to all of them.
+    "all": ("601", {"strategy": "ring_all", "ring_seconds": 20, "members": [*MEMBERS, "104"]}),
     "seq": ("602", {"strategy": "sequential", **HUNT, "no_answer_procedure": "overflow",
                     "no_answer_number": "699"}),
     "rand": ("603", {"strategy": "random", **HUNT}),
@@ -119,15 +120,17 @@ def _one_at_a_time(lab: Lab, rings: list[tuple[float, str, dict]]) -> None:
 
 def test_ring_all_rings_every_member_at_once_and_the_first_to_answer_gets_the_call(lab):
     since, call = lab.call("601")
-    events = {ext: lab.wait_ring(ext, since) for ext in MEMBERS}
-    # All three ring together: nobody stopped ringing before the last one started.
-    for ext in MEMBERS:
+    everyone = (*MEMBERS, "104")
+    events = {ext: lab.wait_ring(ext, since) for ext in everyone}
+    # All four ring together: nobody stopped ringing before the last one started.
+    for ext in everyone:
         assert not [e for e in lab.phones[ext].saw("disconnected", call=events[ext]["call"]) if e["t"] > since]
     assert events["102"]["remote_number"] == "100"
     lab.answer("102", events["102"])
     lab.phones["100"].wait_for("confirmed", 10, call=call)
     assert lab.ended("101", events["101"]["call"])["code"] == 487
     assert lab.ended("103", events["103"]["call"])["code"] == 487
+    assert lab.ended("104", events["104"]["call"])["code"] == 487
     lab.phones["100"].hangup(call=call)
     lab.ended("102", events["102"]["call"])
 
