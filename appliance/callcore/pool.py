@@ -101,6 +101,9 @@ def run_pool(settings: Settings) -> int:
     open_store(settings)
     close_store()
     prompts.ensure_all(settings)
+    from appliance.dialplan import trace
+
+    trace.prune(settings)  # old call traces; the pool restarts at least at every boot
     # Everything a worker runs is loaded once here and frozen out of the
     # garbage collector's reach, so forked workers keep sharing those pages.
     import appliance.callcore.legs  # noqa: F401
