@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Tests inject the dialplan's clock (time ranges) through this file.
     run.add_argument("--clock-file", help=argparse.SUPPRESS)
 
+    sub.add_parser("prompts", parents=[common],
+                   help="generate the system announcements in fr/en/de/it (the image build runs it)")
     sub.add_parser("reset-admin-password", parents=[common],
                    help="print a new one-time password for admin (local, root)")
 
@@ -66,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         return Supervisor(_settings(args)).run()
     if args.command == "reset-admin-password":
         return _reset_admin_password(_settings(args))
+    if args.command == "prompts":
+        from appliance.sounds.library import build_system_prompts
+
+        settings = _settings(args)
+        settings.ensure_dirs()
+        build_system_prompts(settings)
+        print(f"system prompts in {settings.sounds_dir / 'system'}")
+        return 0
     if args.command == "serve":
         return _serve(args.service, Settings.from_json(args.settings_json))
     return 2
