@@ -73,7 +73,7 @@ import peewee
 
 from appliance.dialplan.call import DialplanCall, Goto, Outcome, Stop
 from appliance.dialplan.models import INTERNAL, NAME_RE, Ivr, bump_revision
-from appliance.errors import ValidationError
+from appliance.errors import NotFound, ValidationError
 from appliance.store import database
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,9 @@ NUMBER_RE = re.compile(r"^[0-9*#+]{1,32}$")
 # Seconds the caller has between the digits of an extension typed during a menu prompt.
 DIRECT_DIAL_DIGIT_TIMEOUT = 2.0
 EXTENSION_MAX_DIGITS = 8
+# How long the runner looks for a key typed ahead before it starts a prompt (the call core then
+# applies the events already received, so a key pressed a moment ago is not mistaken for silence).
+TYPE_AHEAD_S = 0.05
 # Invalid keys in a row at one menu (without on_invalid) before the IVR says goodbye.
 MAX_INVALID = 5
 NAME_MIN_DIGITS = 3
@@ -342,8 +345,6 @@ def list_ivrs() -> list[Ivr]:
 
 
 def get_ivr(name: str) -> Ivr:
-    from appliance.errors import NotFound
-
     row = Ivr.get_or_none(Ivr.name == str(name))
     if row is None:
         raise NotFound("IVR", str(name))
@@ -553,8 +554,23 @@ class IvrRun:
 
     def prompt_of(self, node: dict, system_prompt: str | None = None) -> Path | None:
         if node.get("sound"):
-            return self.call.sound_path(node["sound"])
+            try:
+                return self.call.sound_path(node["sound"])
+            except NotFound as exc:  # deleted behind the IVR's back, or its file is gone: go on without it
+                log.error("IVR %s: %s", self.name, exc)
+                self.call.trace.step("error", message=f"sound {node['sound']} cannot be played: {exc}")
         return self.call.prompt(system_prompt) if system_prompt else None
+
+    def prompt_then_key(self, node: dict, path: tuple[str, ...], system_prompt: str | None, timeout: float) -> str:
+        """A key the caller typed ahead (before this prompt began), else play the prompt and wait for one key."""
+        channel = self.call.channel
+        key = channel.collect_digits(1, TYPE_AHEAD_S, terminator="")
+        if key:
+            self.step(path, "typed_ahead", key=key)
+            return key
+        self.step(path, "prompt", sound=node.get("sound") or system_prompt or "", label=node.get("label") or "")
+        self.play(self.prompt_of(node, system_prompt))
+        return channel.collect_digits(1, timeout, terminator="")
 
     def goodbye(self, path: tuple[str, ...], why: str) -> Stop:
         self.step(path, "goodbye", reason=why)
@@ -573,9 +589,7 @@ class IvrRun:
         children = node.get("children") or {}
         timeouts = invalid = 0
         while True:
-            self.step(path, "prompt", sound=node.get("sound") or "", label=node.get("label") or "")
-            self.play(self.prompt_of(node))
-            key = channel.collect_digits(1, float(node.get("timeout_s") or 5), terminator="")
+            key = self.prompt_then_key(node, path, None, float(node.get("timeout_s") or 5))
             if not key:
                 timeouts += 1
                 self.step(path, "timeout", count=timeouts)
@@ -631,9 +645,7 @@ class IvrRun:
         tries = 0
         while tries < attempts:
             tries += 1
-            self.step(path, "prompt", sound=node.get("sound") or "dial_by_name", label=node.get("label") or "")
-            self.play(self.prompt_of(node, "dial_by_name"))
-            first = channel.collect_digits(1, timeout, terminator="")
+            first = self.prompt_then_key(node, path, "dial_by_name", timeout)
             if not first:
                 self.step(path, "timeout", count=tries)
                 continue

@@ -21,13 +21,15 @@ from appliance.users import create_user
 from tests.support import audio
 
 WAIT = "~"  # in a script: the caller presses nothing until the timeout
+AHEAD = "^"  # in a script: the next key was pressed before the next prompt began (typed ahead)
 
 
 class KeypadCaller(Channel):
-    """The caller's leg. `keys` is what the caller does, in order: digits, and WAIT for a silence.
+    """The caller's leg. `keys` is what the caller does, in order: digits, WAIT for a silence, AHEAD.
 
     collect_digits reads the keys like the call core does: it stops at max_digits, at the
-    terminator, or at a WAIT (the timeout). When the script is over the caller hangs up.
+    terminator, or at a WAIT (the timeout). With ivr.TYPE_AHEAD_S it returns only a key marked AHEAD
+    (already pressed). When the script is over the caller hangs up.
     """
 
     def __init__(self, keys: str):
@@ -62,6 +64,11 @@ class KeypadCaller(Channel):
     def stop_playing(self): pass
 
     def collect_digits(self, max_digits, timeout, terminator="#"):
+        if timeout == ivr.TYPE_AHEAD_S:
+            if self.keys[:1] == [AHEAD]:
+                self.keys.pop(0)
+                return self.keys.pop(0)
+            return ""
         got = ""
         while len(got) < max_digits:
             if not self.keys:
@@ -194,6 +201,14 @@ def test_silence_without_timeout_destination_says_goodbye_and_ends_the_call(call
     call, phone = caller(WAIT * 3)
     assert ivr.run(call, "main-menu") == Stop()
     assert phone.heard == ["welcome", "welcome", "welcome", "goodbye"]
+
+
+def test_keys_typed_ahead_skip_the_prompts_they_answer(caller):
+    _create(THREE_LEVELS)
+    call, phone = caller("1" + AHEAD + "2")
+    assert ivr.run(call, "main-menu") == Goto("sales", "222", by_caller=True)
+    assert phone.heard == ["welcome"]
+    assert call.trace.ivr("typed_ahead") == [{"ivr": "main-menu", "node": "1", "action": "typed_ahead", "key": "2"}]
 
 
 def test_a_key_after_one_silence_still_counts(caller):
