@@ -247,7 +247,7 @@ def test_editor_builds_a_tree_shows_the_error_at_its_node_and_saves(lab):
             page.click("#ivr-save")
             error = page.locator("[data-error-for='procedure']")
             expect(error).to_be_visible()
-            expect(error).to_contain_text("tree.children.1.procedure")
+            expect(error).to_have_text("is required: the procedure the call goes to")
             expect(page.locator("[data-node='1'][data-has-error]")).to_be_visible()
 
             page.select_option("#ivr-f-procedure", "departments")

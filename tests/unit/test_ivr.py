@@ -265,6 +265,15 @@ def test_caller_hanging_up_in_a_menu_ends_the_ivr_with_hungup(caller):
         ivr.run(call, "main-menu")
 
 
+def test_a_prompt_whose_file_is_gone_is_skipped_and_the_menu_still_works(caller, plan):
+    _create(THREE_LEVELS)
+    (plan.sounds_dir / "custom" / "english.wav").unlink()
+    call, phone = caller("11")
+    assert ivr.run(call, "main-menu") == Goto("support", "111", by_caller=True)
+    assert phone.heard == ["welcome"]
+    assert any(event == "error" and "english" in data["message"] for event, data in call.trace.steps)
+
+
 def test_unknown_ivr_goes_on_with_the_next_application(caller):
     call, phone = caller("1")
     assert ivr.run(call, "nowhere") is None

@@ -374,11 +374,13 @@
       var path = [];
       var i = 1;
       while (parts[i] === "children" && i + 1 < parts.length) {
-        if (i + 2 === parts.length) { return { path: path, field: "children" }; }  // the key itself is wrong
+        if (i + 2 === parts.length) {  // the key itself is wrong
+          return { path: path, field: "children", shown: path.concat([parts[i + 1]]) };
+        }
         path.push(parts[i + 1]);
         i += 2;
       }
-      return { path: path, field: parts.slice(i).join(".") };
+      return { path: path, field: parts.slice(i).join("."), shown: path };
     }
 
     form.addEventListener("submit", function (event) {
@@ -397,11 +399,14 @@
       }).catch(function (err) {
         var where = err.status === 400 ? locate(err.field) : null;
         if (where && nodeAt(where.path)) {
-          nodeErrors[pathKey(where.path)] = { field: where.field, message: err.message };
+          var prefix = err.field + ": ";
+          var message = err.message.indexOf(prefix) === 0 ? err.message.slice(prefix.length) : err.message;
+          nodeErrors[pathKey(where.path)] = { field: where.field, message: message };
           selected = where.path;
           render();
           if (where.field === "children" || !nodeBox.querySelector('[data-error-for="' + where.field + '"]')) {
-            generalBox.textContent = err.message;
+            generalBox.textContent = (where.shown.length ? T.key + " " + where.shown.join(" \u2192 ") + ": " : "") +
+                                     message;
             generalBox.hidden = false;
           }
           return;
