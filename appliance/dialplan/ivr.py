@@ -51,7 +51,9 @@ child ends the IVR). Any other key is invalid: `on_invalid` if set, else
 row: goodbye). With `direct_dial`, a first digit that starts some user's
 extension waits DIRECT_DIAL_DIGIT_TIMEOUT seconds for more digits: several
 digits forming an existing extension go to `direct_dial_procedure` with
-that number; a single digit is a menu key as usual.
+that number; a single digit is a menu key as usual. A key pressed before a
+prompt begins (typed ahead during the previous one) answers that prompt,
+which is then not played.
 
 Limits: MAX_DEPTH levels (the root is level 1), MAX_NODES nodes.
 Every step is written to the call's trace as event "ivr" (node = "root" or
