@@ -212,7 +212,7 @@
       return iso(new Date(easterOf(thisYear).getTime() + offset * 86400000));
     }
     if (h.kind === "yearly") { return /^\d\d-\d\d$/.test(h.date || "") ? thisYear + "-" + h.date : ""; }
-    return "";
+    return /^\d{4}-\d\d-\d\d$/.test(h.date || "") && h.date.slice(0, 4) === String(thisYear) ? h.date : "";
   }
 
   function renderHolidays() {
@@ -278,7 +278,9 @@
         var key = h.kind + ":" + (h.kind === "easter" ? h.offset : h.date);
         if (!seen[key]) { state.holidays.push({ kind: h.kind, date: h.date, offset: h.offset, name: h.name }); seen[key] = true; }
       });
+      countryBox.checked = false;  // they are in the own list now: counting them twice changes nothing, but reads oddly
       renderHolidays();
+      natural(editor);
       var saved = document.getElementById("saved");
       saved.textContent = t("copied");
       saved.hidden = false;

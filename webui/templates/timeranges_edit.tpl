@@ -8,7 +8,7 @@
   data-t-remove="{{_("Remove")}}" data-t-saved="{{_("Saved.")}}" data-t-any="{{_("any")}}"
   data-t-fixed="{{_("One date")}}" data-t-yearly="{{_("Every year")}}" data-t-easter="{{_("Days after Easter")}}"
   data-t-this-year="{{_("This year")}}" data-t-no-holidays="{{_("No date yet.")}}" data-t-no-intervals="{{_("No interval: the range is never inside (except on holidays when they count as inside).")}}"
-  data-t-copied="{{_("Copied. Remove the days that do not apply, then save.")}}">
+  data-t-copied="{{_("Copied into the own dates, and the country box unticked. Remove the days that do not apply, then save.")}}">
 <div class="bar">
   <h1>{{_("Time range")}} <code>{{row.name}}</code></h1>
   <a href="/dialplan/timeranges">{{_("All time ranges")}}</a>
@@ -71,7 +71,7 @@
     % end
   </p>
   <table class="list" id="country-holidays"><thead><tr><th>{{_("Date")}}</th><th>{{_("Day")}}</th><th>{{_("Name")}}</th></tr></thead><tbody></tbody></table>
-  <p class="hint">{{_("Copying lets you keep only some of them, or add regional ones; untick the box above then, so that they do not count twice.")}}</p>
+  <p class="hint">{{_("Copying them into the own dates lets you keep only some of them, or add regional ones.")}}</p>
 </div>
 % else:
 <p class="warn" id="no-country-table">{{_("No table of public holidays is known for the system's country (%s): add the dates above.") % country}}</p>
