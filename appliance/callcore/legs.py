@@ -578,6 +578,8 @@ class PjChannel(Channel):
         if loop and wait:
             raise ChannelError("a looping play never ends: use wait=False and stop_playing()")
         self._require_media()
+        if stop_on_digit and self.leg.digits:
+            return  # typed ahead: the caller already answered this prompt
         uid = self.runtime.run(self.leg.add_player, str(path), loop)
         if not wait:
             return

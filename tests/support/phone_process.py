@@ -111,6 +111,9 @@ class Phone:
         cfg.logConfig.msgLogging = log_level >= 4
         cfg.medConfig.noVad = True
         cfg.medConfig.ecTailLen = 0
+        # Keep the null sound device (the media clock) running while a call sends no audio:
+        # an idle bridge closing it delays or loses RFC 4733 digits.
+        cfg.medConfig.sndAutoCloseTime = -1
         self.ep.libInit(cfg)
         tcfg = pj.TransportConfig()
         tcfg.port = sip_port
