@@ -132,7 +132,21 @@ def extract() -> list[str]:
     for path in sorted((PACKAGE_DIR / "templates").glob("*.tpl")):
         for match in _CALL_RE.finditer(path.read_text(encoding="utf-8")):
             found.setdefault(ast.literal_eval(match.group("q") + match.group("s") + match.group("q")), None)
+    for text in appliance_labels():
+        found.setdefault(text, None)
     return list(found)
+
+
+def appliance_labels() -> list[str]:
+    """Labels the appliance declares and the UI shows: dialplan applications, their options, group strategies."""
+    from appliance.dialplan import apps, callgroups
+
+    texts = list(callgroups.STRATEGY_LABELS.values())
+    for spec in apps.REGISTRY.values():
+        texts += [spec.label, spec.help]
+        for option in spec.options:
+            texts += [option.label, option.help]
+    return [t for t in texts if t]
 
 
 def _po_quote(text: str) -> str:

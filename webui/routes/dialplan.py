@@ -63,7 +63,13 @@ def api_delete(name: str):
 
 
 def api_applications():
-    return web.json_body(apps.describe())
+    """The catalogue, its labels and help in the reader's language."""
+    described = apps.describe()
+    for spec in described:
+        spec["label"], spec["help"] = _(spec["label"]), _(spec["help"]) if spec["help"] else ""
+        for option in spec["options"]:
+            option["label"], option["help"] = _(option["label"]), _(option["help"]) if option["help"] else ""
+    return web.json_body(described)
 
 
 def choices() -> dict:
