@@ -9,11 +9,12 @@ from __future__ import annotations
 import appliance
 
 
-def _ref(name: str) -> dict:
+# Building blocks, shared by the area modules that describe their own paths (OPENAPI_PATHS).
+def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict, description: str) -> dict:
+def json_response(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
@@ -27,12 +28,12 @@ _ERRORS = {
 }
 
 
-def _errors(*codes: str) -> dict:
+def error_responses(*codes: str) -> dict:
     return {code: _ERRORS.get(code) or _err({"404": "NotFound", "409": "Conflict", "429": "Throttled",
                                              "503": "SipEdgeUnreachable"}[code]) for code in codes}
 
 
-def _body(schema: dict) -> dict:
+def json_body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
@@ -42,7 +43,7 @@ _CDR_FILTERS = [
     {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD (inclusive) or ISO date-time"},
     {"name": "caller", "in": "query", "schema": {"type": "string"}, "description": "caller contains this"},
     {"name": "callee", "in": "query", "schema": {"type": "string"}, "description": "callee contains this"},
-    {"name": "disposition", "in": "query", "schema": _ref("Disposition")},
+    {"name": "disposition", "in": "query", "schema": ref("Disposition")},
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200}},
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
 ]
@@ -80,89 +81,89 @@ def _core_document() -> dict:
             "/api/v1/session": {
                 "post": {
                     "summary": "Log in; returns a bearer token", "security": [],
-                    "requestBody": _body({"type": "object", "required": ["username", "password"],
+                    "requestBody": json_body({"type": "object", "required": ["username", "password"],
                                           "additionalProperties": False,
                                           "properties": {"username": {"type": "string"},
                                                          "password": {"type": "string"}}}),
                     "responses": {
-                        "200": _json({"type": "object", "properties": {
+                        "200": json_response({"type": "object", "properties": {
                             "token": {"type": "string"}, "expires": {"type": "string", "format": "date-time"},
-                            "role": _ref("Role")}}, "Logged in"),
-                        "403": _json(_ref("Error"), 'A one-time password must be replaced first: '
+                            "role": ref("Role")}}, "Logged in"),
+                        "403": json_response(ref("Error"), 'A one-time password must be replaced first: '
                                      '{"error": "password_change_required"}'),
-                        **_errors("400", "401", "413", "415", "429")}},
+                        **error_responses("400", "401", "413", "415", "429")}},
                 "delete": {"summary": "Log out (ends this token)",
-                           "responses": {"200": {"description": "Logged out"}, **_errors("401")}},
+                           "responses": {"200": {"description": "Logged out"}, **error_responses("401")}},
             },
             "/api/v1/session/password": {"post": {
                 "summary": "Change a web password (also the way out of a one-time password)", "security": [],
-                "requestBody": _body({"type": "object", "required": ["username", "current_password", "new_password"],
+                "requestBody": json_body({"type": "object", "required": ["username", "current_password", "new_password"],
                                       "additionalProperties": False, "properties": {
                                           "username": {"type": "string"}, "current_password": {"type": "string"},
                                           "new_password": {"type": "string", "minLength": 12,
                                                            "description": "upper, lower case and a digit"}}}),
                 "responses": {"200": {"description": "Changed; every session of the user is ended"},
-                              **_errors("400", "401", "413", "415", "429")}}},
+                              **error_responses("400", "401", "413", "415", "429")}}},
             "/api/v1/status": {"get": {
                 "summary": "Status strip: appliance name, SIP edge up/down, registered phones, calls",
-                "responses": {"200": _json(_ref("Status"), "Status"), **_errors("401", "403")}}},
+                "responses": {"200": json_response(ref("Status"), "Status"), **error_responses("401", "403")}}},
             "/api/v1/users": {
                 "get": {"summary": "List users with an extension",
                         "parameters": [{"name": "search", "in": "query", "schema": {"type": "string"}}],
-                        "responses": {"200": _json({"type": "array", "items": _ref("User")}, "Users"),
-                                      **_errors("400", "401", "403")}},
+                        "responses": {"200": json_response({"type": "array", "items": ref("User")}, "Users"),
+                                      **error_responses("400", "401", "403")}},
                 "post": {"summary": "Create a user; a SIP password is generated (and returned once) if none given",
-                         "requestBody": _body(_ref("UserWrite")),
-                         "responses": {"201": _json(_ref("UserCreated"), "Created"),
-                                       **_errors("400", "401", "403", "413", "415")}},
+                         "requestBody": json_body(ref("UserWrite")),
+                         "responses": {"201": json_response(ref("UserCreated"), "Created"),
+                                       **error_responses("400", "401", "403", "413", "415")}},
             },
             "/api/v1/users/{extension}": {
                 "parameters": _EXT,
-                "get": {"summary": "One user", "responses": {"200": _json(_ref("User"), "User"),
-                                                             **_errors("401", "403", "404")}},
+                "get": {"summary": "One user", "responses": {"200": json_response(ref("User"), "User"),
+                                                             **error_responses("401", "403", "404")}},
                 "put": {"summary": "Change some fields; send `revision` to refuse a concurrent edit (409)",
-                        "requestBody": _body(_ref("UserWrite")),
-                        "responses": {"200": _json(_ref("User"), "Saved"),
-                                      **_errors("400", "401", "403", "404", "409", "413", "415")}},
+                        "requestBody": json_body(ref("UserWrite")),
+                        "responses": {"200": json_response(ref("User"), "Saved"),
+                                      **error_responses("400", "401", "403", "404", "409", "413", "415")}},
                 "delete": {"summary": "Delete a user (its phone can no longer register)",
-                           "responses": {"204": {"description": "Deleted"}, **_errors("401", "403", "404", "409")}},
+                           "responses": {"204": {"description": "Deleted"}, **error_responses("401", "403", "404", "409")}},
             },
             "/api/v1/users/{extension}/sip_password": {
                 "parameters": _EXT,
                 "get": {"summary": "Reveal the SIP password (admin only)",
-                        "responses": {"200": _json({"type": "object", "properties": {
+                        "responses": {"200": json_response({"type": "object", "properties": {
                             "extension": {"type": "string"}, "sip_password": {"type": "string"}}}, "The password"),
-                            **_errors("401", "403", "404")}}},
+                            **error_responses("401", "403", "404")}}},
             "/api/v1/registrations": {"get": {
                 "summary": "Phones registered with the SIP edge",
-                "responses": {"200": _json({"type": "array", "items": _ref("Registration")}, "Registrations"),
-                              **_errors("401", "403", "503")}}},
+                "responses": {"200": json_response({"type": "array", "items": ref("Registration")}, "Registrations"),
+                              **error_responses("401", "403", "503")}}},
             "/api/v1/calls": {"get": {
                 "summary": "Calls in progress",
-                "responses": {"200": _json({"type": "array", "items": _ref("Cdr")}, "Calls"),
-                              **_errors("401", "403")}}},
+                "responses": {"200": json_response({"type": "array", "items": ref("Cdr")}, "Calls"),
+                              **error_responses("401", "403")}}},
             "/api/v1/cdr": {"get": {
                 "summary": "Call history (finished calls, newest first)", "parameters": _CDR_FILTERS,
-                "responses": {"200": _json({"type": "array", "items": _ref("Cdr")}, "Call records"),
-                              **_errors("400", "401", "403")}}},
+                "responses": {"200": json_response({"type": "array", "items": ref("Cdr")}, "Call records"),
+                              **error_responses("400", "401", "403")}}},
             "/api/v1/bans": {"get": {
                 "summary": "Source addresses banned by the SIP edge",
-                "responses": {"200": _json({"type": "array", "items": _ref("Ban")}, "Bans"),
-                              **_errors("401", "403", "503")}}},
+                "responses": {"200": json_response({"type": "array", "items": ref("Ban")}, "Bans"),
+                              **error_responses("401", "403", "503")}}},
             "/api/v1/settings": {
                 "get": {"summary": "System settings and the SIP edge's ban thresholds",
-                        "responses": {"200": _json(_ref("SystemSettings"), "Settings"), **_errors("401", "403")}},
+                        "responses": {"200": json_response(ref("SystemSettings"), "Settings"), **error_responses("401", "403")}},
                 "put": {"summary": ("Change some settings (admin). Ban thresholds and the SIP domain apply to "
                                     "the running SIP edge at once; a new SIP domain re-keys every SIP password. "
                                     "Send `revision` to refuse a concurrent edit (409)"),
-                        "requestBody": _body(_ref("SystemSettingsWrite")),
-                        "responses": {"200": _json(_ref("SystemSettings"), "Saved"),
-                                      **_errors("400", "401", "403", "409", "413", "415")}},
+                        "requestBody": json_body(ref("SystemSettingsWrite")),
+                        "responses": {"200": json_response(ref("SystemSettings"), "Saved"),
+                                      **error_responses("400", "401", "403", "409", "413", "415")}},
             },
             "/api/v1/bans/{ip}": {
                 "parameters": [{"name": "ip", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "delete": {"summary": "Unban an address",
-                           "responses": {"204": {"description": "Unbanned"}, **_errors("400", "401", "403", "503")}}},
+                           "responses": {"204": {"description": "Unbanned"}, **error_responses("400", "401", "403", "503")}}},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -176,18 +177,18 @@ def _core_document() -> dict:
                 "User": {"type": "object", "properties": {
                     "extension": {"type": "string"}, "first_name": {"type": "string"},
                     "last_name": {"type": "string"}, "email": {"type": "string", "nullable": True},
-                    "role": _ref("Role"), "language": {"type": "string", "enum": ["fr", "en", "de", "it"]},
+                    "role": ref("Role"), "language": {"type": "string", "enum": ["fr", "en", "de", "it"]},
                     "revision": {"type": "integer"}}},
                 "UserWrite": {"type": "object", "additionalProperties": False, "properties": {
                     "extension": {"type": "string", "pattern": "^[0-9]{2,8}$"},
                     "first_name": {"type": "string", "maxLength": 64},
                     "last_name": {"type": "string", "maxLength": 64},
-                    "email": {"type": "string", "nullable": True}, "role": _ref("Role"),
+                    "email": {"type": "string", "nullable": True}, "role": ref("Role"),
                     "language": {"type": "string", "enum": ["fr", "en", "de", "it"]},
                     "sip_password": {"type": "string", "writeOnly": True, "minLength": 12},
                     "web_password": {"type": "string", "writeOnly": True, "minLength": 12},
                     "revision": {"type": "integer", "description": "PUT only: the revision you read"}}},
-                "UserCreated": {"allOf": [_ref("User"), {"type": "object", "properties": {
+                "UserCreated": {"allOf": [ref("User"), {"type": "object", "properties": {
                     "sip_password": {"type": "string", "description": "only when it was generated"}}}]},
                 "Registration": {"type": "object", "properties": {
                     "extension": {"type": "string"}, "contact": {"type": "string"},
@@ -200,9 +201,9 @@ def _core_document() -> dict:
                     "callee": {"type": "string"}, "start": {"type": "string", "format": "date-time"},
                     "answer": {"type": "string", "format": "date-time", "nullable": True},
                     "end": {"type": "string", "format": "date-time", "nullable": True},
-                    "billsec": {"type": "integer"}, "disposition": _ref("Disposition"),
+                    "billsec": {"type": "integer"}, "disposition": ref("Disposition"),
                     "hangup_cause": {"type": "string"}, "worker": {"type": "string"}}},
-                "SystemSettings": {"allOf": [_ref("SystemSettingsWrite"), {"type": "object", "properties": {
+                "SystemSettings": {"allOf": [ref("SystemSettingsWrite"), {"type": "object", "properties": {
                     "revision": {"type": "integer", "description": "send it back with PUT"}}}]},
                 "SystemSettingsWrite": {"type": "object", "additionalProperties": False, "properties": {
                     "appliance_name": {"type": "string", "minLength": 1, "maxLength": 64},
@@ -227,7 +228,7 @@ def _core_document() -> dict:
                     "registered": {"type": "integer", "nullable": True}, "calls": {"type": "integer"}}},
             },
             "responses": {
-                name: _json(_ref("Error"), text) for name, text in {
+                name: json_response(ref("Error"), text) for name, text in {
                     "BadRequest": "Invalid input; `field` names it", "Unauthorized": "No or bad credentials",
                     "Forbidden": "Role not allowed, or password_change_required", "NotFound": "No such item",
                     "Conflict": "Changed by someone else (revision) or not allowed now",
@@ -238,3 +239,4 @@ def _core_document() -> dict:
             },
         },
     }
+

@@ -14,6 +14,10 @@ from appliance.dialplan.models import Procedure
 from appliance.errors import Conflict, ValidationError
 from appliance.users.models import User
 from webui import web
+from webui.openapi import error_responses as _errors
+from webui.openapi import json_body as _body
+from webui.openapi import json_response as _json
+from webui.openapi import ref as _ref
 from webui.web import _
 
 PREFIX = "/api/v1/dialplan/call-groups"
@@ -219,22 +223,8 @@ def api_delete(name: str):
 
 # -- OpenAPI -----------------------------------------------------------------------------------------
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: str) -> dict:
-    names = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
-             "409": "Conflict", "413": "TooLarge", "415": "NotJson"}
-    return {code: {"$ref": "#/components/responses/" + names[code]} for code in codes}
-
-
-def _body(schema: dict) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 _NAME_PARAM = [{"name": "name", "in": "path", "required": True,

@@ -13,6 +13,10 @@ import bottle
 
 from appliance.dialplan import ivr
 from webui import web
+from webui.openapi import error_responses as _errors
+from webui.openapi import json_body as _body
+from webui.openapi import json_response as _ok
+from webui.openapi import ref as _ref
 from webui.permissions import allowed
 from webui.web import _
 
@@ -112,22 +116,8 @@ def edit_page(name: str):
 
 
 # -- OpenAPI ----------------------------------------------------------------------------
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _ok(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: str) -> dict:
-    names = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
-             "409": "Conflict", "413": "TooLarge", "415": "NotJson"}
-    return {code: {"$ref": "#/components/responses/" + names[code]} for code in codes}
-
-
-def _body(schema: dict) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 OPENAPI_PATHS = {

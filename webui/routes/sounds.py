@@ -15,6 +15,10 @@ from appliance.errors import CallCoreError, NotFound
 from appliance.sounds import service
 from appliance.sounds.models import MohClass
 from webui import web
+from webui.openapi import error_responses as _errors
+from webui.openapi import json_body as _body
+from webui.openapi import json_response as _json
+from webui.openapi import ref as _ref
 from webui.web import _
 
 PREFIX = "/api/v1/sounds"
@@ -165,22 +169,8 @@ def sounds_page():
 
 # -- OpenAPI -----------------------------------------------------------------------------------------
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: str) -> dict:
-    names = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
-             "409": "Conflict", "413": "TooLarge", "415": "NotJson"}
-    return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
-
-
-def _body(schema: dict) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 _NAME = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}}]

@@ -12,6 +12,10 @@ import bottle
 from appliance.dialplan import switches
 from appliance.users.models import User
 from webui import web
+from webui.openapi import error_responses as _errors
+from webui.openapi import json_body as _body
+from webui.openapi import json_response as _ok
+from webui.openapi import ref as _ref
 from webui.web import _
 
 PREFIX = "/api/v1/dialplan"
@@ -79,22 +83,8 @@ def page():
 
 # -- OpenAPI ---------------------------------------------------------------------------------------
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _ok(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: str) -> dict:
-    names = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
-             "409": "Conflict", "413": "TooLarge", "415": "NotJson"}
-    return {code: {"$ref": "#/components/responses/" + names[code]} for code in codes}
-
-
-def _body(schema: dict) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 _NAME = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
