@@ -23,10 +23,22 @@
       });
     });
   };
-  // Show an API error next to the field it names (data-field="..."), else in the page's [data-errors] box.
+  // Show an API error at the most precise element naming its field: for "numbers.2.apps.0.procedure"
+  // the first of [data-error-for="numbers.2.apps.0.procedure"], "numbers.2.apps.0", ... that exists,
+  // else the root's [data-errors] box. Earlier messages in `root` are hidden first.
   window.applianceShowError = function (root, err) {
-    var box = (err.field && root.querySelector('[data-error-for="' + err.field + '"]')) ||
-              root.querySelector("[data-errors]");
-    if (box) { box.textContent = err.message; box.hidden = false; box.setAttribute("role", "alert"); }
+    root.querySelectorAll(".field-error, [data-errors]").forEach(function (n) { n.hidden = true; });
+    var field = err.field || "";
+    var box = null;
+    while (field && !box) {
+      box = root.querySelector('[data-error-for="' + field + '"]');
+      field = field.indexOf(".") >= 0 ? field.slice(0, field.lastIndexOf(".")) : "";
+    }
+    box = box || root.querySelector("[data-errors]");
+    if (!box) { window.alert(err.message); return; }
+    box.textContent = err.message;
+    box.hidden = false;
+    box.setAttribute("role", "alert");
+    if (box.scrollIntoView) { box.scrollIntoView({ block: "center" }); }
   };
 }());

@@ -9,15 +9,7 @@
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.getAttribute("content") : "";
 
-  function showError(root, err) {
-    root.querySelectorAll(".field-error, [data-errors]").forEach(function (n) { n.hidden = true; });
-    var box = (err.field && root.querySelector('[data-error-for="' + err.field + '"]')) ||
-              root.querySelector("[data-errors]");
-    if (!box) { return; }
-    box.textContent = err.message;
-    box.hidden = false;
-    box.setAttribute("role", "alert");
-  }
+  var showError = window.applianceShowError;
 
   function clearErrors(root) {
     root.querySelectorAll(".field-error, [data-errors]").forEach(function (n) { n.hidden = true; });

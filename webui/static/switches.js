@@ -7,19 +7,7 @@
   if (!page) { return; }
   var t = function (key) { return page.getAttribute("data-t-" + key) || key; };
 
-  function showError(root, err) {
-    root.querySelectorAll(".field-error, [data-errors]").forEach(function (n) { n.hidden = true; });
-    var field = err.field || "";
-    var box = null;
-    while (field && !box) {
-      box = root.querySelector('[data-error-for="' + field + '"]');
-      field = field.indexOf(".") >= 0 ? field.slice(0, field.lastIndexOf(".")) : "";
-    }
-    box = box || root.querySelector("[data-errors]");
-    box.textContent = err.message;
-    box.hidden = false;
-    box.setAttribute("role", "alert");
-  }
+  var showError = window.applianceShowError;
 
   function path(name) { return BASE + "/" + encodeURIComponent(name); }
 

@@ -32,21 +32,7 @@
     });
   }
 
-  // Show an error at the most precise element naming its field (intervals.2.end, then intervals.2 ...).
-  function showError(root, err) {
-    root.querySelectorAll(".field-error, [data-errors]").forEach(function (n) { n.hidden = true; });
-    var field = err.field || "";
-    var box = null;
-    while (field && !box) {
-      box = root.querySelector('[data-error-for="' + field + '"]');
-      field = field.indexOf(".") >= 0 ? field.slice(0, field.lastIndexOf(".")) : "";
-    }
-    box = box || root.querySelector("[data-errors]");
-    box.textContent = err.message;
-    box.hidden = false;
-    box.setAttribute("role", "alert");
-    if (box.scrollIntoView) { box.scrollIntoView({ block: "center" }); }
-  }
+  var showError = window.applianceShowError;
 
   function clearErrors(root) {
     root.querySelectorAll(".field-error, [data-errors]").forEach(function (n) { n.hidden = true; });
