@@ -19,25 +19,33 @@
     window.location.href = "/dialplan/sounds?" + key + "=" + encodeURIComponent(value);
   }
 
-  // Values of a form's named fields, empty ones left out.
+  // Values of a form's named fields, empty ones (and the music class of a prompt) left out.
   function values(form, names) {
     var out = {};
+    var kind = form.querySelector("[data-kind]");
     names.forEach(function (name) {
       var field = form.elements[name];
-      if (field && field.value.trim() !== "" && !field.closest("[hidden]")) { out[name] = field.value.trim(); }
+      if (!field || field.value.trim() === "") { return; }
+      if (field.closest("[data-moh-only]") && kind && kind.value !== "moh") { return; }
+      out[name] = field.value.trim();
     });
     return out;
   }
 
-  // The music class choice only shows for kind "moh".
+  // The music class choice only shows for kind "moh" (style, not the hidden attribute: the
+  // stylesheet gives labels display:block, which would win over it).
   document.querySelectorAll("[data-kind]").forEach(function (select) {
     var form = select.form;
     function sync() {
-      form.querySelectorAll("[data-moh-only]").forEach(function (n) { n.hidden = select.value !== "moh"; });
+      form.querySelectorAll("[data-moh-only]").forEach(function (n) {
+        n.style.display = select.value === "moh" ? "" : "none";
+      });
     }
     select.addEventListener("change", sync);
     sync();
   });
+  // Compact players, so the row's actions stay inside the card.
+  page.querySelectorAll("audio").forEach(function (player) { player.style.width = "13rem"; });
 
   // -- upload: multipart/form-data straight to the API ---------------------------------------
   var upload = document.getElementById("upload-sound");

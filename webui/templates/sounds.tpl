@@ -55,8 +55,8 @@
     <option value="prompt">{{_("Prompt")}}</option>
     <option value="moh">{{_("Music on hold")}}</option>
   </select><span class="field-error" data-error-for="kind" hidden></span></div>
-  <label for="up-class" data-moh-only hidden>{{_("Music class")}}</label>
-  <div data-moh-only hidden><select id="up-class" name="moh_class">
+  <label for="up-class" data-moh-only>{{_("Music class")}}</label>
+  <div data-moh-only><select id="up-class" name="moh_class">
   % for name in class_names:
     <option value="{{name}}">{{name}}</option>
   % end
@@ -68,7 +68,7 @@
     <option value="{{code}}">{{label}}</option>
   % end
   </select><span class="field-error" data-error-for="language" hidden></span></div>
-  <div class="buttons"><button type="submit" class="primary">{{_("Upload")}}</button><span class="hint" data-busy hidden>{{_("Converting…")}}</span></div>
+  <div class="buttons"><button type="submit" class="primary">{{_("Upload")}}</button><span data-busy hidden>{{_("Converting…")}}</span></div>
   <p class="error" data-errors hidden></p>
 </form>
 </section>
@@ -93,8 +93,8 @@
     <option value="prompt">{{_("Prompt")}}</option>
     <option value="moh">{{_("Music on hold")}}</option>
   </select></div>
-  <label for="tts-class" data-moh-only hidden>{{_("Music class")}}</label>
-  <div data-moh-only hidden><select id="tts-class" name="moh_class">
+  <label for="tts-class" data-moh-only>{{_("Music class")}}</label>
+  <div data-moh-only><select id="tts-class" name="moh_class">
   % for name in class_names:
     <option value="{{name}}">{{name}}</option>
   % end
@@ -107,6 +107,9 @@
 <section class="card">
 <h2>{{_("Record by phone")}}</h2>
 <p class="hint">{{_("The appliance calls the phone you choose. Answer, listen to the instructions, speak after the tone, then press # or hang up (at most %d seconds).") % record_max_s}}</p>
+% if not users:
+<p class="warn" id="record-no-user">{{_("No user has an extension yet: add a user with a phone first.")}}</p>
+% else:
 <form id="record-sound" class="grid" data-t-queued="{{_("Waiting for the call core…")}}" data-t-calling="{{_("Calling the phone…")}}" data-t-answered="{{_("Answered: playing the instructions…")}}" data-t-recording="{{_("Recording: speak now, then press # or hang up.")}}" data-t-saving="{{_("Saving…")}}" data-t-done="{{_("Saved as %s.")}}" data-t-failed="{{_("Not recorded: %s")}}">
   <label for="rec-extension">{{_("Phone to call")}}</label>
   <div><select id="rec-extension" name="extension" required>
@@ -121,6 +124,7 @@
   <div class="buttons"><button type="submit" class="primary">{{_("Call me")}}</button><span data-record-status role="status"></span></div>
   <p class="error" data-errors hidden></p>
 </form>
+% end
 </section>
 % end
 
