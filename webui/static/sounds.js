@@ -65,8 +65,9 @@
         .then(function (r) {
           return r.json().catch(function () { return {}; }).then(function (body) {
             if (!r.ok) {
-              var err = new Error((body && body.message) || ("HTTP " + r.status));
-              err.field = body && body.field;
+              var tooLarge = r.status === 413 ? upload.getAttribute("data-t-too-large") : "";
+              var err = new Error(tooLarge || (body && body.message) || ("HTTP " + r.status));
+              err.field = tooLarge ? "file" : body && body.field;
               throw err;
             }
             return body;

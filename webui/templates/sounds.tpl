@@ -43,7 +43,7 @@
 % if manage:
 <section class="card">
 <h2>{{_("Upload a sound")}}</h2>
-<form id="upload-sound" class="grid" enctype="multipart/form-data">
+<form id="upload-sound" class="grid" enctype="multipart/form-data" data-t-too-large="{{_("This file is too large for the appliance.")}}">
   <label for="up-file">{{_("File")}}</label>
   <div><input id="up-file" name="file" type="file" required accept=".wav,.mp3,.al,.alaw,audio/wav,audio/mpeg"><span class="hint">{{_("WAV, MP3 or raw A-law (.al, .alaw), at most %d MB.") % upload_max_mb}}</span><span class="field-error" data-error-for="file" hidden></span></div>
   <label for="up-name">{{_("Name")}}</label>
