@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.support import audio
-from tests.support.stack import Stack
+from tests.support.stack_lab import StackLab, running_lab
 
 PASSWORD = "Phone-Secret-2024"
 PEOPLE = {"100": "Carl", "101": "Anna", "102": "Bruno", "103": "Chloe", "104": "Dora", "105": "Eve"}
@@ -39,34 +39,15 @@ GROUPS = {
 }
 
 
-class Lab:
-    def __init__(self, stack: Stack):
-        self.stack = stack
-        self.api = stack.admin_api()
-        self.phones = {}
-
-    def uri(self, number: str) -> str:
-        return f"sip:{number}@127.0.0.1:{self.stack.settings.sip_port}"
-
+class Lab(StackLab):
     def call(self, number: str) -> tuple[float, int]:
         """Carl (100) calls `number`; returns when it was placed and the caller's call id."""
-        since = time.monotonic()
-        return since, self.phones["100"].call(self.uri(number))
+        return super().call("100", number)
 
     def rings(self, since: float, extensions=MEMBERS) -> list[tuple[float, str, dict]]:
         """(time, extension, event) of every INVITE the members got after `since`, in order."""
         found = [(e["t"], ext, e) for ext in extensions for e in self.phones[ext].saw("incoming") if e["t"] > since]
         return sorted(found, key=lambda item: item[0])
-
-    def wait_ring(self, extension: str, since: float, timeout: float = 10) -> dict:
-        """The first INVITE `extension` got after `since`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.rings(since, (extension,))
-            if found:
-                return found[0][2]
-            time.sleep(0.05)
-        raise AssertionError(f"{extension} did not ring; rang: {[x for _, x, _ in self.rings(since)]}")
 
     def ended(self, extension: str, call: int, timeout: float = 15) -> dict:
         return self.phones[extension].wait_for("disconnected", timeout, call=call)
@@ -85,30 +66,21 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("callgroups") / "data").start()
-    lab = Lab(stack)
-    try:
-        for ext, first in PEOPLE.items():
-            lab.api.create_user(ext, first, "Test", PASSWORD)
-        status, body = lab.api.request("POST", "/api/v1/dialplan/procedures", {
+    def configure(lab: Lab) -> None:
+        lab.api.create_user("105", PEOPLE["105"], "Test", PASSWORD)  # a user whose phone never registers
+        lab.request("POST", "/api/v1/dialplan/procedures", {
             "name": "overflow", "description": "Nobody in a group answered",
             "numbers": [{"number": "699", "apps": [{"app": "dial_users", "extensions": ["104"]}]}]})
-        assert status == 201, body
         for name, (_, group) in GROUPS.items():
-            status, body = lab.api.request("POST", "/api/v1/dialplan/call-groups", {"name": name, **group})
-            assert status == 201, body
-        status, body = lab.api.request("PUT", "/api/v1/dialplan/procedures/users", {"numbers": [
+            lab.request("POST", "/api/v1/dialplan/call-groups", {"name": name, **group})
+        lab.request("PUT", "/api/v1/dialplan/procedures/users", {"numbers": [
             {"number": number, "comment": f"group {name}", "apps": [
                 {"app": "call_group", "call_group": name, **({"moh_class": "default"} if name == "music" else {})}]}
             for name, (number, _) in GROUPS.items()]})
-        assert status == 200, body
-        for ext in ("100", "101", "102", "103", "104"):
-            lab.phones[ext] = stack.registered_phone(ext, PASSWORD, f"phone-{ext}")
+
+    people = [(ext, first, "Test") for ext, first in PEOPLE.items() if ext != "105"]
+    with running_lab(Lab, tmp_path_factory.mktemp("callgroups") / "data", people, PASSWORD, configure) as lab:
         yield lab
-    finally:
-        for phone in lab.phones.values():
-            phone.close()
-        stack.stop()
 
 
 def _one_at_a_time(lab: Lab, rings: list[tuple[float, str, dict]]) -> None:

@@ -18,7 +18,8 @@ import pytest
 
 from tests.support import audio
 from tests.support.browser import CHROMIUM, launch_chromium
-from tests.support.stack import NEW_ADMIN_PASSWORD, Stack
+from tests.support.stack import NEW_ADMIN_PASSWORD
+from tests.support.stack_lab import StackLab, running_lab
 
 PASSWORD = "Phone-Secret-Kq7w"
 CALLER = "500"
@@ -54,17 +55,7 @@ TREE = {
 DIRECT_DIAL_WINDOW_S = 2.0
 
 
-class Lab:
-    def __init__(self, stack: Stack):
-        self.stack = stack
-        self.api = stack.admin_api()
-        self.phones = {}
-
-    def request(self, method: str, path: str, body: dict | None = None, expect: int = 200):
-        status, data = self.api.request(method, path, body)
-        assert status == expect, f"{method} {path}: {status} {data}"
-        return data
-
+class Lab(StackLab):
     def call_ivr(self) -> tuple[float, int]:
         """Carl calls the IVR; returns once the IVR answered (its prompt is playing).
 
@@ -117,12 +108,10 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("ivr") / "data").start()
-    lab = Lab(stack)
-    lab.tmp = tmp_path_factory.mktemp("ivr-heard")
-    try:
-        for ext, (first, last, _) in PEOPLE.items():
-            lab.api.create_user(ext, first, last, PASSWORD)
+    heard = tmp_path_factory.mktemp("ivr-heard")
+
+    def configure(lab: Lab) -> None:
+        lab.tmp = heard
         for name, text in PROMPTS.items():
             lab.request("POST", "/api/v1/sounds/tts", {"name": name, "text": text, "language": "en"}, 201)
         lab.request("POST", "/api/v1/dialplan/procedures", {
@@ -137,13 +126,10 @@ def lab(tmp_path_factory):
                                                        "tree": TREE}, 201)
         lab.request("PUT", "/api/v1/dialplan/procedures/users", {"numbers": [
             {"number": "700", "comment": "IVR", "apps": [{"app": "ivr", "ivr": "main-menu"}]}]})
-        for ext in PEOPLE:
-            lab.phones[ext] = stack.registered_phone(ext, PASSWORD, f"phone-{ext}")
+
+    people = [(ext, first, last) for ext, (first, last, _) in PEOPLE.items()]
+    with running_lab(Lab, tmp_path_factory.mktemp("ivr") / "data", people, PASSWORD, configure) as lab:
         yield lab
-    finally:
-        for phone in lab.phones.values():
-            phone.close()
-        stack.stop()
 
 
 def test_language_then_department_rings_that_departments_user(lab):

@@ -22,7 +22,7 @@ import time
 import pytest
 
 from tests.support import audio
-from tests.support.stack import Stack
+from tests.support.stack_lab import StackLab, running_lab
 
 PASSWORD = "Phone-Secret-Xy9q"
 PEOPLE = {"201": ("Alice", "Support"), "202": ("Bruno", "Support"), "203": ("Carla", "Sales"),
@@ -110,39 +110,17 @@ def configuration() -> list[tuple[str, str, dict]]:
     ]
 
 
-class Lab:
-    def __init__(self, stack: Stack):
-        self.stack = stack
-        self.api = stack.admin_api()
-        self.phones = {}
-
+class Lab(StackLab):
     def call(self, number: str, from_ext: str = "300") -> tuple[float, int]:
-        since = time.monotonic()
-        return since, self.phones[from_ext].call(f"sip:{number}@127.0.0.1:{self.stack.settings.sip_port}")
-
-    def rang(self, since: float, extension: str) -> list[dict]:
-        return [e for e in self.phones[extension].saw("incoming") if e["t"] > since]
-
-    def wait_ring(self, since: float, extension: str, timeout: float = 15) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.rang(since, extension)
-            if found:
-                return found[0]
-            time.sleep(0.05)
-        raise AssertionError(f"{extension} did not ring")
+        return super().call(from_ext, number)
 
     def trace_of_last_call(self, caller: str = "300", timeout: float = 20) -> list[dict]:
         """The debug trace (API) of the newest call placed by `caller`, once it has ended."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            status, calls = self.api.request("GET", "/api/v1/dialplan/traces")
-            assert status == 200
-            mine = [c for c in calls if c["caller"] == caller]
+            mine = [c for c in self.request("GET", "/api/v1/dialplan/traces") if c["caller"] == caller]
             if mine and not mine[0]["live"]:
-                status, body = self.api.request("GET", f"/api/v1/dialplan/traces/{mine[0]['call_id']}")
-                assert status == 200, body
-                return body["steps"]
+                return self.request("GET", f"/api/v1/dialplan/traces/{mine[0]['call_id']}")["steps"]
             time.sleep(0.2)
         raise AssertionError("no finished call traced")
 
@@ -162,21 +140,13 @@ def gotos(steps: list[dict]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("manual") / "data").start()
-    lab = Lab(stack)
-    try:
-        for ext, (first, last) in PEOPLE.items():
-            lab.api.create_user(ext, first, last, PASSWORD)
+    def configure(lab: Lab) -> None:
         for method, path, body in configuration():
-            status, answer = lab.api.request(method, path, body)
-            assert status in (200, 201), (path, answer)
-        for ext in PEOPLE:
-            lab.phones[ext] = stack.registered_phone(ext, PASSWORD, f"phone-{ext}")
+            lab.request(method, path, body)
+
+    people = [(ext, first, last) for ext, (first, last) in PEOPLE.items()]
+    with running_lab(Lab, tmp_path_factory.mktemp("manual") / "data", people, PASSWORD, configure) as lab:
         yield lab
-    finally:
-        for phone in lab.phones.values():
-            phone.close()
-        stack.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -195,13 +165,13 @@ def test_reception_in_office_hours_reaches_the_ivr_and_sales(lab, tmp_path):
     phone.stop_recording(call=call)
     assert not audio.is_silent(tmp_path / "menu.wav")  # the IVR menu is spoken
     phone.send_dtmf("2", call=call)
-    ring = lab.wait_ring(since, "203")
+    ring = lab.wait_ring("203", since)
     # The provider's caller number is presented to Carla.
     assert caller_number(ring) == "+41441234567"
     lab.hang_up("300", call)
     steps = lab.trace_of_last_call()
     assert gotos(steps) == ["main", "ivr"]
-    assert not lab.rang(since, "201")
+    assert not lab.rang("201", since)
 
 
 def test_reception_when_closed_plays_the_closed_message_then_voicemail(lab, tmp_path):
@@ -215,7 +185,7 @@ def test_reception_when_closed_plays_the_closed_message_then_voicemail(lab, tmp_
     phone.wait_for("disconnected", 30, call=call)
     assert not audio.is_silent(tmp_path / "closed.wav")
     assert gotos(lab.trace_of_last_call()) == ["main", "bureau_ferme", "messagerie_vocale"]
-    assert not lab.rang(since, "201") and not lab.rang(since, "203")
+    assert not lab.rang("201", since) and not lab.rang("203", since)
 
 
 def test_a_public_holiday_counts_as_closed(lab):
@@ -225,7 +195,7 @@ def test_a_public_holiday_counts_as_closed(lab):
     steps = lab.trace_of_last_call()
     assert gotos(steps) == ["main", "bureau_ferme", "messagerie_vocale"]
     assert [s["inside"] for s in steps if s["event"] == "result" and "inside" in s] == [True]
-    assert not lab.rang(since, "201")
+    assert not lab.rang("201", since)
 
 
 def test_voicemail_switch_sends_support_calls_to_voicemail(lab):
@@ -234,13 +204,13 @@ def test_voicemail_switch_sends_support_calls_to_voicemail(lab):
     since, call = lab.call("983")
     lab.phones["300"].wait_for("disconnected", 30, call=call)
     assert gotos(lab.trace_of_last_call()) == ["main", "messagerie_vocale"]
-    assert not lab.rang(since, "201")
+    assert not lab.rang("201", since)
 
 
 def test_support_rings_the_group_then_voicemail_when_nobody_answers(lab):
     since, call = lab.call("983")
-    lab.wait_ring(since, "201")
-    lab.wait_ring(since, "202")
+    lab.wait_ring("201", since)
+    lab.wait_ring("202", since)
     # Nobody answers within the group's 5 s: the caller is taken to voicemail.
     lab.phones["300"].wait_for("disconnected", 40, call=call)
     steps = lab.trace_of_last_call()
@@ -249,7 +219,7 @@ def test_support_rings_the_group_then_voicemail_when_nobody_answers(lab):
 
 def test_support_call_answered_by_a_group_member(lab):
     since, call = lab.call("983")
-    ring = lab.wait_ring(since, "202")
+    ring = lab.wait_ring("202", since)
     lab.phones["202"].answer(200, call=ring["call"])
     lab.phones["300"].wait_for("confirmed", 10, call=call)
     lab.hang_up("300", call)
@@ -258,7 +228,7 @@ def test_support_call_answered_by_a_group_member(lab):
 
 def test_mobility_a_call_from_dario_s_mobile_continues_as_dario(lab):
     since, call = lab.call("990")
-    ring = lab.wait_ring(since, "203")
+    ring = lab.wait_ring("203", since)
     # Carla sees Dario's extension, not his mobile number: the call continues as him, in his procedure.
     assert caller_number(ring) == "204"
     lab.phones["300"].hangup(call=call)
@@ -272,12 +242,12 @@ def test_mobility_callback_hangs_up_calls_the_mobile_back_and_it_dials_as_the_us
     ended = lab.phones["300"].wait_for("disconnected", 15, call=call)
     assert not lab.phones["300"].saw("confirmed", call=call), ended
     mobile = lab.phones[ELLA_MOBILE]
-    back = lab.wait_ring(since, ELLA_MOBILE)
+    back = lab.wait_ring(ELLA_MOBILE, since)
     mobile.answer(200, call=back["call"])
     mobile.wait_for("confirmed", 10, call=back["call"])
     time.sleep(1.0)  # "dial the number you want to call" starts; digits typed during it count
     mobile.send_dtmf("203#", call=back["call"])
-    ring = lab.wait_ring(since, "203")
+    ring = lab.wait_ring("203", since)
     assert caller_number(ring) == "205"  # Carla sees Ella's extension: she called as herself
     mobile.hangup(call=back["call"])
 

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.support.stack import Stack
+from tests.support.stack_lab import StackLab, running_lab
 
 PASSWORD = "Phone-Secret-Kiwi9"
 PEOPLE = {"200": "Carl", "201": "Anna", "202": "Bruno", "203": "Chloe"}
@@ -31,15 +31,7 @@ OFFICE = {
 }
 
 
-class Lab:
-    def __init__(self, stack: Stack):
-        self.stack = stack
-        self.api = stack.admin_api()
-        self.phones = {}
-
-    def uri(self, number: str) -> str:
-        return f"sip:{number}@127.0.0.1:{self.stack.settings.sip_port}"
-
+class Lab(StackLab):
     def who_rings(self, number: str) -> str:
         """Carl (200) calls `number`; returns the one target that rang, after hanging up."""
         caller = self.phones["200"]
@@ -118,11 +110,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("timeswitch") / "data").start()
-    lab = Lab(stack)
-    try:
-        for ext, first in PEOPLE.items():
-            lab.api.create_user(ext, first, "Test", PASSWORD)
+    def configure(lab: Lab) -> None:
         status, body = lab.api.request("POST", "/api/v1/dialplan/time-ranges", OFFICE)
         assert status == 201, body
         status, body = lab.api.request("POST", "/api/v1/dialplan/switches", {
@@ -139,13 +127,10 @@ def lab(tmp_path_factory):
                 {"app": "check_time", "time_range": "office", "when": "inside", "procedure": "open"},
                 {"app": "goto", "procedure": "closed"}]}]})
         assert status == 200, body
-        for ext in PEOPLE:
-            lab.phones[ext] = stack.registered_phone(ext, PASSWORD, f"phone-{ext}")
+
+    people = [(ext, first, "Test") for ext, first in PEOPLE.items()]
+    with running_lab(Lab, tmp_path_factory.mktemp("timeswitch") / "data", people, PASSWORD, configure) as lab:
         yield lab
-    finally:
-        for phone in lab.phones.values():
-            phone.close()
-        stack.stop()
 
 
 @pytest.mark.parametrize("now, target", [

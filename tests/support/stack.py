@@ -28,6 +28,25 @@ WORKERS_MAX = 16
 NEW_ADMIN_PASSWORD = "Lab-Admin-Passw0rd"
 
 
+# System prompts, beep and default music, generated once per test session and copied into each
+# stack's data directory: the same files the image ships (`appliance prompts`), seconds saved per stack.
+_GENERATED_SOUNDS: list[Path] = []
+
+
+def seed_generated_sounds(settings: Settings) -> None:
+    import shutil
+    import tempfile
+
+    from appliance.sounds.library import build_system_prompts
+
+    if not _GENERATED_SOUNDS:
+        cache = Settings(data_dir=Path(tempfile.mkdtemp(prefix="appliance-sounds-")))
+        cache.ensure_dirs()
+        build_system_prompts(cache)
+        _GENERATED_SOUNDS.append(cache.sounds_dir)
+    shutil.copytree(_GENERATED_SOUNDS[0], settings.sounds_dir, dirs_exist_ok=True)
+
+
 class Stack:
     def __init__(self, data_dir: Path, spare_workers: int = 2, workers_max: int = WORKERS_MAX):
         base = free_port_block(3 + workers_max)
@@ -64,6 +83,7 @@ class Stack:
             "--rtp-port-base", str(s.rtp_port_base), "--spare-workers", str(s.spare_workers),
             "--clock-file", s.clock_file,
         ]
+        seed_generated_sounds(s)
         self.process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, bufsize=1)
         deadline = time.monotonic() + timeout
@@ -80,6 +100,8 @@ class Stack:
             if line.startswith("admin"):
                 break
         self._wait_ready(deadline)
+        # Ready for calls: Kamailio knows the warm workers (a first call must not race the pool's start).
+        self.wait_workers_dispatched(max(1, s.spare_workers), timeout=max(5.0, deadline - time.monotonic()))
         return self
 
     def _wait_ready(self, deadline: float) -> None:
