@@ -4,7 +4,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules sox espeak-ng
+# libsox-fmt-mp3: sox reads uploaded MP3 prompts only with it (appliance.sounds).
+RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules sox libsox-fmt-mp3 espeak-ng
 TEST_DEBS := $(RUN_DEBS) sip-tester chromium
 ARGS ?=
 

@@ -46,7 +46,8 @@ class WebServer:
         self.settings = settings
         self.server = wsgi.Server((settings.bind, settings.http_port), create_app(settings), numthreads=threads,
                                   server_name="appliance", request_queue_size=64, timeout=30, shutdown_timeout=5)
-        self.server.max_request_body_size = SERVER_BODY_LIMIT
+        # Past the largest body a route accepts (sound uploads), cheroot refuses the request itself.
+        self.server.max_request_body_size = max([SERVER_BODY_LIMIT, *web.BODY_ALLOWANCES.values()])
         self.tls = certificate is not None
         if certificate is not None:
             from cheroot.ssl.builtin import BuiltinSSLAdapter
