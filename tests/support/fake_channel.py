@@ -26,8 +26,11 @@ class FakeChannel(Channel):
         self.digits = list(digits or [])   # answers of successive collect_digits calls ("" = timeout)
         self.dial_outcome = dial_outcome or (lambda targets, timeout: DialResult(DialOutcome.NO_ANSWER, 408))
         self.log: list[tuple] = []
+        self.heard: list[str] = []  # the files played, by name without extension
+        self.stopped = 0            # stop_playing calls
         self._up, self._answered = True, False
         self.hangup_code: int | None = None
+        self.hangup_reason: str | None = None
 
     # -- call control
     def ring(self):
@@ -46,7 +49,7 @@ class FakeChannel(Channel):
     def hangup(self, code=None, reason=None):
         if self._up:
             self._up = False
-            self.hangup_code = code
+            self.hangup_code, self.hangup_reason = code, reason
             self.log.append(("hangup", code))
 
     @property
@@ -68,9 +71,10 @@ class FakeChannel(Channel):
     def play(self, path, loop=False, wait=True, stop_on_digit=False):
         self._check()
         self.log.append(("play", Path(path).stem))
+        self.heard.append(Path(path).stem)
 
     def stop_playing(self):
-        pass
+        self.stopped += 1
 
     def collect_digits(self, max_digits, timeout, terminator="#"):
         self._check()

@@ -24,6 +24,7 @@ from appliance.errors import Conflict, NotFound, ValidationError
 from appliance.store import database
 from appliance.users import create_user
 from tests.support.browser import STRONG, first_login, running_web
+from tests.support.fake_channel import FakeChannel
 
 PEOPLE = ("201", "202", "203", "204", "205", "206")
 
@@ -248,19 +249,16 @@ class FakeClock:
         return self.now
 
 
-class ScriptedChannel(Channel):
+class ScriptedChannel(FakeChannel):
     """The caller's leg; `dial()` answers from `script` (extension -> outcome, or a list used in turn)."""
 
     def __init__(self, script: dict, clock: FakeClock | None = None):
-        self.caller, self.caller_name, self.callee, self.call_id, self.language = "100", "Caller", "600", "c1", "en"
+        super().__init__(caller="100", callee="600")
+        self.caller_name, self.call_id = "Caller", "c1"
         self.script = {ext: list(v) if isinstance(v, list) else v for ext, v in script.items()}
         self.clock = clock
         self.dials: list[tuple[list[str], float]] = []
-        self.up = True
-        self._answered = False
         self.played: list[tuple[str, bool]] = []
-        self.stopped = 0
-        self.hung_up_by = None
 
     def _outcome(self, ext: str) -> str:
         value = self.script.get(ext, "no_answer")
@@ -274,7 +272,7 @@ class ScriptedChannel(Channel):
         self.dials.append((exts, timeout))
         outcomes = {ext: self._outcome(ext) for ext in exts}
         if any(o == "hangup" for o in outcomes.values()):
-            self.up = False
+            self._up = False
             return DialResult(DialOutcome.CANCELLED, 487, "Request Terminated")
         winner = next((ext for ext in exts if outcomes[ext] == "answer"), None)
         if winner is not None:
@@ -293,53 +291,8 @@ class ScriptedChannel(Channel):
     def dialled(self) -> list[str]:
         return [",".join(exts) for exts, _ in self.dials]
 
-    def ring(self):
-        pass
-
-    def early_media(self):
-        pass
-
-    def answer(self):
-        self._answered = True
-
-    def hangup(self, code=None, reason=None):
-        self.up = False
-        self.hung_up_by = (code, reason)
-
-    @property
-    def is_up(self):
-        return self.up
-
-    @property
-    def answered(self):
-        return self._answered
-
-    def on_hangup(self, callback):
-        pass
-
-    def wait_hangup(self, timeout=None):
-        return None
-
     def play(self, path, loop=False, wait=True, stop_on_digit=False):
         self.played.append((path, loop))
-
-    def stop_playing(self):
-        self.stopped += 1
-
-    def collect_digits(self, max_digits, timeout, terminator="#"):
-        return ""
-
-    def record(self, path, max_seconds, stop_digits="#"):
-        return 0.0
-
-    def echo(self, max_seconds=None):
-        pass
-
-    def bridge(self, other):
-        pass
-
-    def unbridge(self, other):
-        pass
 
 
 @pytest.fixture

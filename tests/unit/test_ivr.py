@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from appliance.callcore import prompts
-from appliance.callcore.channel import Channel, HungUp
+from appliance.callcore.channel import HungUp
 from appliance.dialplan import ivr
 from appliance.dialplan.call import DialplanCall, Goto, Stop
 from appliance.dialplan.models import Procedure, current_revision
@@ -19,12 +19,13 @@ from appliance.errors import Conflict, NotFound, ValidationError
 from appliance.sounds.models import Sound
 from appliance.users import create_user
 from tests.support import audio
+from tests.support.fake_channel import FakeChannel
 
 WAIT = "~"  # in a script: the caller presses nothing until the timeout
 AHEAD = "^"  # in a script: the next key was pressed before the next prompt began (typed ahead)
 
 
-class KeypadCaller(Channel):
+class KeypadCaller(FakeChannel):
     """The caller's leg. `keys` is what the caller does, in order: digits, WAIT for a silence, AHEAD.
 
     collect_digits reads the keys like the call core does: it stops at max_digits, at the
@@ -33,35 +34,13 @@ class KeypadCaller(Channel):
     """
 
     def __init__(self, keys: str):
+        super().__init__(caller="x", callee="x")
         self.keys = list(keys)
-        self.heard: list[str] = []
-        self.caller = self.callee = self.call_id = "x"
-        self.caller_name = ""
-        self.language = "en"
-        self._up, self._answered = True, False
-
-    def ring(self): pass
-    def early_media(self): pass
-    def answer(self): self._answered = True
-
-    def hangup(self, code=None, reason=None):
-        self._up = False
-
-    @property
-    def is_up(self): return self._up
-
-    @property
-    def answered(self): return self._answered
-
-    def on_hangup(self, callback): pass
-    def wait_hangup(self, timeout=None): return None
 
     def play(self, path, loop=False, wait=True, stop_on_digit=False):
         assert self._answered, "played before answering"
         assert stop_on_digit or Path(path).stem == "goodbye", "IVR prompts stop when the caller presses a key"
-        self.heard.append(Path(path).stem)
-
-    def stop_playing(self): pass
+        super().play(path, loop, wait, stop_on_digit)
 
     def collect_digits(self, max_digits, timeout, terminator="#"):
         if timeout == ivr.TYPE_AHEAD_S:
@@ -81,11 +60,8 @@ class KeypadCaller(Channel):
             got += key
         return got
 
-    def record(self, path, max_seconds, stop_digits="#"): return 0.0
-    def echo(self, max_seconds=None): pass
-    def dial(self, *args, **kwargs): raise AssertionError("the IVR dials nobody itself")
-    def bridge(self, other): pass
-    def unbridge(self, other): pass
+    def dial(self, *args, **kwargs):
+        raise AssertionError("the IVR dials nobody itself")
 
 
 class Steps:

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from appliance.callcore import prompts
-from appliance.callcore.channel import Channel, HungUp
+from appliance.callcore.channel import HungUp
 from appliance.dialplan import engine, switches
 from appliance.dialplan.call import DialplanCall, Stop
 from appliance.dialplan.models import Procedure, Switch, current_revision
 from appliance.errors import Conflict, NotFound, ValidationError
 from appliance.users import create_user
 from tests.support.browser import STRONG, running_web
+from tests.support.fake_channel import FakeChannel
 
 
 @pytest.fixture(scope="module")
@@ -138,51 +139,28 @@ def test_delete_refused_while_a_procedure_checks_the_switch(users):
 
 # -- by phone: a scripted caller -------------------------------------------------------------------------
 
-class ScriptedPhone(Channel):
+class ScriptedPhone(FakeChannel):
     """The caller's leg: each collect_digits returns the next scripted answer ("" = timeout)."""
 
     def __init__(self, answers: list[str]):
+        super().__init__(caller="x", callee="x")
         self.answers = list(answers)
-        self.heard: list[str] = []
-        self.caller = self.callee = self.call_id = "x"
-        self.caller_name = ""
-        self.language = "en"
-        self._up, self._answered = True, False
-        self.hung_up_with = None
-
-    def ring(self): pass
-    def early_media(self): pass
-    def answer(self): self._answered = True
-
-    def hangup(self, code=None, reason=None):
-        self._up = False
-        self.hung_up_with = code
 
     @property
-    def is_up(self): return self._up
-
-    @property
-    def answered(self): return self._answered
-
-    def on_hangup(self, callback): pass
-    def wait_hangup(self, timeout=None): return None
+    def hung_up_with(self):
+        return self.hangup_code
 
     def play(self, path, loop=False, wait=True, stop_on_digit=False):
         assert self._answered, "played before answering"
-        self.heard.append(Path(path).stem)
-
-    def stop_playing(self): pass
+        super().play(path, loop, wait, stop_on_digit)
 
     def collect_digits(self, max_digits, timeout, terminator="#"):
         if not self.answers:
             raise HungUp(self)
         return self.answers.pop(0)
 
-    def record(self, path, max_seconds, stop_digits="#"): return 0.0
-    def echo(self, max_seconds=None): pass
-    def dial(self, *args, **kwargs): raise AssertionError("no dial expected")
-    def bridge(self, other): pass
-    def unbridge(self, other): pass
+    def dial(self, *args, **kwargs):
+        raise AssertionError("no dial expected")
 
 
 class Steps:
