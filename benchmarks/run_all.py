@@ -10,6 +10,7 @@ BENCHMARKS = [
     "benchmarks.call_setup",
     "benchmarks.concurrent_calls",
     "benchmarks.idle_memory",
+    "benchmarks.dialplan",
 ]
 
 
