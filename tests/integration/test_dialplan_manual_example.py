@@ -46,7 +46,8 @@ def provider_numbers() -> list[dict]:
     return [deliver("980", "+33176747980", "+41441234567"),
             deliver("983", "+33176747983", "+41441234567"),
             deliver("990", "+33176747980", DARIO_MOBILE),
-            deliver("991", "+33176747999", ELLA_MOBILE)]
+            deliver("991", "+33176747999", ELLA_MOBILE),
+            {"number": "986", "apps": [{"app": "music_on_hold", "seconds": 3}, {"app": "hangup"}]}]
 
 
 def configuration() -> list[tuple[str, str, dict]]:
@@ -250,6 +251,18 @@ def test_mobility_callback_hangs_up_calls_the_mobile_back_and_it_dials_as_the_us
     ring = lab.wait_ring("203", since)
     assert caller_number(ring) == "205"  # Carla sees Ella's extension: she called as herself
     mobile.hangup(call=back["call"])
+
+
+def test_music_on_hold_plays_then_the_next_application_runs(lab, tmp_path):
+    since, call = lab.call("986")
+    phone = lab.phones["300"]
+    phone.wait_for("confirmed", 10, call=call)
+    phone.record(tmp_path / "moh.wav", call=call)
+    time.sleep(1.5)
+    phone.stop_recording(call=call)
+    assert not audio.is_silent(tmp_path / "moh.wav", skip_seconds=0.3)
+    # After its 3 s the music stops and "hang up" ends the call.
+    phone.wait_for("disconnected", 10, call=call)
 
 
 @pytest.mark.parametrize("dialled, procedure, entry", [

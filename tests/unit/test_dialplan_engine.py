@@ -233,3 +233,29 @@ def test_user_in_a_dialplan_cannot_be_deleted(users):
         delete_user("201")
     assert "procedure main" in err.value.message
     delete_user("202")
+
+
+def test_disa_routes_the_digits_in_this_procedure_and_times_out_to_the_next_application(users):
+    procedures.update_procedure("main", {"numbers": [
+        {"number": "default", "apps": [{"app": "disa", "timeout_s": 5},
+                                       {"app": "dial_users", "extensions": ["202"]}]},
+        {"number": "2XX", "apps": [{"app": "dial_users", "extensions": ["201"]}]}]})
+    # The caller types 201: the call goes on in "main" with 201, which rings Bob.
+    channel = run(users, "0800", procedure="main", digits=["201"])
+    assert ("play", "enter_extension") in channel.log and channel.answered
+    assert [d[1] for d in channel.events("dial")] == [("201",)]
+    # The caller types nothing: the next application (Carol) rings.
+    channel = run(users, "0800", procedure="main", digits=[""])
+    assert [d[1] for d in channel.events("dial")] == [("202",)]
+
+
+def test_disa_digits_never_reach_a_procedure_the_caller_should_not(users):
+    # DISA's digits are routed in "main" (trunk calls): an external number typed there finds nothing.
+    procedures.update_procedure("users", {"numbers": [{"number": "0X.", "apps": [{"app": "hangup",
+                                                                                  "cause": "congestion"}]}]})
+    procedures.update_procedure("main", {"numbers": [{"number": "default", "apps": [{"app": "disa"}]}]})
+    channel = run(users, "0800", procedure="main", digits=["0041791234567"])
+    # main has no entry for it but its default: DISA asks again (the caller says nothing) and the call ends.
+    assert channel.events("dial") == []
+    assert channel.log.count(("play", "enter_extension")) == 2
+    assert not channel.is_up
