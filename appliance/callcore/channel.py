@@ -92,6 +92,8 @@ class Channel(abc.ABC):
         callee       -- the number dialled (request-URI user)
         call_id      -- a unique id of this leg (its SIP Call-ID)
         language     -- language of announcements for this caller ("fr", "en", ...)
+        trunk        -- the trunk the call came in on (Kamailio's X-AP-Trunk), "" from a phone
+        headers      -- the INVITE's headers, lower-case names (what a trunk sent: To, Diversion...)
     """
 
     caller: str
@@ -99,6 +101,8 @@ class Channel(abc.ABC):
     callee: str
     call_id: str
     language: str
+    trunk: str = ""
+    headers: dict = {}  # noqa: RUF012 -- read-only default; the call core sets each channel's own
 
     # -- call control ----------------------------------------------------
     @abc.abstractmethod

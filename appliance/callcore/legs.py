@@ -457,8 +457,10 @@ def fork_at_edge(targets: list[str]) -> tuple[list[str], str]:
 
 class PjChannel(Channel):
     def __init__(self, session: Session, leg: Leg, caller: str, caller_name: str, callee: str,
-                 call_id: str, language: str = "en"):
+                 call_id: str, language: str = "en", trunk: str = "", headers: dict | None = None):
         self.session = session
+        self.trunk = trunk
+        self.headers = headers or {}
         self.runtime = session.runtime
         self.leg = leg
         leg.channel = self

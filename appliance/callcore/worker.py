@@ -191,7 +191,8 @@ def _handle_call(runtime, session, leg, meta: dict) -> None:
         caller = meta["headers"].get("x-ap-caller") or meta["from_user"] or "anonymous"
         caller_name, language = caller_identity(caller, meta["from_name"])
         channel = PjChannel(session, leg, caller=caller, caller_name=caller_name, callee=meta["callee"],
-                            call_id=meta["call_id"], language=language)
+                            call_id=meta["call_id"], language=language,
+                            trunk=meta["headers"].get("x-ap-trunk", ""), headers=meta["headers"])
         record = CallRecord(meta["call_id"], caller, caller_name, meta["callee"], runtime.name,
                             dispatch=dispatch_number(meta["headers"]))
         if record.stale:

@@ -33,6 +33,13 @@ class Cdr(BaseModel):
     # Kamailio's dispatch number of the INVITE (X-AP-Dispatch): a call retried
     # on another worker keeps its one row, owned by the latest dispatch.
     dispatch = peewee.IntegerField(default=1)
+    # Calls through trunks (schema V6): inbound | outbound | internal, the trunk, the call class
+    # (local, national, mobile, international, premium, emergency), the E.164 number sent, the cost.
+    direction = peewee.CharField(max_length=8, default="internal")
+    trunk = peewee.CharField(max_length=64, default="")
+    call_class = peewee.CharField(max_length=16, default="")
+    dialled = peewee.CharField(max_length=40, default="")
+    cost = peewee.FloatField(null=True)
 
     class Meta:
         table_name = "cdr"

@@ -3,7 +3,8 @@
 One home for both questions, so that saving a reference to a missing
 object and deleting an object still in use are refused the same way
 everywhere: `exists(kind, name)` and `where_used(kind, name)`.
-Kinds: procedure, sound, moh_class, call_group, ivr, switch, time_range, extension.
+Kinds: procedure, sound, moh_class, call_group, ivr, switch, time_range, extension,
+trunk, trunk_group, price_list.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from appliance.errors import Conflict
 
 def exists(kind: str, name: str) -> bool:
     from appliance.dialplan.models import CallGroup, Ivr, Procedure, Switch, TimeRange
+    from appliance.prices.models import PriceList
     from appliance.sounds.models import MohClass, Sound
+    from appliance.trunks.models import Trunk, TrunkGroup
     from appliance.users.models import User
 
     model, column = {
+        "trunk": (Trunk, Trunk.name), "trunk_group": (TrunkGroup, TrunkGroup.name),
+        "price_list": (PriceList, PriceList.name),
         "procedure": (Procedure, Procedure.name), "sound": (Sound, Sound.name),
         "moh_class": (MohClass, MohClass.name), "call_group": (CallGroup, CallGroup.name),
         "ivr": (Ivr, Ivr.name), "switch": (Switch, Switch.name), "time_range": (TimeRange, TimeRange.name),
@@ -47,6 +52,20 @@ def where_used(kind: str, name: str) -> list[str]:
                 places.append(f"call group {group.name} (no answer)")
             if kind == "extension" and any(m.get("extension") == name for m in group.members):
                 places.append(f"call group {group.name} (member)")
+    if kind in ("procedure", "trunk", "price_list", "extension", "call_group", "ivr", "time_range"):
+        from appliance.trunks.models import Did, Trunk, TrunkGroup
+
+        for trunk in Trunk.select():
+            if (kind == "procedure" and trunk.inbound_procedure == name) or (
+                    kind == "price_list" and trunk.price_list == name):
+                places.append(f"trunk {trunk.name}")
+        for group in TrunkGroup.select():
+            if kind == "trunk" and any(m.get("trunk") == name for m in group.members):
+                places.append(f"trunk group {group.name}")
+        for did in Did.select():
+            if (kind == "trunk" and did.trunk == name) or (kind == "procedure" and did.procedure == name) or (
+                    did.destination_kind == {"extension": "user"}.get(kind, kind) and did.destination == name):
+                places.append(f"inbound number {did.number}")
     if kind in ("procedure", "sound", "ivr"):
         from appliance.dialplan import ivr
 

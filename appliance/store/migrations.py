@@ -231,7 +231,130 @@ CREATE TABLE sound (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
+# Trunks, inbound numbers, trunk groups, prices, toll-fraud guards, the event log (issue 5).
+V6 = """
+ALTER TABLE system_settings ADD COLUMN national_prefix VARCHAR(4) NOT NULL DEFAULT '0';
+ALTER TABLE system_settings ADD COLUMN international_prefix VARCHAR(4) NOT NULL DEFAULT '00';
+
+ALTER TABLE user ADD COLUMN caller_id_mode VARCHAR(12) NOT NULL DEFAULT 'appliance';
+ALTER TABLE user ADD COLUMN caller_id_number VARCHAR(32) NOT NULL DEFAULT '';
+
+ALTER TABLE cdr ADD COLUMN direction VARCHAR(8) NOT NULL DEFAULT 'internal';
+ALTER TABLE cdr ADD COLUMN trunk VARCHAR(64) NOT NULL DEFAULT '';
+ALTER TABLE cdr ADD COLUMN call_class VARCHAR(16) NOT NULL DEFAULT '';
+ALTER TABLE cdr ADD COLUMN dialled VARCHAR(40) NOT NULL DEFAULT '';
+ALTER TABLE cdr ADD COLUMN cost REAL;
+
+CREATE TABLE trunk (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    title VARCHAR(128) NOT NULL DEFAULT '',
+    preset VARCHAR(32) NOT NULL DEFAULT 'generic',
+    auth_user VARCHAR(64) NOT NULL DEFAULT '',
+    from_user VARCHAR(64) NOT NULL DEFAULT '',
+    provider_domain VARCHAR(253) NOT NULL DEFAULT '',
+    host VARCHAR(260) NOT NULL DEFAULT '',
+    password_enc TEXT,
+    ha1 VARCHAR(32),
+    register INTEGER NOT NULL DEFAULT 1,
+    keepalive INTEGER NOT NULL DEFAULT 1,
+    transport VARCHAR(3) NOT NULL DEFAULT 'udp',
+    codecs TEXT NOT NULL DEFAULT '["PCMA","PCMU","G722"]',
+    max_calls INTEGER NOT NULL DEFAULT 0,
+    country_code VARCHAR(4) NOT NULL DEFAULT '',
+    inbound_procedure VARCHAR(64) NOT NULL DEFAULT 'main',
+    outbound_caller_id VARCHAR(32) NOT NULL DEFAULT '',
+    called_header VARCHAR(10) NOT NULL DEFAULT 'ruri',
+    ip_auth TEXT NOT NULL DEFAULT '[]',
+    price_list VARCHAR(64),
+    enabled INTEGER NOT NULL DEFAULT 1,
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE did (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number VARCHAR(40) NOT NULL UNIQUE,
+    trunk VARCHAR(64),
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    destination_kind VARCHAR(12) NOT NULL,
+    destination VARCHAR(64) NOT NULL DEFAULT '',
+    procedure VARCHAR(64) NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE trunk_group (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    members TEXT NOT NULL DEFAULT '[]',
+    failover_delay_s INTEGER NOT NULL DEFAULT 0,
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE price_list (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    currency VARCHAR(3) NOT NULL DEFAULT 'EUR',
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE price_rate (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    list_id INTEGER NOT NULL REFERENCES price_list (id) ON DELETE CASCADE,
+    dialprefix VARCHAR(32) NOT NULL,
+    destination VARCHAR(128) NOT NULL DEFAULT '',
+    rate REAL NOT NULL,
+    min_duration INTEGER NOT NULL DEFAULT 0,
+    billing_block INTEGER NOT NULL DEFAULT 60,
+    connect_charge REAL NOT NULL DEFAULT 0,
+    start_day INTEGER NOT NULL DEFAULT 1,
+    stop_day INTEGER NOT NULL DEFAULT 7,
+    start_time INTEGER NOT NULL DEFAULT 0,
+    stop_time INTEGER NOT NULL DEFAULT 86400
+);
+CREATE INDEX price_rate_prefix ON price_rate (list_id, dialprefix);
+
+-- Toll-fraud guards: one row of settings, the unlocks used, and blocked calls go to the event log.
+CREATE TABLE fraud_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    enabled INTEGER NOT NULL DEFAULT 1,
+    allowed_countries TEXT NOT NULL DEFAULT '[]',
+    daily_budget REAL NOT NULL DEFAULT 50,
+    calls_per_minute INTEGER NOT NULL DEFAULT 10,
+    calls_per_minute_per_user INTEGER NOT NULL DEFAULT 3,
+    premium_allowed INTEGER NOT NULL DEFAULT 0,
+    max_calls_per_user INTEGER NOT NULL DEFAULT 2,
+    max_call_minutes INTEGER NOT NULL DEFAULT 120,
+    blocked_until DATETIME,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO fraud_settings (id) VALUES (1);
+CREATE TABLE fraud_unlock (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    by VARCHAR(64) NOT NULL DEFAULT ''
+);
+
+-- The event log: trunk state, registration and DNS failures, bans, emergency calls, fraud blocks.
+CREATE TABLE event (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    kind VARCHAR(48) NOT NULL,
+    severity VARCHAR(8) NOT NULL DEFAULT 'info',
+    subject VARCHAR(128) NOT NULL DEFAULT '',
+    message VARCHAR(512) NOT NULL DEFAULT '',
+    details TEXT NOT NULL DEFAULT '{}',
+    emailed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX event_at ON event (at);
+CREATE INDEX event_kind ON event (kind, at);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:

@@ -29,6 +29,10 @@ class SystemSettings(BaseModel):
     flood_limit = peewee.IntegerField(default=100)
     # Bumped by every save: a client sending the revision it read gets a conflict if it moved.
     revision = peewee.IntegerField(default=1)
+    # Dialling: the national trunk prefix ("0") and the international prefix ("00") of the system's
+    # country decide a number's call class and E.164 form (appliance.trunks.numbers).
+    national_prefix = peewee.CharField(max_length=4, default="0")
+    international_prefix = peewee.CharField(max_length=4, default="00")
 
     class Meta:
         table_name = "system_settings"

@@ -41,6 +41,9 @@ class User(BaseModel):
     # Dialplan procedure for the calls this user places; mobile number for mobility lookup.
     dialplan = peewee.CharField(max_length=64, default="users")
     mobile = peewee.CharField(max_length=32, default="")
+    # Outbound caller ID: appliance (the trunk's number) | custom (caller_id_number) | anonymous | transparent.
+    caller_id_mode = peewee.CharField(max_length=12, default="appliance")
+    caller_id_number = peewee.CharField(max_length=32, default="")
     created_at = peewee.DateTimeField(default=dt.datetime.utcnow)
     updated_at = peewee.DateTimeField(default=dt.datetime.utcnow)
 

@@ -1,0 +1,1 @@
+"""Toll-fraud guards: what an outbound call must pass before it reaches a trunk."""
