@@ -354,7 +354,19 @@ CREATE INDEX event_at ON event (at);
 CREATE INDEX event_kind ON event (kind, at);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
+# Toll-fraud guards: the outbound calls the guard let through, counted by the per-minute rate limits
+# (appliance-wide and per user) across every worker process; rows older than an hour are pruned.
+V7 = """
+CREATE TABLE fraud_attempt (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at DATETIME NOT NULL,
+    user VARCHAR(64) NOT NULL DEFAULT ''
+);
+CREATE INDEX fraud_attempt_at ON fraud_attempt (at);
+CREATE INDEX fraud_attempt_user ON fraud_attempt (user, at);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
