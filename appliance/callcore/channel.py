@@ -184,8 +184,11 @@ class Channel(abc.ABC):
     # -- more legs ----------------------------------------------------------
     @abc.abstractmethod
     def dial(self, target_uri: str | Sequence[str], timeout: float, caller_name: str = "",
-             caller_number: str = "", wait_end: bool = True) -> DialResult:
+             caller_number: str = "", wait_end: bool = True, headers: dict[str, str] | None = None) -> DialResult:
         """Call one target (or several at once, first to answer wins) on behalf of this leg.
+
+        `headers`: extra SIP headers for the SIP edge (X-AP-Trunk: send it out on that trunk,
+        X-AP-Privacy: id for an anonymous caller).
 
         Presents `caller_name`/`caller_number` to the target. While the target
         rings, 180 and early media (183) are relayed to this leg; on answer

@@ -651,9 +651,9 @@ class PjChannel(Channel):
         return new_outgoing_leg(self.runtime, self.session, uri, headers)
 
     def dial(self, target_uri: str | Sequence[str], timeout: float, caller_name: str = "",
-             caller_number: str = "", wait_end: bool = True) -> DialResult:
+             caller_number: str = "", wait_end: bool = True, headers: dict[str, str] | None = None) -> DialResult:
         targets = [target_uri] if isinstance(target_uri, str) else list(target_uri)
-        result = self._dial(targets, timeout, caller_name, caller_number)
+        result = self._dial(targets, timeout, caller_name, caller_number, headers or {})
         self.session.last_dial = result
         if result.answered and wait_end:
             started = result.peer.leg.answered_at or time.time()
@@ -662,12 +662,14 @@ class PjChannel(Channel):
             result.talk_seconds = time.time() - started
         return result
 
-    def _dial(self, targets: list[str], timeout: float, caller_name: str, caller_number: str) -> DialResult:
+    def _dial(self, targets: list[str], timeout: float, caller_name: str, caller_number: str,
+              extra_headers: dict[str, str]) -> DialResult:
         while self.session.pump(0):
             pass
         if not self.leg.up:
             return DialResult(DialOutcome.CANCELLED, 487, "Request Terminated")
-        headers = {"X-AP-Caller-Name": caller_name or caller_number, "X-AP-Caller-Number": caller_number}
+        headers = {"X-AP-Caller-Name": caller_name or caller_number, "X-AP-Caller-Number": caller_number,
+                   **extra_headers}
         targets, also = fork_at_edge(targets)
         if also:
             headers["X-AP-Also"] = also

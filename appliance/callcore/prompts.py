@@ -60,6 +60,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Wählen Sie die gewünschte Rufnummer, dann Raute.",
         "it": "Digiti il numero che desidera chiamare, poi cancelletto.",
     },
+    "call_not_allowed": {
+        "fr": "Cet appel n'est pas autorisé.",
+        "en": "This call is not allowed.",
+        "de": "Dieser Anruf ist nicht erlaubt.",
+        "it": "Questa chiamata non è consentita.",
+    },
+    "outbound_blocked": {
+        "fr": "Les appels sortants sont bloqués pour le moment. Contactez votre administrateur.",
+        "en": "Outgoing calls are blocked for now. Please contact your administrator.",
+        "de": "Abgehende Anrufe sind derzeit gesperrt. Wenden Sie sich an Ihren Administrator.",
+        "it": "Le chiamate in uscita sono bloccate. Contatti l'amministratore.",
+    },
     "invalid_choice": {
         "fr": "Choix non valide.",
         "en": "Invalid choice.",

@@ -107,6 +107,21 @@ class CallRecord:
             Cdr.update(**values).where(self._mine()).execute()
         except peewee.PeeweeException:
             log.exception("end of call %s not written", self.row.call_id)
+            return
+        price_if_outbound(self.row.call_id)
+
+
+def price_if_outbound(call_id: str) -> None:
+    """An answered call out through a trunk gets its cost from the trunk's price list (appliance.prices)."""
+    row = Cdr.get_or_none(Cdr.call_id == call_id)
+    if row is None or row.direction != "outbound" or row.billsec <= 0:
+        return
+    try:
+        from appliance.prices import service as prices
+
+        prices.on_call_ended(row)
+    except Exception:
+        log.exception("cost of call %s not computed", call_id)
 
 
 def disposition_of(answered: bool, caller_gave_up: bool, last_dial) -> Disposition:

@@ -179,21 +179,31 @@ def route(channel, settings: Settings) -> None:
     from appliance.dialplan.trace import Trace
     from appliance.users.models import User
 
-    user = User.get_or_none(User.extension == channel.caller)
-    procedure = user.dialplan if user is not None else DEFAULT_TRUNK_PROCEDURE
     trace = Trace(settings, channel.call_id)
-    call = DialplanCall(channel=channel, settings=settings, trace=trace, caller=channel.caller,
-                        caller_name=channel.caller_name, called=channel.callee,
-                        user=user.extension if user is not None else "", procedure=procedure,
-                        language=channel.language, now=clock(settings))
     try:
+        if getattr(channel, "trunk", ""):
+            from appliance.trunks import inbound
+
+            call, first = inbound.prepare(channel, settings, trace, clock(settings))
+            if call is not None:
+                run(call, snapshot(), first)
+            return
+        user = User.get_or_none(User.extension == channel.caller)
+        procedure = user.dialplan if user is not None else DEFAULT_TRUNK_PROCEDURE
+        call = DialplanCall(channel=channel, settings=settings, trace=trace, caller=channel.caller,
+                            caller_name=channel.caller_name, called=channel.callee,
+                            user=user.extension if user is not None else "", procedure=procedure,
+                            language=channel.language, now=clock(settings))
         run(call, snapshot())
     finally:
         trace.close()
 
 
-def run(call: DialplanCall, plan: Snapshot) -> None:
-    """Run `call` from `call.procedure` until an application stops it or none is left."""
+def run(call: DialplanCall, plan: Snapshot, first: Match | None = None) -> None:
+    """Run `call` from `call.procedure` until an application stops it or none is left.
+
+    `first`: what to run before looking anything up (an inbound number's destination).
+    """
     from appliance.callcore.channel import HungUp
     from appliance.dialplan.apps import REGISTRY
 
@@ -203,7 +213,8 @@ def run(call: DialplanCall, plan: Snapshot) -> None:
                procedure=call.procedure, user=call.user)
     try:
         while True:
-            match = plan.lookup(call.procedure, call.called, extension_exists)
+            match = first or plan.lookup(call.procedure, call.called, extension_exists)
+            first = None
             if match is None:
                 trace.step("no_match", procedure=call.procedure, number=call.called)
                 return no_such_number(call)

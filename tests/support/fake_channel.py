@@ -27,6 +27,7 @@ class FakeChannel(Channel):
         self.dial_outcome = dial_outcome or (lambda targets, timeout: DialResult(DialOutcome.NO_ANSWER, 408))
         self.log: list[tuple] = []
         self.heard: list[str] = []  # the files played, by name without extension
+        self.dial_headers: list[dict] = []  # the extra SIP headers of each dial
         self.stopped = 0            # stop_playing calls
         self._up, self._answered = True, False
         self.hangup_code: int | None = None
@@ -89,9 +90,10 @@ class FakeChannel(Channel):
         self.log.append(("echo",))
 
     # -- more legs
-    def dial(self, target_uri, timeout, caller_name="", caller_number="", wait_end=True):
+    def dial(self, target_uri, timeout, caller_name="", caller_number="", wait_end=True, headers=None):
         targets = [target_uri] if isinstance(target_uri, str) else list(target_uri)
         self.log.append(("dial", tuple(t.split(":")[1].split("@")[0] for t in targets), timeout, caller_number))
+        self.dial_headers.append(dict(headers or {}))
         result = self.dial_outcome(targets, timeout)
         if result.answered:
             self._answered = True

@@ -266,7 +266,7 @@ class ScriptedChannel(FakeChannel):
             return value.pop(0) if len(value) > 1 else value[0]
         return value
 
-    def dial(self, target_uri, timeout, caller_name="", caller_number="", wait_end=True):
+    def dial(self, target_uri, timeout, caller_name="", caller_number="", wait_end=True, headers=None):
         targets = [target_uri] if isinstance(target_uri, str) else list(target_uri)
         exts = [re.match(r"sip:([^@]+)@", t).group(1) for t in targets]
         self.dials.append((exts, timeout))

@@ -19,7 +19,8 @@ from appliance.dialplan.call import DialplanCall, Outcome
 from appliance.errors import ValidationError
 
 # Option types that name another dialplan object, and the model holding it.
-REFERENCE_TYPES = ("procedure", "sound", "moh_class", "call_group", "ivr", "switch", "time_range")
+REFERENCE_TYPES = ("procedure", "sound", "moh_class", "call_group", "ivr", "switch", "time_range", "trunk",
+                   "trunk_group")
 NUMBER_RE = re.compile(r"^[0-9*#+]{1,32}$")
 EXTENSION_LIST_MAX = 50
 
@@ -182,4 +183,4 @@ def describe() -> list[dict]:
 
 
 # The modules that register applications (import order = order in the UI's list).
-from appliance.dialplan.apps import basic, dial, branches, callgroup, ivr, switches  # noqa: E402,F401,I001
+from appliance.dialplan.apps import basic, dial, branches, callgroup, ivr, switches, trunks  # noqa: E402,F401,I001
