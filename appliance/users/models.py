@@ -62,5 +62,7 @@ class User(BaseModel):
             "language": self.language,
             "dialplan": self.dialplan,
             "mobile": self.mobile,
+            "caller_id_mode": self.caller_id_mode,
+            "caller_id_number": self.caller_id_number,
             "revision": self.revision,
         }

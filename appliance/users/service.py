@@ -20,8 +20,10 @@ from appliance.users.models import ROLES, User
 
 EDITABLE_FIELDS = (
     "extension", "first_name", "last_name", "email", "role", "language",
-    "sip_password", "web_password", "dialplan", "mobile",
+    "sip_password", "web_password", "dialplan", "mobile", "caller_id_mode", "caller_id_number",
 )
+# What the called party sees when this user calls out through a trunk (appliance.trunks.outbound).
+CALLER_ID_MODES = ("appliance", "custom", "anonymous", "transparent")
 MOBILE_RE = re.compile(r"^\+?[0-9]{6,20}$")
 NAME_MAX = 64
 EMAIL_MAX = 254
@@ -155,6 +157,14 @@ def _validated(data: dict, current: User | None) -> dict:
         values["dialplan"] = _procedure(data["dialplan"])
     if "mobile" in data:
         values["mobile"] = _mobile(data["mobile"])
+    if "caller_id_mode" in data:
+        values["caller_id_mode"] = _choice("caller_id_mode", data["caller_id_mode"], CALLER_ID_MODES)
+    if "caller_id_number" in data:
+        values["caller_id_number"] = _mobile(data["caller_id_number"], "caller_id_number")
+    mode = values.get("caller_id_mode", current.caller_id_mode if current else "appliance")
+    number = values.get("caller_id_number", current.caller_id_number if current else "")
+    if mode == "custom" and not number:
+        raise ValidationError("caller_id_number", "is required when the caller ID is a custom number")
     extension = values.get("extension") or (current.extension if current else "")
     if "sip_password" in data and data["sip_password"] not in (None, ""):
         values["sip_password"] = passwords.check_strength(data["sip_password"], "sip_password", forbidden=extension)
@@ -188,14 +198,15 @@ def _procedure(value: object) -> str:
     return value.strip()
 
 
-def _mobile(value: object) -> str:
+def _mobile(value: object, field: str = "mobile") -> str:
+    """A public phone number as people type it; stored without spaces, dots or dashes."""
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValidationError("mobile", "must be text")
+        raise ValidationError(field, "must be text")
     text = "".join(value.split()).replace("-", "").replace(".", "")
     if text and not MOBILE_RE.match(text):
-        raise ValidationError("mobile", "must be a phone number: digits, optionally starting with +")
+        raise ValidationError(field, "must be a phone number: digits, optionally starting with +")
     return text
 
 
@@ -242,7 +253,8 @@ def _check_unique(values: dict, current: User | None) -> None:
 
 
 def _apply(user: User, values: dict) -> None:
-    for field in ("extension", "first_name", "last_name", "email", "role", "language", "dialplan", "mobile"):
+    for field in ("extension", "first_name", "last_name", "email", "role", "language", "dialplan", "mobile",
+                  "caller_id_mode", "caller_id_number"):
         if field in values:
             setattr(user, field, values[field])
     if "sip_password" in values:

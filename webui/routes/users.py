@@ -10,11 +10,12 @@ from appliance.dialplan.procedures import list_procedures
 from appliance.errors import Conflict, ValidationError
 from appliance.system.models import LANGUAGES
 from appliance.users import ROLES, create_user, delete_user, get_user, list_users, reveal_sip_password, update_user
+from appliance.users.service import CALLER_ID_MODES
 from webui import edge, web
 from webui.web import _
 
 FORM_FIELDS = ("extension", "first_name", "last_name", "email", "role", "language", "dialplan", "mobile",
-               "sip_password", "web_password")
+               "caller_id_mode", "caller_id_number", "sip_password", "web_password")
 SEARCH_MAX = 64
 
 
@@ -50,8 +51,9 @@ def _form_data(editing: bool) -> dict:
     data = {name: web.form_text(name) for name in FORM_FIELDS}
     if not data["web_password"]:
         del data["web_password"]
-    if not data["dialplan"]:
-        del data["dialplan"]  # a form without the field keeps the user's procedure
+    for kept in ("dialplan", "caller_id_mode"):
+        if not data[kept]:
+            del data[kept]  # a form without the field keeps the user's value
     if editing and not data["sip_password"]:
         del data["sip_password"]
     return data
@@ -63,7 +65,8 @@ def _user_form(status: int, mode: str, values: dict, errors: dict | None = None,
     return web.render("user_form.tpl", status=status, title=title, active="users", mode=mode, values=values,
                       errors=errors or {}, extension=extension, revision=revision, roles=ROLES,
                       languages=LANGUAGES, notice=notice,
-                      procedures=[p.name for p in list_procedures() if p.name != INTERNAL])
+                      procedures=[p.name for p in list_procedures() if p.name != INTERNAL],
+                      caller_id_modes=CALLER_ID_MODES)
 
 
 def _errors_for(exc: ValidationError | Conflict) -> dict:
@@ -73,6 +76,7 @@ def _errors_for(exc: ValidationError | Conflict) -> dict:
 
 def new_form():
     values = {"role": "user", "language": web.language(), "dialplan": DEFAULT_USER_PROCEDURE,
+              "caller_id_mode": "appliance",
               "sip_password": generate_password(16)}
     return _user_form(200, "new", values)
 
@@ -95,7 +99,8 @@ def create():
 def _values_of(user) -> dict:
     return {"extension": user.extension or "", "first_name": user.first_name, "last_name": user.last_name,
             "email": user.email or "", "role": user.role, "language": user.language, "dialplan": user.dialplan,
-            "mobile": user.mobile, "sip_password": ""}
+            "mobile": user.mobile, "caller_id_mode": user.caller_id_mode, "caller_id_number": user.caller_id_number,
+            "sip_password": ""}
 
 
 def edit_form(extension: str):

@@ -62,6 +62,18 @@
   <small class="hint">{{_("Recognised by the dialplan's mobility lookup when this user calls from the mobile.")}}</small>
   % field_error("mobile")
   </div>
+  <label for="caller_id_mode">{{_("Caller ID on outside calls")}}</label>
+  <div><select id="caller_id_mode" name="caller_id_mode">
+  % for mode, label in (("appliance", _("The appliance's number (the trunk's)")), ("custom", _("A custom number")), ("anonymous", _("Anonymous")), ("transparent", _("Transparent (the original caller, e.g. when forwarding)"))):
+    <option value="{{mode}}" {{"selected" if values.get("caller_id_mode") == mode else ""}}>{{label}}</option>
+  % end
+  </select>
+  % field_error("caller_id_mode")
+  </div>
+  <label for="caller_id_number">{{_("Custom caller number")}}</label>
+  <div><input id="caller_id_number" name="caller_id_number" value="{{values.get("caller_id_number", "")}}" inputmode="tel" placeholder="+41441234567">
+  % field_error("caller_id_number")
+  </div>
   <label for="sip_password">{{_("SIP password")}}</label>
   <div><input id="sip_password" name="sip_password" value="{{values.get("sip_password", "")}}" autocomplete="off" spellcheck="false" class="mono">
   <button type="submit" name="action" value="generate" formnovalidate id="generate-sip-password">{{_("Generate a strong SIP password")}}</button>
