@@ -35,3 +35,13 @@ class FraudUnlock(BaseModel):
 
     class Meta:
         table_name = "fraud_unlock"
+
+
+class FraudAttempt(BaseModel):
+    """An outbound call the guard let through (schema V7): what the per-minute rate limits count."""
+
+    at = peewee.DateTimeField()
+    user = peewee.CharField(max_length=64, default="")
+
+    class Meta:
+        table_name = "fraud_attempt"
