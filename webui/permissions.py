@@ -21,6 +21,9 @@ config) or `public=True`; a route with neither is refused to everyone
 |                    |       |            |      | switches and the call debug trace (read-only)    |
 | dialplan.manage    |   x   |            |      | change any of them, upload/record/delete sounds  |
 | switches.toggle    |   x   |     x      |      | flip a switch (night mode...) from the UI/API    |
+| trunks.read        |   x   |     x      |      | trunks, inbound numbers, trunk groups, price     |
+|                    |       |            |      | lists (read-only)                                |
+| trunks.manage      |   x   |            |      | change any of them, import price lists           |
 
 Why: a technician installs and troubleshoots phones, so sees users,
 registrations, calls and bans and may lift a ban (a phone locked out by a
@@ -53,6 +56,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dialplan.read": frozenset({ADMIN, TECHNICIAN}),
     "dialplan.manage": frozenset({ADMIN}),
     "switches.toggle": frozenset({ADMIN, TECHNICIAN}),
+    "trunks.read": frozenset({ADMIN, TECHNICIAN}),
+    "trunks.manage": frozenset({ADMIN}),
 }
 
 
