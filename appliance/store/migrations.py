@@ -366,7 +366,16 @@ CREATE INDEX fraud_attempt_at ON fraud_attempt (at);
 CREATE INDEX fraud_attempt_user ON fraud_attempt (user, at);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
+# Dynamic trunks (the other PBX registers to us): Kamailio's auth_db checks their digest against the
+# trunk's HA1 (realm = the SIP domain) through this view, as it does the phones' through `subscriber`.
+V8 = """
+INSERT INTO version (table_name, table_version) VALUES ('trunk_subscriber', 7);
+CREATE VIEW trunk_subscriber AS
+    SELECT id, auth_user AS username, ha1, ha1 AS ha1b
+    FROM trunk WHERE host = 'dynamic' AND enabled = 1 AND auth_user != '' AND ha1 IS NOT NULL;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
