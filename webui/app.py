@@ -23,13 +23,14 @@ from webui.routes import (
     timeranges,
     users,
 )
+from webui.routes import prices as prices_area
 from webui.routes import settings as settings_area
 
 log = logging.getLogger(__name__)
 
 # Each area registers its routes on the app; adding an area is one line here.
 AREAS = (auth, pages, users, calls, security, settings_area, api, dialplan, timeranges, switches, callgroups, ivr,
-         sounds)
+         sounds, prices_area)
 
 
 def create_app(settings: Settings) -> bottle.Bottle:

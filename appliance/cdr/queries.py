@@ -79,8 +79,56 @@ def to_public(cdr: Cdr) -> dict:
         "call_id": cdr.call_id, "caller": cdr.caller, "caller_name": cdr.caller_name, "callee": cdr.callee,
         "start": iso(cdr.start), "answer": iso(cdr.answer), "end": iso(cdr.end),
         "billsec": cdr.billsec, "disposition": cdr.disposition, "hangup_cause": cdr.hangup_cause,
-        "worker": cdr.worker,
+        "worker": cdr.worker, "direction": cdr.direction, "trunk": cdr.trunk, "cost": cdr.cost,
     }
+
+
+def cost_totals(since: dt.datetime | None, until: dt.datetime | None) -> dict:
+    """What priced calls (outbound, with a cost) started in the period cost, per user and per trunk.
+
+    Amounts are summed per currency (each trunk's price list has its own): every total carries its
+    currency; a trunk whose list is gone counts under currency "".
+    """
+    from peewee import fn
+
+    from appliance.prices.models import PriceList
+    from appliance.trunks.models import Trunk
+
+    query = (Cdr.select(Cdr.caller, Cdr.trunk, fn.COUNT(Cdr.id), fn.SUM(Cdr.billsec), fn.SUM(Cdr.cost),
+                        fn.MAX(Cdr.caller_name))
+             .where(Cdr.end.is_null(False) & Cdr.cost.is_null(False)))
+    if since:
+        query = query.where(Cdr.start >= since)
+    if until:
+        query = query.where(Cdr.start <= until)
+    groups = list(query.group_by(Cdr.caller, Cdr.trunk).tuples())
+    currency_of = dict(Trunk.select(Trunk.name, PriceList.currency)
+                       .join(PriceList, on=(Trunk.price_list == PriceList.name)).tuples())
+
+    def add(table: dict, key: tuple, extra: dict, calls: int, billsec: int, cost: float) -> None:
+        entry = table.setdefault(key, {**extra, "calls": 0, "billsec": 0, "cost": 0.0})
+        entry["calls"] += calls
+        entry["billsec"] += billsec or 0
+        entry["cost"] += cost or 0.0
+
+    users: dict = {}
+    trunks: dict = {}
+    overall: dict = {}
+    for caller, trunk, calls, billsec, cost, name in groups:
+        currency = currency_of.get(trunk, "")
+        add(users, (caller, currency), {"user": caller, "name": name or "", "currency": currency}, calls, billsec,
+            cost)
+        add(trunks, (trunk, currency), {"trunk": trunk, "currency": currency}, calls, billsec, cost)
+        add(overall, (currency,), {"currency": currency}, calls, billsec, cost)
+
+    def rows(table: dict) -> list[dict]:
+        return [{**entry, "cost": round(entry["cost"], 4)} for _, entry in sorted(table.items())]
+
+    def iso(value):
+        return value.isoformat(timespec="seconds") if value else None
+
+    return {"from": iso(since), "to": iso(until), "users": rows(users), "trunks": rows(trunks),
+            "total": rows(overall)}
 
 
 def _text(value: object, field: str) -> str:

@@ -15,7 +15,7 @@ from webui.web import _
 
 FILTER_FIELDS = ("from", "to", "caller", "callee", "disposition")
 CSV_COLUMNS = ("call_id", "caller", "caller_name", "callee", "start", "answer", "end", "billsec",
-               "disposition", "hangup_cause")
+               "disposition", "hangup_cause", "direction", "trunk", "cost")
 
 
 def register(app: bottle.Bottle) -> None:
@@ -44,10 +44,11 @@ def history():
         wanted = queries.parse_filter({**values, "limit": str(PAGE_SIZE + 1)})
         offset = wanted.offset
         rows = queries.history(wanted)
+        totals = queries.cost_totals(wanted.since, wanted.until)
         errors = {}
         status = 200
     except ValidationError as exc:
-        rows, errors, status = [], {exc.field: web.message_for(exc)}, 400
+        rows, errors, status, totals = [], {exc.field: web.message_for(exc)}, 400, None
     kept = {k: v for k, v in values.items() if v and k != "offset"}
 
     def page_link(start: int) -> str:
@@ -55,6 +56,7 @@ def history():
 
     return web.render("history.tpl", status=status, title=_("Call history"), active="history",
                       rows=rows[:PAGE_SIZE], values=values, errors=errors, csv_query=bottle.urlencode(kept),
+                      totals=totals,
                       newer=page_link(max(0, offset - PAGE_SIZE)) if offset > 0 else "",
                       older=page_link(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else "")
 

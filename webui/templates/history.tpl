@@ -29,10 +29,10 @@
 <p>{{_("No call matches.")}}</p>
 % else:
 <table class="list" id="history">
-<thead><tr><th>{{_("Start")}}</th><th>{{_("Caller")}}</th><th>{{_("Callee")}}</th><th>{{_("Duration (s)")}}</th><th>{{_("Result")}}</th><th>{{_("Cause")}}</th></tr></thead>
+<thead><tr><th>{{_("Start")}}</th><th>{{_("Caller")}}</th><th>{{_("Callee")}}</th><th>{{_("Duration (s)")}}</th><th>{{_("Result")}}</th><th>{{_("Cause")}}</th><th>{{_("Trunk")}}</th><th>{{_("Cost")}}</th></tr></thead>
 <tbody>
 % for c in rows:
-<tr><td>{{c.start.strftime("%Y-%m-%d %H:%M:%S")}}</td><td>{{c.caller}} {{c.caller_name}}</td><td>{{c.callee}}</td><td>{{c.billsec}}</td><td>{{_(c.disposition)}}</td><td>{{c.hangup_cause}}</td></tr>
+<tr><td>{{c.start.strftime("%Y-%m-%d %H:%M:%S")}}</td><td>{{c.caller}} {{c.caller_name}}</td><td>{{c.callee}}</td><td>{{c.billsec}}</td><td>{{_(c.disposition)}}</td><td>{{c.hangup_cause}}</td><td>{{c.trunk}}</td><td class="cost">{{"%.4f" % c.cost if c.cost is not None else ""}}</td></tr>
 % end
 </tbody>
 </table>
@@ -46,6 +46,28 @@
   <a href="{{older}}">{{_("Older calls")}}</a>
   % end
 </p>
+% end
+% if totals and totals["total"]:
+<h2>{{_("Call costs in this period")}}</h2>
+<table class="list" id="cost-totals-users">
+<thead><tr><th>{{_("User")}}</th><th>{{_("Calls")}}</th><th>{{_("Duration (s)")}}</th><th>{{_("Cost")}}</th></tr></thead>
+<tbody>
+% for t in totals["users"]:
+<tr><td>{{t["user"]}} {{t["name"]}}</td><td>{{t["calls"]}}</td><td>{{t["billsec"]}}</td><td class="cost">{{"%.4f" % t["cost"]}} {{t["currency"]}}</td></tr>
+% end
+</tbody>
+</table>
+<table class="list" id="cost-totals-trunks">
+<thead><tr><th>{{_("Trunk")}}</th><th>{{_("Calls")}}</th><th>{{_("Duration (s)")}}</th><th>{{_("Cost")}}</th></tr></thead>
+<tbody>
+% for t in totals["trunks"]:
+<tr><td>{{t["trunk"]}}</td><td>{{t["calls"]}}</td><td>{{t["billsec"]}}</td><td class="cost">{{"%.4f" % t["cost"]}} {{t["currency"]}}</td></tr>
+% end
+% for t in totals["total"]:
+<tr class="total"><td><b>{{_("Total")}}</b></td><td>{{t["calls"]}}</td><td>{{t["billsec"]}}</td><td class="cost"><b>{{"%.4f" % t["cost"]}} {{t["currency"]}}</b></td></tr>
+% end
+</tbody>
+</table>
 % end
 <p class="hint">{{_("Times are UTC.")}}</p>
 </section>
