@@ -182,7 +182,8 @@ def parse(data: bytes) -> list[dict]:
     return rows
 
 
-def _number(value) -> str:
+def number_text(value) -> str:
+    """A rate or charge as the file writes it: "0.05", "0", never "5E-2" nor float noise."""
     return format(Decimal(str(value)).normalize(), "f")
 
 
@@ -192,6 +193,6 @@ def export(rates) -> str:
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for r in rates:
-        writer.writerow([r.dialprefix, r.destination, _number(r.rate), r.min_duration, r.billing_block,
-                         _number(r.connect_charge), r.start_day, r.stop_day, r.start_time, r.stop_time])
+        writer.writerow([r.dialprefix, r.destination, number_text(r.rate), r.min_duration, r.billing_block,
+                         number_text(r.connect_charge), r.start_day, r.stop_day, r.start_time, r.stop_time])
     return out.getvalue()

@@ -140,7 +140,7 @@ def list_page(name: str):
     info = service.price_list_dict(row)
     return web.render("prices_list.tpl", title=_("Price list %s") % name, active="trunks", info=info,
                       rates=rates[:PAGE_RATES], offset=offset, page_size=PAGE_RATES,
-                      more=len(rates) > PAGE_RATES, scripts=("api.js", "prices.js"))
+                      more=len(rates) > PAGE_RATES, num=csvimport.number_text, scripts=("api.js", "prices.js"))
 
 
 # -- OpenAPI --------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@
 <thead><tr><th>{{_("Prefix")}}</th><th>{{_("Destination")}}</th><th>{{_("Rate / min")}}</th><th>{{_("Free up to (s)")}}</th><th>{{_("Billing block (s)")}}</th><th>{{_("Connection")}}</th><th>{{_("Days")}}</th><th>{{_("Hours")}}</th></tr></thead>
 <tbody>
 % for r in rates:
-<tr><td class="mono">{{r.dialprefix}}</td><td>{{r.destination}}</td><td>{{r.rate}}</td><td>{{r.min_duration}}</td><td>{{r.billing_block}}</td><td>{{r.connect_charge}}</td>
+<tr><td class="mono">{{r.dialprefix}}</td><td>{{r.destination}}</td><td>{{num(r.rate)}}</td><td>{{r.min_duration}}</td><td>{{r.billing_block}}</td><td>{{num(r.connect_charge)}}</td>
 <td>{{days.get(r.start_day, r.start_day)}}–{{days.get(r.stop_day, r.stop_day)}}</td><td>{{hhmm(r.start_time)}}–{{hhmm(r.stop_time)}}</td></tr>
 % end
 </tbody>
