@@ -21,6 +21,9 @@ config) or `public=True`; a route with neither is refused to everyone
 |                    |       |            |      | switches and the call debug trace (read-only)    |
 | dialplan.manage    |   x   |            |      | change any of them, upload/record/delete sounds  |
 | switches.toggle    |   x   |     x      |      | flip a switch (night mode...) from the UI/API    |
+| fraud.read         |   x   |     x      |      | toll-fraud settings, blocked state, fraud events |
+| fraud.manage       |   x   |            |      | change the toll-fraud settings, unlock outbound  |
+| events.read        |   x   |     x      |      | the event log (trunks, bans, emergency, fraud)   |
 | trunks.read        |   x   |     x      |      | trunks, inbound numbers, trunk groups, price     |
 |                    |       |            |      | lists (read-only)                                |
 | trunks.manage      |   x   |            |      | change any of them, import price lists           |
@@ -32,6 +35,9 @@ the system settings (the SIP domain re-keys every phone); that is the
 administrator's job. Likewise a technician reads the dialplan and its debug
 trace to find why a call went where it did, and may flip a switch (day/night)
 as a receptionist would from a phone, but routing is the administrator's.
+A technician reads the event log and why calls were refused as fraud, but
+the toll-fraud limits and unlocking outbound (which lets money be spent)
+are the administrator's.
 Plain users only get their portal.
 """
 
@@ -58,6 +64,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "switches.toggle": frozenset({ADMIN, TECHNICIAN}),
     "trunks.read": frozenset({ADMIN, TECHNICIAN}),
     "trunks.manage": frozenset({ADMIN}),
+    "fraud.read": frozenset({ADMIN, TECHNICIAN}),
+    "fraud.manage": frozenset({ADMIN}),
+    "events.read": frozenset({ADMIN, TECHNICIAN}),
 }
 
 

@@ -68,7 +68,7 @@ def record(kind: str, subject: str = "", message: str = "", severity: str | None
         log.exception("event %s (%s) could not be written: %s", kind, subject, message)
         return None
     log.info("event %s %s: %s", kind, subject, message)
-    _maybe_prune(moment)
+    _maybe_prune()
     try:
         notify_admin(event)
     except Exception:
@@ -98,7 +98,7 @@ def prune(now: dt.datetime | None = None) -> int:
     return removed
 
 
-def _maybe_prune(now: dt.datetime) -> None:
+def _maybe_prune() -> None:
     global _writes
     with _lock:
         due = _writes % PRUNE_EVERY == 0
@@ -106,7 +106,7 @@ def _maybe_prune(now: dt.datetime) -> None:
     if not due:
         return
     try:
-        prune(now)
+        prune()
     except peewee.PeeweeException:
         log.exception("events could not be pruned")
 

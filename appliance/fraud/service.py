@@ -81,7 +81,7 @@ def update_settings(data: dict, by: str = "") -> FraudSettings:
     for key, value in data.items():
         if key not in EDITABLE_FIELDS:
             raise ValidationError(str(key)[:64], "is not a toll-fraud setting")
-        values[key] = _clean(key, value)
+        values[key] = clean_value(key, value)
     with database.atomic():
         settings = get_settings()
         if expected is not None:
@@ -145,7 +145,8 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 # -- validation ------------------------------------------------------------------------------------
 
-def _clean(key: str, value: object):
+def clean_value(key: str, value: object):
+    """The clean value of one setting, or ValidationError naming it."""
     if key in BOOLEANS:
         if not isinstance(value, bool):
             raise ValidationError(key, "must be true or false")

@@ -1,4 +1,5 @@
 % rebase("layout.tpl")
+% include("fraud_tabs.tpl", tab="bans")
 <section class="card">
 <h1>{{_("Banned IP addresses")}}</h1>
 % if error:
@@ -27,3 +28,8 @@
 </table>
 % end
 </section>
+% if can("fraud.read"):
+<section class="card" id="security-fraud-events">
+% include("fraud_events.tpl")
+</section>
+% end
