@@ -23,7 +23,7 @@ COLUMNS = ("dialprefix", "destination", "rate", "min_duration", "billing_block",
 REQUIRED = ("dialprefix", "rate")
 DEFAULTS = {"destination": "", "min_duration": 0, "billing_block": 60, "connect_charge": Decimal(0),
             "start_day": 1, "stop_day": 7, "start_time": 0, "stop_time": 86400}
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 8 * 1024 * 1024  # 100000 rates with long destination names
 MAX_ROWS = 100_000
 MAX_ERRORS = 200  # errors listed; past that the message says how many more
 PREFIX_RE = re.compile(r"^\+?[0-9]{1,31}$")

@@ -28,7 +28,8 @@ FIELDS = ("name", "description", "currency")
 UPDATE_FIELDS = ("description", "currency", "revision")
 DESCRIPTION_MAX = 255
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-INSERT_BATCH = 500
+_INSERT_SQL = ("INSERT INTO price_rate (list_id, dialprefix, destination, rate, min_duration, billing_block, "
+               "connect_charge, start_day, stop_day, start_time, stop_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 # -- price lists --------------------------------------------------------------------------------
@@ -181,19 +182,11 @@ def import_rates(name: str, data: bytes, revision: int | None = None) -> int:
         row = get_price_list(name)
         _check_revision(row, revision)
         PriceRate.delete().where(PriceRate.price_list == row).execute()
-        batch = []
-        for r in rows:
-            batch.append({
-                "price_list": row.id, "dialprefix": r["dialprefix"], "destination": r["destination"],
-                "rate": float(r["rate"]), "min_duration": r["min_duration"], "billing_block": r["billing_block"],
-                "connect_charge": float(r["connect_charge"]), "start_day": r["start_day"],
-                "stop_day": r["stop_day"], "start_time": r["start_time"], "stop_time": r["stop_time"],
-            })
-            if len(batch) >= INSERT_BATCH:
-                PriceRate.insert_many(batch).execute()
-                batch = []
-        if batch:
-            PriceRate.insert_many(batch).execute()
+        # Plain executemany: building 100000 INSERTs through the ORM takes tens of seconds.
+        database.cursor().executemany(_INSERT_SQL, [
+            (row.id, r["dialprefix"], r["destination"], float(r["rate"]), r["min_duration"], r["billing_block"],
+             float(r["connect_charge"]), r["start_day"], r["stop_day"], r["start_time"], r["stop_time"])
+            for r in rows])
         row.revision += 1
         row.updated_at = dt.datetime.utcnow()
         row.save()
@@ -201,7 +194,10 @@ def import_rates(name: str, data: bytes, revision: int | None = None) -> int:
 
 
 def export_rates(name: str) -> str:
-    return csvimport.export(list_rates(name))
+    row = get_price_list(name)
+    query = (PriceRate.select().where(PriceRate.price_list == row)
+             .order_by(PriceRate.dialprefix, PriceRate.start_day, PriceRate.start_time, PriceRate.id).namedtuples())
+    return csvimport.export(query.iterator())
 
 
 # -- the cost of a call --------------------------------------------------------------------------

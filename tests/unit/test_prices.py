@@ -177,7 +177,7 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_line():
 def test_size_and_row_limits(monkeypatch):
     with pytest.raises(csvimport.CsvErrors) as caught:
         csvimport.parse(b"x" * (csvimport.MAX_BYTES + 1))
-    assert "5 MB" in caught.value.errors[0]["message"]
+    assert "8 MB" in caught.value.errors[0]["message"]
     monkeypatch.setattr(csvimport, "MAX_ROWS", 3)
     rows = "\n".join(f"4{i};0.1" for i in range(4))
     with pytest.raises(csvimport.CsvErrors) as caught:
@@ -392,10 +392,10 @@ def test_api_errors_name_the_field(admin):
     assert upload(admin, "nope", "dialprefix;rate\n41;1\n").status == 404
     stale = upload(admin, "carrier", "dialprefix;rate\n41;1\n", query="?revision=99")
     assert stale.status == 409 and stale.json()["field"] == "revision"
-    raw = b"dialprefix;rate\n" + b"41;0.1\n" * 700_000
-    raw += b"#" * (csvimport.MAX_BYTES + 10 - len(raw))  # just over the 5 MB a file may have
+    raw = b"dialprefix;rate\n" + b"41;0.1\n" * 1_100_000
+    raw += b"#" * (csvimport.MAX_BYTES + 10 - len(raw))  # just over the 8 MB a file may have
     too_big = upload(admin, "carrier", raw)
-    assert too_big.status == 400 and "5 MB" in too_big.json()["message"]
+    assert too_big.status == 400 and "8 MB" in too_big.json()["message"]
     Trunk.create(name="sip1", price_list="carrier")
     refused = admin.api("DELETE", "/api/v1/price-lists/carrier")
     assert refused.status == 409 and "trunk sip1" in refused.json()["message"]

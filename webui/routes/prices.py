@@ -152,7 +152,7 @@ _PERIOD = [
 ]
 _CSV_DOC = ("CSV with a header row naming the manual's columns: " + ", ".join(csvimport.COLUMNS)
             + " (dialprefix and rate required); ';' or ',' separated; decimal point or comma; UTF-8, BOM allowed; "
-            "at most 5 MB and 100000 rates. rate: per minute; min_duration: a call of at most that many seconds "
+            f"at most {csvimport.MAX_BYTES // (1024 * 1024)} MB and {csvimport.MAX_ROWS} rates. rate: per minute; min_duration: a call of at most that many seconds "
             "is free; billing_block: seconds per billed unit (a started unit counts); connect_charge: once per "
             "billed call; days 1 = Monday .. 7 = Sunday; times in seconds from midnight (ranges may wrap).")
 
