@@ -72,6 +72,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Abgehende Anrufe sind derzeit gesperrt. Wenden Sie sich an Ihren Administrator.",
         "it": "Le chiamate in uscita sono bloccate. Contatti l'amministratore.",
     },
+    "too_many_calls": {
+        "fr": "Trop d'appels en cours. Veuillez réessayer plus tard.",
+        "en": "Too many calls at the moment. Please try again later.",
+        "de": "Zu viele Anrufe im Moment. Bitte versuchen Sie es später.",
+        "it": "Troppe chiamate in questo momento. Riprovi più tardi.",
+    },
     "invalid_choice": {
         "fr": "Choix non valide.",
         "en": "Invalid choice.",

@@ -32,9 +32,9 @@ import peewee
 
 from appliance.cdr.models import Cdr
 from appliance.events import log as events
-from appliance.fraud import countries
 from appliance.fraud.models import FraudAttempt, FraudSettings, FraudUnlock
 from appliance.store import database
+from appliance.trunks import countries
 
 log = logging.getLogger(__name__)
 

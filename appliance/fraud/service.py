@@ -7,10 +7,11 @@ import datetime as dt
 from appliance.errors import Conflict, ValidationError
 from appliance.events import log as events
 from appliance.events.models import Event
-from appliance.fraud import countries, guards
+from appliance.fraud import guards
 from appliance.fraud.models import FraudSettings, FraudUnlock
 from appliance.store import database
 from appliance.system.validation import COUNTRIES
+from appliance.trunks import countries
 
 UNLOCKS_PER_DAY = 2
 UNLOCK_WINDOW = dt.timedelta(hours=24)

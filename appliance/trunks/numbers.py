@@ -1,7 +1,8 @@
 """Public numbers: the E.164 form of what was dialled or received, and the class of a call.
 
-One home for the facts about numbering plans the appliance needs: country
-calling codes, emergency numbers, mobile and premium-rate ranges. Ranges are
+One home for the facts about numbering plans the appliance needs, with
+appliance.trunks.countries (which country a number reaches): emergency
+numbers, mobile and premium-rate ranges. Ranges are
 written as E.164 prefixes without '+' ("336" = French mobiles); the longest
 prefix that matches wins. Countries not listed here still normalise
 correctly (calling code table) and classify as national/international;
@@ -12,22 +13,11 @@ from __future__ import annotations
 
 import re
 
-# ISO 3166-1 alpha-2 -> country calling code (the codes a PBX in Europe meets; others via ITU-T E.164).
-CALLING_CODES: dict[str, str] = {
-    "AD": "376", "AL": "355", "AT": "43", "AU": "61", "BA": "387", "BE": "32", "BG": "359", "BR": "55",
-    "BY": "375", "CA": "1", "CH": "41", "CN": "86", "CY": "357", "CZ": "420", "DE": "49", "DK": "45",
-    "DZ": "213", "EE": "372", "EG": "20", "ES": "34", "FI": "358", "FR": "33", "GB": "44", "GI": "350",
-    "GR": "30", "HR": "385", "HU": "36", "IE": "353", "IL": "972", "IN": "91", "IS": "354", "IT": "39",
-    "JP": "81", "LI": "423", "LT": "370", "LU": "352", "LV": "371", "MA": "212", "MC": "377", "MD": "373",
-    "ME": "382", "MK": "389", "MT": "356", "MX": "52", "NL": "31", "NO": "47", "NZ": "64", "PL": "48",
-    "PT": "351", "RO": "40", "RS": "381", "RU": "7", "SE": "46", "SI": "386", "SK": "421", "SM": "378",
-    "TN": "216", "TR": "90", "UA": "380", "US": "1", "VA": "379", "ZA": "27",
-}
-# The default outbound whitelist (toll-fraud guards): the EEA, Switzerland and the United Kingdom.
-DEFAULT_ALLOWED_COUNTRIES = (
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
-    "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "CH", "GB",
-)
+from appliance.trunks import countries
+
+# Calling codes several countries share (+1 NANP, +7, +39, +44 with Guernsey/Jersey/Isle of Man...): a country
+# whose own prefixes extend one of these dials it as its calling code.
+_SHARED_CODES = ("1", "7", "39", "44", "47", "358")
 # Emergency numbers, as dialled (before any normalisation): always allowed, always logged.
 EMERGENCY: dict[str, tuple[str, ...]] = {
     "": ("112",),
@@ -62,7 +52,12 @@ CALL_CLASSES = ("internal", "local", "national", "mobile", "international", "pre
 
 
 def calling_code(country: str) -> str:
-    return CALLING_CODES.get(country.upper(), "")
+    """The calling code a number of `country` starts with ("41" for CH, "1" for CA), "" if unknown."""
+    prefixes = countries.PREFIXES.get(country.upper())
+    if not prefixes:
+        return ""
+    shortest = min(prefixes, key=len)
+    return next((code for code in _SHARED_CODES if shortest.startswith(code)), shortest)
 
 
 def clean(number: str) -> str:
@@ -90,20 +85,6 @@ def to_e164(number: str, country_code: str, national_prefix: str = "0", internat
     return number
 
 
-def country_of(e164: str) -> str:
-    """ISO-2 country of an E.164 number (the longest calling code that matches), "" if unknown.
-
-    Codes shared by several countries (+1) answer the first listed.
-    """
-    digits = e164.lstrip("+")
-    best = ""
-    best_code = ""
-    for country, code in CALLING_CODES.items():
-        if digits.startswith(code) and len(code) > len(best_code):
-            best, best_code = country, code
-    return best
-
-
 def is_emergency(dialled: str, country: str) -> bool:
     number = clean(dialled)
     return number in EMERGENCY[""] or number in EMERGENCY.get(country.upper(), ())
@@ -119,7 +100,7 @@ def classify(dialled: str, e164: str, country: str) -> str:
     digits = e164[1:]
     if any(digits.startswith(p) for p in PREMIUM_PREFIXES):
         return "premium"
-    if country_of(e164) != country.upper():
+    if countries.country_of(e164) != country.upper():
         return "international"
     if any(digits.startswith(p) for p in MOBILE_PREFIXES):
         return "mobile"

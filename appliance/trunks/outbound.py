@@ -95,16 +95,15 @@ def place(call: DialplanCall, routes: list[Route], ring_seconds: int | None = No
 
     destination = destination_of(call.called)
     call.trace.step("result", e164=destination.e164, call_class=destination.call_class)
-    if not numbers.DIALLED_RE.match(destination.dialled):
-        return refuse(call, "call_not_allowed", 403, "Invalid Number")
-    verdict = guards.check_outbound(call.user, destination.e164, destination.call_class, call.now())
+    verdict = guards.check_outbound(call.user, destination.e164, destination.call_class, call.now(),
+                                    dialled=destination.dialled)
     if not verdict.allowed:
         return refuse(call, verdict.announcement or "call_not_allowed", verdict.code or 403,
                       verdict.reason or "Forbidden")
     Cdr.update(direction="outbound", call_class=destination.call_class, dialled=destination.e164).where(
         Cdr.call_id == call.channel.call_id).execute()
     domain = get_system_settings().sip_domain
-    max_seconds = getattr(verdict, "max_seconds", None)
+    max_seconds = verdict.max_seconds  # None: no limit
     for position, route in enumerate(routes, start=1):
         trunk = Trunk.get_or_none(Trunk.name == route.trunk)
         if trunk is None or not trunk.enabled:

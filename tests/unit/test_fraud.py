@@ -15,10 +15,11 @@ from appliance.cdr.models import Cdr
 from appliance.errors import Conflict, ValidationError
 from appliance.events import log as event_log
 from appliance.events.models import Event
-from appliance.fraud import countries, guards, service
+from appliance.fraud import guards, service
 from appliance.fraud.models import FraudAttempt, FraudSettings, FraudUnlock
 from appliance.system.models import SystemSettings
 from appliance.system.validation import COUNTRIES
+from appliance.trunks import countries
 from appliance.users import create_user
 from tests.support.browser import STRONG, running_web
 

@@ -10,8 +10,9 @@ import bottle
 
 from appliance.errors import Conflict, ValidationError
 from appliance.events import service as event_service
-from appliance.fraud import countries, guards, service
+from appliance.fraud import guards, service
 from appliance.system.models import get_system_settings
+from appliance.trunks import countries
 from webui import web
 from webui.openapi import error_responses as _errors
 from webui.openapi import json_body as _body
