@@ -19,6 +19,8 @@ setup(
         "peewee>=3.17",
         "cryptography>=42",
         "psutil>=5.9",
+        # SRV/NAPTR resolution of trunk providers' host names (RFC 3263), DNS failures told apart.
+        "dnspython>=2.4",
     ],
     extras_require={
         "test": [
