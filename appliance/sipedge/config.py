@@ -45,6 +45,11 @@ def dispatcher_list_path(settings: Settings) -> Path:
     return settings.run_dir / "dispatcher.list"
 
 
+def trunks_db_path(settings: Settings) -> Path:
+    """Kamailio's trunk tables (registrations to make, trunk addresses), rendered from the store."""
+    return settings.data_dir / "trunks.sqlite"
+
+
 def render(settings: Settings, *, flood_limit: int | None = None, log_level: int = 1,
            natping_interval_s: int = 30) -> Path:
     """Write run/kamailio.cfg, check it with `kamailio -c`, keep the last good one.
@@ -61,6 +66,10 @@ def render(settings: Settings, *, flood_limit: int | None = None, log_level: int
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     _ensure_dispatcher_list(settings)
     ensure_registrations_db(settings)
+    # The trunks Kamailio registers, calls through and accepts calls from.
+    from appliance.sipedge import trunk_tables
+
+    trunk_tables.render(settings)
     target = config_path(settings)
     previous = target.with_name(target.name + ".previous")
     if target.exists():
@@ -103,6 +112,9 @@ def render_text(settings: Settings, system, *, flood_limit: int = DEFAULT_FLOOD_
         "max_ban_seconds": MAX_BAN_SECONDS,
         "db_path": str(settings.db_path.resolve()),
         "registrations_db": str(settings.registrations_db_path.resolve()),
+        "trunks_db": str(trunks_db_path(settings).resolve()),
+        # Where providers reach our registrations (the Contact of the trunks' REGISTERs).
+        "contact_addr": f"{settings.media_address}:{settings.sip_port}",
         "dispatcher_list": str(dispatcher_list_path(settings).resolve()),
         "flood_limit": int(flood_limit),
         # OPTIONS keepalives to phones behind NAT keep their NAT binding open.
@@ -147,13 +159,20 @@ def ensure_registrations_db(settings: Settings) -> None:
     """Create Kamailio's registrations file with the schema its package ships, once."""
     path = settings.registrations_db_path
     with sqlite3.connect(path) as db:
-        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'location'").fetchone():
-            return
-        try:
-            scripts = [(KAMAILIO_SQL_DIR / name).read_text() for name in ("standard-create.sql", "usrloc-create.sql")]
-        except OSError as exc:
-            raise SipEdgeError(f"Kamailio's SQLite schema is missing ({exc}): is kamailio-sqlite-modules installed?") from exc
-        db.executescript("\n".join(scripts))
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'location'").fetchone():
+            db.executescript("\n".join(kamailio_schema("standard", "usrloc")))
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'trunk_location'").fetchone():
+            # The contacts of dynamic trunks (other PBXs registered to us), apart from the phones'.
+            usrloc = kamailio_schema("usrloc")[0]
+            db.executescript(usrloc.replace("location", "trunk_location"))
+
+
+def kamailio_schema(*names: str) -> list[str]:
+    """The SQL scripts Kamailio's SQLite package ships for these modules."""
+    try:
+        return [(KAMAILIO_SQL_DIR / f"{name}-create.sql").read_text() for name in names]
+    except OSError as exc:
+        raise SipEdgeError(f"Kamailio's SQLite schema is missing ({exc}): is kamailio-sqlite-modules installed?") from exc
 
 
 def _ensure_dispatcher_list(settings: Settings) -> None:

@@ -1,6 +1,8 @@
 """What the SIP edge does when users or system settings change.
 
-Users: drop the registrations that lost their right. System settings: set the
+Users: drop the registrations that lost their right. Trunks: render Kamailio's
+trunk tables again and make it follow (registrations, addresses, settings;
+appliance.sipedge.trunk_tables.sync). System settings: set the
 runtime parameters of the running Kamailio over RPC (ban thresholds, digest
 realm); if it refuses (a config from older software), ask the supervisor to
 render the config again and restart Kamailio. If Kamailio is down, nothing to
@@ -28,6 +30,10 @@ def subscribe(settings: Settings) -> None:
     changes.subscribe("user.deleted", DropDeletedUser(settings))
     changes.subscribe("user.saved", DropOldExtension(settings))
     changes.subscribe("system.saved", ApplySystemSettings(settings))
+    changes.subscribe("trunk.saved", SyncTrunks(settings))
+    changes.subscribe("trunk.deleted", SyncTrunks(settings))
+    # A new SIP domain is the realm and domain of the dynamic trunks.
+    changes.subscribe("system.saved", SyncTrunks(settings))
 
 
 # Listeners are frozen dataclasses: equal for equal settings, so subscribing
@@ -70,6 +76,19 @@ class ApplySystemSettings:
             _restart(self.settings)
         except SipEdgeError as exc:
             log.info("SIP edge not running (%s): it reads the settings when it starts", exc)
+
+
+@dataclass(frozen=True)
+class SyncTrunks:
+    settings: Settings
+
+    def __call__(self, **_) -> None:
+        from appliance.sipedge import trunk_tables
+
+        try:
+            trunk_tables.sync(self.settings)
+        except SipEdgeError as exc:
+            log.warning("SIP edge did not take the trunk change (%s): it applies at its next start", exc)
 
 
 def _restart(settings: Settings) -> None:

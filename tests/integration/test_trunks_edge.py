@@ -1,0 +1,246 @@
+"""Trunks at the SIP edge, against a fake provider (a second Kamailio on loopback).
+
+The real Kamailio of the appliance, rendered from the store; call-core workers are
+stand-ins (FakeWorker) so that the headers the edge adds and removes are seen exactly.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from appliance import changes
+from appliance.sipedge import dispatcher, reactions
+from appliance.store import close_store
+from appliance.trunks import edge
+from appliance.trunks.service import create_trunk, update_trunk
+from tests.support.kamailio import (
+    Caller,
+    FakeWorker,
+    edge_settings,
+    header_values,
+    open_fresh_store,
+    running_kamailio,
+)
+from tests.support.ports import free_port
+from tests.support.provider import FakeProvider
+
+ACCOUNT, PASSWORD = "acme-4410", "Pr0vider-Secret-77"
+DOMAIN = "provider.test"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    root = tmp_path_factory.mktemp("trunks-edge")
+    settings = edge_settings(root / "data")
+    open_fresh_store(settings)
+    provider = FakeProvider(root / "provider", user=ACCOUNT, password=PASSWORD, realm=DOMAIN,
+                            customer_port=settings.sip_port).start()
+    try:
+        with running_kamailio(settings):
+            # Trunks saved while the edge runs reach it through the reactions.
+            reactions.subscribe(settings)
+            worker = FakeWorker(settings, settings.worker_sip_port(0))
+            dispatcher.publish_workers(settings, [worker.port])
+            base = {"auth_user": ACCOUNT, "provider_domain": DOMAIN, "host": provider.host,
+                    "password": PASSWORD, "register": True}
+            create_trunk({"name": "acme", **base})
+            create_trunk({"name": "acme-wrong", **base, "password": "Not-The-Right-One-1"})
+            create_trunk({"name": "acme-down", **base, "host": f"127.0.0.1:{free_port()}"})
+            create_trunk({"name": "acme-nowhere", **base, "host": "sip.no-such-provider.invalid"})
+            create_trunk({"name": "acme-small", **base, "register": False, "max_calls": 1,
+                          "from_user": ACCOUNT, "outbound_caller_id": "+41445550100"})
+            yield settings, provider, worker
+            worker.stop()
+    finally:
+        provider.stop()
+        changes.unsubscribe_all()
+        close_store()
+
+
+def trunk(name: str):
+    from appliance.trunks.models import Trunk
+
+    return Trunk.get(Trunk.name == name)
+
+
+def wait_state(settings, name: str, state: str, timeout: float = 25.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        current = edge.registration_state(settings, trunk(name))
+        if current["state"] == state or time.monotonic() > deadline:
+            return current
+        time.sleep(0.3)
+
+
+def worker_invite(settings, worker: FakeWorker, number: str, headers: list[tuple[str, str]],
+                  timeout: float = 8.0):
+    """A B-leg INVITE from a call-core worker through the edge; returns the final reply."""
+    call_id = uuid.uuid4().hex
+    server = f"{settings.bind}:{settings.sip_port}"
+    text = (
+        f"INVITE sip:{number}@{server} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{worker.port};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport\r\n"
+        "Max-Forwards: 70\r\n"
+        f"From: \"Call Core\" <sip:worker@127.0.0.1:{worker.port}>;tag=wb{call_id[:6]}\r\n"
+        f"To: <sip:{number}@{server}>\r\n"
+        f"Call-ID: {call_id}\r\n"
+        "CSeq: 1 INVITE\r\n"
+        f"Contact: <sip:worker@127.0.0.1:{worker.port}>\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers)
+        + "Content-Length: 0\r\n\r\n"
+    )
+    worker.sock.sendto(text.encode(), (settings.bind, settings.sip_port))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            response = worker.responses.get(timeout=max(0.01, deadline - time.monotonic()))
+        except Exception:
+            return None
+        if response.status >= 200 and response.header("Call-ID") == call_id:
+            return response
+    return None
+
+
+# -- registration -------------------------------------------------------------------
+
+
+def test_trunk_registers_at_the_provider_and_the_edge_says_registered(lab):
+    settings, provider, _ = lab
+    state = wait_state(settings, "acme", "registered")
+    assert state["state"] == "registered", state
+    assert state["expires_in"] > 0
+    # The provider reaches us at our registration's Contact: a per-trunk token on our SIP port.
+    contact = provider.registered_contact()
+    assert contact and contact.endswith(f"@127.0.0.1:{settings.sip_port}")
+    assert edge.test_connection(settings, trunk("acme"))["result"] == "ok"
+
+
+def test_wrong_password_is_reported_as_credentials_and_registration_backs_off(lab):
+    settings, provider, _ = lab
+    result = edge.test_connection(settings, trunk("acme-wrong"))
+    assert result["ok"] is False
+    assert result["result"] == "credentials", result
+
+    state = wait_state(settings, "acme-wrong", "failed")
+    assert state["reason"] == "credentials", state
+    # It waits before trying again, so that the provider does not ban the appliance.
+    assert 0 < state["retry_in"] <= 60
+    assert "password" in state["detail"]
+
+
+def test_unreachable_provider_is_reported_as_network(lab):
+    settings, _, _ = lab
+    result = edge.test_connection(settings, trunk("acme-down"))
+    assert result["result"] == "network", result
+    state = wait_state(settings, "acme-down", "failed")
+    assert state["reason"] == "network", state
+
+
+def test_unresolvable_provider_name_is_reported_as_dns(lab):
+    settings, _, _ = lab
+    result = edge.test_connection(settings, trunk("acme-nowhere"))
+    assert result["result"] == "dns", result
+    state = wait_state(settings, "acme-nowhere", "failed")
+    assert state["reason"] == "dns", state
+
+
+def test_options_without_registration_reaches_the_provider(lab):
+    settings, provider, _ = lab
+    before = int(provider.seen("options") or 0)
+    result = edge.test_connection(settings, trunk("acme-small"))
+    assert result["result"] == "ok" and result["method"] == "OPTIONS", result
+    assert int(provider.seen("options")) == before + 1
+
+
+# -- calls ------------------------------------------------------------------------------
+
+
+def test_worker_call_with_trunk_header_reaches_the_provider_authenticated(lab):
+    settings, provider, worker = lab
+    provider.answer_with(486)
+    response = worker_invite(settings, worker, "+41449876543", [
+        ("X-AP-Trunk", "acme"), ("X-AP-Caller-Name", "Alice Martin"), ("X-AP-Caller-Number", "+41445550101"),
+    ])
+    # The provider's final answer comes back unchanged: the worker decides about failover.
+    assert response is not None and response.status == 486
+    assert provider.seen("auth_user") == ACCOUNT
+    assert provider.seen("ruri") == f"sip:+41449876543@{DOMAIN}"
+    assert "Alice Martin" in provider.seen("from") and "+41445550101@" in provider.seen("from")
+    assert "+41445550101@" in provider.seen("pai")
+
+
+def test_anonymous_call_hides_the_caller_but_asserts_it_to_the_provider(lab):
+    settings, provider, worker = lab
+    provider.answer_with(486)
+    response = worker_invite(settings, worker, "+41449876543", [
+        ("X-AP-Trunk", "acme"), ("X-AP-Caller-Number", "+41445550101"), ("X-AP-Privacy", "id"),
+    ])
+    assert response.status == 486
+    assert "anonymous@anonymous.invalid" in provider.seen("from")
+    assert provider.seen("privacy") == "id"
+    assert "+41445550101@" in provider.seen("pai")
+
+
+def test_trunk_from_user_identifies_the_account_and_caller_id_goes_in_pai(lab):
+    settings, provider, worker = lab
+    provider.answer_with(503)
+    response = worker_invite(settings, worker, "0449876543", [("X-AP-Trunk", "acme-small")])
+    assert response.status == 503
+    assert f"sip:{ACCOUNT}@{DOMAIN}" in provider.seen("from")
+    assert "+41445550100@" in provider.seen("pai")
+
+
+def test_unknown_trunk_is_refused_to_the_worker(lab):
+    settings, _, worker = lab
+    response = worker_invite(settings, worker, "0449876543", [("X-AP-Trunk", "no-such-trunk")])
+    assert response.status == 404
+
+
+def test_over_the_trunk_channel_limit_the_worker_gets_503_trunk_busy(lab):
+    settings, provider, worker = lab
+    # The first call rings at the provider and stays up: the trunk's one channel is taken.
+    first = worker_invite(settings, worker, "+18005550000", [("X-AP-Trunk", "acme-small")], timeout=1.5)
+    assert first is None
+    assert edge.calls_in_use(settings, "acme-small") == 1
+    second = worker_invite(settings, worker, "0449876543", [("X-AP-Trunk", "acme-small")])
+    assert (second.status, second.reason) == (503, "Trunk Busy")
+    # Another trunk is not affected.
+    provider.answer_with(486)
+    assert worker_invite(settings, worker, "0449876543", [("X-AP-Trunk", "acme")]).status == 486
+
+
+def test_provider_call_to_our_registration_reaches_a_worker_with_the_trunk(lab):
+    settings, provider, worker = lab
+    assert wait_state(settings, "acme", "registered")["state"] == "registered"
+    before = len(worker.invites)
+    pstn = type(settings)(bind="127.0.0.1", sip_port=provider.port)
+    with Caller(pstn) as caller:
+        response = caller.invite("+41445550123", None, from_user="+41791112233",
+                                 extra=[("X-AP-Caller", "101"), ("X-AP-Trunk", "spoofed")])
+    assert response is not None and response.status == 200
+    [invite] = worker.invites[before:]
+    assert header_values(invite, "X-AP-Trunk") == ["acme"]
+    assert header_values(invite, "X-AP-Caller") == []
+    # The number called, not our Contact's token; the provider's To is kept.
+    assert invite.split(" ", 2)[1].startswith("sip:+41445550123@")
+    assert "+41445550123@" in header_values(invite, "To")[0]
+
+
+def test_unknown_source_cannot_pass_for_a_trunk(lab):
+    settings, provider, worker = lab
+    before = len(worker.invites)
+    token = provider.registered_contact().split(":", 1)[1].split("@", 1)[0]
+    with Caller(settings) as stranger:
+        guessed = stranger.invite(token[:-1] + "0", None, from_user="+41791112233")
+    assert guessed.status == 407  # treated as a phone: must authenticate
+    assert len(worker.invites) == before
+
+
+def test_changed_password_reaches_the_edge_at_once(lab):
+    settings, _, _ = lab
+    update_trunk("acme-wrong", {"password": PASSWORD})
+    state = wait_state(settings, "acme-wrong", "registered")
+    assert state["state"] == "registered", state
