@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from appliance import changes
-from appliance.sipedge import dispatcher, reactions
+from appliance.sipedge import dispatcher, reactions, rpc
 from appliance.store import close_store
 from appliance.trunks import edge
 from appliance.trunks.service import create_trunk, update_trunk
@@ -131,6 +131,27 @@ def test_wrong_password_is_reported_as_credentials_and_registration_backs_off(la
     assert "password" in state["detail"]
 
 
+def test_when_the_back_off_ends_the_edge_tries_again_then_waits_twice_as_long(lab):
+    settings, provider, _ = lab
+    assert wait_state(settings, "acme-wrong", "failed")["reason"] == "credentials"
+    refused = int(provider.seen("bad_passwords"))
+    # Bring the end of the back-off forward instead of waiting a minute.
+    rpc.call(settings, "htable.sets", "regbackoff", "acme-wrong", f"{int(time.time())}|1")
+    deadline = time.monotonic() + 20
+    while int(provider.seen("bad_passwords")) == refused and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert int(provider.seen("bad_passwords")) == refused + 1
+    deadline = time.monotonic() + 10
+    while True:
+        state = edge.registration_state(settings, trunk("acme-wrong"))
+        if (state["retry_in"] or 0) > 60 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert state["reason"] == "credentials"
+    assert 60 < state["retry_in"] <= 120, state
+    assert "2 failure(s) in a row" in state["detail"]
+
+
 def test_unreachable_provider_is_reported_as_network(lab):
     settings, _, _ = lab
     result = edge.test_connection(settings, trunk("acme-down"))
@@ -244,3 +265,43 @@ def test_changed_password_reaches_the_edge_at_once(lab):
     update_trunk("acme-wrong", {"password": PASSWORD})
     state = wait_state(settings, "acme-wrong", "registered")
     assert state["state"] == "registered", state
+
+
+# -- dynamic trunk: the other PBX registers to us ----------------------------------------
+
+
+def test_dynamic_trunk_registers_to_us_and_calls_both_ways(lab):
+    settings, _, worker = lab
+    create_trunk({"name": "branch", "host": "dynamic", "auth_user": "branch-pbx", "password": PASSWORD,
+                  "register": False})
+    with Caller(settings) as other_pbx:
+        assert other_pbx.register("branch-pbx", "Wrong-Password-99").status == 403
+        assert other_pbx.register("branch-pbx", PASSWORD).status == 200
+        assert edge.registration_state(settings, trunk("branch"))["state"] == "registered"
+
+        # Out: to the contact the other PBX registered, the number as user.
+        answered: list[str] = []
+
+        def answer_busy():
+            request = other_pbx.receive_request(timeout=5)
+            if request:
+                answered.append(request)
+                other_pbx.reply(request, 486, "Busy Here")
+
+        import threading
+
+        thread = threading.Thread(target=answer_busy)
+        thread.start()
+        response = worker_invite(settings, worker, "+41445550177", [("X-AP-Trunk", "branch")])
+        thread.join()
+        assert response.status == 486
+        [invite] = answered
+        assert invite.startswith("INVITE sip:+41445550177@127.0.0.1:")
+
+        # In: authenticated as the trunk, not as a phone.
+        before = len(worker.invites)
+        reply = other_pbx.invite("+41445550123", PASSWORD, from_user="+41791112233", username="branch-pbx")
+        assert reply.status == 200
+        [inbound] = worker.invites[before:]
+        assert header_values(inbound, "X-AP-Trunk") == ["branch"]
+        assert header_values(inbound, "X-AP-Caller") == []
