@@ -70,8 +70,11 @@ def registration_state(settings: Settings, trunk) -> dict:
     if backoff:
         until, _, failures = backoff.partition("|")
         if until.isdigit() and int(until) > now:
-            detail = _credentials_detail(last, info.get("realm", ""))
-            return state | {"state": FAILED, "reason": CREDENTIALS, "code": last.code if last else None,
+            if last and last.code == 403 and last.phase != "auth":
+                reason, detail = REJECTED, f"the provider refused this address ({last.code} {last.reason})"
+            else:
+                reason, detail = CREDENTIALS, _credentials_detail(last, info.get("realm", ""))
+            return state | {"state": FAILED, "reason": reason, "code": last.code if last else None,
                             "retry_in": int(until) - now,
                             "detail": f"{detail}; {failures} failure(s) in a row, next try in {int(until) - now} s"}
     if flags & _DISABLED:
