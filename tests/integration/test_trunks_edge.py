@@ -168,6 +168,30 @@ def test_unresolvable_provider_name_is_reported_as_dns(lab):
     assert state["reason"] == "dns", state
 
 
+def test_provider_refusing_the_address_is_reported_as_rejected(lab, monkeypatch):
+    settings, provider, _ = lab
+    import socket
+
+    # The test's REGISTER leaves from a port we choose, which the provider refuses.
+    port = free_port()
+    real_bind = socket.socket.bind
+
+    def bind(sock, address):
+        if sock.type == socket.SOCK_DGRAM and address[1] == 0:
+            address = (address[0] or "127.0.0.1", port)
+        return real_bind(sock, address)
+
+    provider.refuse_port(port)
+    monkeypatch.setattr(socket.socket, "bind", bind)
+    try:
+        result = edge.test_connection(settings, trunk("acme"))
+    finally:
+        monkeypatch.undo()
+        provider.refuse_port(None)
+    assert (result["result"], result["code"]) == ("rejected", 403), result
+    assert "403" in result["detail"]
+
+
 def test_options_without_registration_reaches_the_provider(lab):
     settings, provider, _ = lab
     before = int(provider.seen("options") or 0)

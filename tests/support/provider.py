@@ -61,6 +61,11 @@ modparam("htable", "htable", "ctl=>size=4;")
 request_route {
 	if ($Rp == %(rpc_port)d) exit;
 	force_rport();
+	# refuse_from(port): requests from that source port get 403, as from an address not allowed.
+	if ($sht(ctl=>refuse_port) != $null && $sp == $sht(ctl=>refuse_port)) {
+		sl_send_reply("403", "Address Not Allowed");
+		exit;
+	}
 	if (is_method("OPTIONS") && $rU == $null) {
 		$var(counter) = "options"; route(COUNT);
 		sl_send_reply("200", "OK");
@@ -223,6 +228,13 @@ class FakeProvider:
 
     def answer_with(self, code: int) -> None:
         self.rpc("htable.seti", "ctl", "answer", code)
+
+    def refuse_port(self, port: int | None) -> None:
+        """Answer 403 to every request from this source port (None: stop)."""
+        if port is None:
+            self.rpc("htable.delete", "ctl", "refuse_port")
+        else:
+            self.rpc("htable.seti", "ctl", "refuse_port", port)
 
     def forward_to(self, uri: str | None) -> None:
         if uri is None:
