@@ -202,7 +202,9 @@ def _core_document() -> dict:
                     "answer": {"type": "string", "format": "date-time", "nullable": True},
                     "end": {"type": "string", "format": "date-time", "nullable": True},
                     "billsec": {"type": "integer"}, "disposition": ref("Disposition"),
-                    "hangup_cause": {"type": "string"}, "worker": {"type": "string"}}},
+                    "hangup_cause": {"type": "string"}, "worker": {"type": "string"},
+                    "direction": {"type": "string", "enum": ["internal", "inbound", "outbound"]},
+                    "trunk": {"type": "string"}, "cost": {"type": "number", "nullable": True}}},
                 "SystemSettings": {"allOf": [ref("SystemSettingsWrite"), {"type": "object", "properties": {
                     "revision": {"type": "integer", "description": "send it back with PUT"}}}]},
                 "SystemSettingsWrite": {"type": "object", "additionalProperties": False, "properties": {

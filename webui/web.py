@@ -11,6 +11,7 @@ import functools
 import hmac
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +38,16 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 # Largest request body the app reads (forms and JSON are far smaller).
 MAX_BODY = 64 * 1024
-# Routes allowed a larger body, (method, path) -> bytes; a routes module adds its own at register()
-# (sound uploads: webui.routes.sounds).
+# Routes allowed a larger body, (method, path regex matching the whole path) -> bytes; a routes module
+# adds its own at register() (sound uploads, price-list CSVs).
 BODY_ALLOWANCES: dict[tuple[str, str], int] = {}
+
+
+def body_limit(method: str, path: str) -> int:
+    for (allowed_method, pattern), limit in BODY_ALLOWANCES.items():
+        if allowed_method == method and re.fullmatch(pattern, path):
+            return limit
+    return MAX_BODY
 # Bodies up to this size are read and thrown away so the client gets a clean 413;
 # cheroot refuses anything larger itself.
 DRAIN_LIMIT = 4 * 1024 * 1024
@@ -305,7 +313,7 @@ def _too_large(limit: int = MAX_BODY) -> HTTPResponse:
 
 def limit_body() -> None:
     """before_request hook: refuse bodies over MAX_BODY (or the route's allowance) with a clean 413."""
-    limit = BODY_ALLOWANCES.get((request.method, request.path), MAX_BODY)
+    limit = body_limit(request.method, request.path)
     length = request.content_length
     if length > limit:
         stream = request.environ.get("wsgi.input")

@@ -8,6 +8,8 @@ web.MAX_BODY the app accepts (web.BODY_ALLOWANCES, added at register()).
 
 from __future__ import annotations
 
+import re
+
 import bottle
 
 from appliance.callcore import originate, prompts
@@ -30,7 +32,7 @@ LANGUAGE_NAMES = {"fr": "Français", "en": "English", "de": "Deutsch", "it": "It
 
 
 def register(app: bottle.Bottle) -> None:
-    web.BODY_ALLOWANCES[("POST", PREFIX)] = UPLOAD_BODY_MAX
+    web.BODY_ALLOWANCES[("POST", re.escape(PREFIX))] = UPLOAD_BODY_MAX
     r = app.route
     r("/dialplan/sounds", "GET", sounds_page, perm="dialplan.read")
     r(PREFIX, "GET", api_list, perm="dialplan.read")
