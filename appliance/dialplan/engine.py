@@ -33,6 +33,7 @@ from appliance.dialplan.call import DialplanCall, Goto, Stop
 from appliance.dialplan.models import DEFAULT_TRUNK_PROCEDURE, INTERNAL, Procedure, current_revision
 from appliance.numbering import ECHO_TEST, EXTENSION_RE, SWITCH_CODE
 from appliance.settings import Settings
+from appliance.store import database
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Snapshot:
     def __init__(self, revision: int, procedures: dict[str, CompiledProcedure]):
         self.revision = revision
         self.procedures = procedures
+        self.key: tuple = ()
 
     @classmethod
     def from_rows(cls, revision: int, rows: list[tuple[str, list[str], list[dict]]]) -> Snapshot:
@@ -142,13 +144,15 @@ _snapshot_lock = threading.Lock()
 def snapshot() -> Snapshot:
     """The current compiled dialplan: one cheap query per call, a reload only after a change."""
     global _snapshot
-    revision = current_revision()
+    # The store's file is part of the key: a process that opens another store (tests) recompiles.
+    key = (database.database, current_revision())
     current = _snapshot
-    if current is not None and current.revision == revision:
+    if current is not None and current.key == key:
         return current
     with _snapshot_lock:
-        if _snapshot is None or _snapshot.revision != revision:
+        if _snapshot is None or _snapshot.key != key:
             _snapshot = Snapshot.load()
+            _snapshot.key = key
         return _snapshot
 
 

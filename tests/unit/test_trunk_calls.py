@@ -89,3 +89,51 @@ def test_emergency_numbers_always_go_out(office):
         {"number": "112", "apps": [{"app": "dial_trunk", "trunk": "fibre"}]}]})
     channel = call_out(office, "112", ANSWERED)
     assert [d[1] for d in channel.events("dial")] == [("112",)]
+
+
+# -- calls in from a trunk -------------------------------------------------------------------------
+
+def call_in(settings, received: str, caller: str = "0612345678", headers: dict | None = None,
+            **kwargs) -> FakeChannel:
+    channel = FakeChannel(caller=caller, callee=received, **kwargs)
+    channel.trunk, channel.headers = "fibre", headers or {}
+    engine.route(channel, settings)
+    return channel
+
+
+def test_a_did_sends_the_call_to_its_user_with_the_caller_in_e164(office):
+    from appliance.cdr.models import Cdr
+    from appliance.trunks.models import Did
+
+    create_user({"extension": "201", "first_name": "Bob", "last_name": "Durand"})
+    Did.create(number="0176747983", destination_kind="user", destination="201")
+    Cdr.create(call_id="fake-0612345678-0176747983", caller="0612345678", callee="0176747983",
+               start="2026-11-24 10:00:00")
+    channel = call_in(office, "0176747983", dial_outcome=outcomes(ANSWERED))
+    [(_, targets, _, presented)] = channel.events("dial")
+    assert targets == ("201",) and presented == "+33612345678"
+    row = Cdr.get(Cdr.call_id == "fake-0612345678-0176747983")
+    assert (row.direction, row.trunk, row.caller) == ("inbound", "fibre", "+33612345678")
+
+
+def test_trailing_digits_of_a_did_catch_the_full_number(office):
+    from appliance.trunks.models import Did
+
+    create_user({"extension": "202", "first_name": "Carla", "last_name": "Rossi"})
+    Did.create(number="6747984", destination_kind="user", destination="202")
+    channel = call_in(office, "+33176747984", dial_outcome=outcomes(ANSWERED))
+    assert [d[1] for d in channel.events("dial")] == [("202",)]
+
+
+def test_without_a_did_the_trunk_procedure_routes_the_e164_number(office):
+    procedures.update_procedure("main", {"numbers": [
+        {"number": "+33176747980", "apps": [{"app": "hangup", "cause": "busy"}]}]})
+    assert call_in(office, "0176747980").hangup_code == 486
+
+
+def test_the_called_number_can_come_from_the_to_header(office):
+    Trunk.update(called_header="to").where(Trunk.name == "fibre").execute()
+    procedures.update_procedure("main", {"numbers": [
+        {"number": "+33176747981", "apps": [{"app": "hangup", "cause": "rejected"}]}]})
+    channel = call_in(office, "s", headers={"to": "<sip:+33176747981@pbx.example>;tag=x"})
+    assert channel.hangup_code == 603
