@@ -27,12 +27,14 @@ from webui.routes import events as events_area
 from webui.routes import fraud as fraud_area
 from webui.routes import prices as prices_area
 from webui.routes import settings as settings_area
+from webui.routes import trunks as trunks_area
 
 log = logging.getLogger(__name__)
 
 # Each area registers its routes on the app; adding an area is one line here.
 AREAS = (auth, pages, users, calls, security, settings_area, api, dialplan, timeranges, switches, callgroups, ivr,
          sounds, prices_area, fraud_area, events_area)
+AREAS += (trunks_area,)
 
 
 def create_app(settings: Settings) -> bottle.Bottle:

@@ -26,6 +26,10 @@ def update_system_settings(data: dict) -> SystemSettings:
     with database.atomic():
         system = get_system_settings()
         _check_revision(system, expected_revision)
+        national = values.get("national_prefix", system.national_prefix)
+        if national and national == values.get("international_prefix", system.international_prefix):
+            raise ValidationError("national_prefix" if "national_prefix" in values else "international_prefix",
+                                  "the national and international prefixes must differ")
         changed = {field for field, value in values.items() if getattr(system, field) != value}
         if changed:
             for field in changed:
@@ -38,6 +42,9 @@ def update_system_settings(data: dict) -> SystemSettings:
                 from appliance.users.service import rehash_all_sip_passwords
 
                 rehash_all_sip_passwords()
+                from appliance.trunks.service import rehash_dynamic_trunks
+
+                rehash_dynamic_trunks()
     if changed:
         changes.publish("system.saved", settings=system, changed=changed)
     return system

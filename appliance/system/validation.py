@@ -100,11 +100,29 @@ def whole_number(field: str, value: object) -> int:
     return value
 
 
+def national_prefix(value: object) -> str:
+    """The national trunk prefix dialled before an area code ("0"; empty in countries without one)."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or len(text) > 4 or (text and not (text.isascii() and text.isdigit())):
+        raise ValidationError("national_prefix", "must be up to 4 digits, such as 0 (or empty)")
+    return text
+
+
+def international_prefix(value: object) -> str:
+    """What is dialled before a country code ("00"; "011" in North America)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > 4 or not (text.isascii() and text.isdigit()):
+        raise ValidationError("international_prefix", "must be 1 to 4 digits, such as 00")
+    return text
+
+
 CHECKS = {
     "appliance_name": appliance_name,
     "sip_domain": sip_domain,
     "country": country,
     "timezone": timezone,
     "language": language,
+    "national_prefix": national_prefix,
+    "international_prefix": international_prefix,
     **{field: (lambda value, field=field: whole_number(field, value)) for field in RANGES},
 }

@@ -134,6 +134,8 @@ def create_trunk(data: dict) -> Trunk:
     data.pop("name")
     preset_key = _preset(data.get("preset", presets.DEFAULT))
     filled = {key: value for key, value in presets.defaults(preset_key).items() if key not in data}
+    if isinstance(data.get("host"), str) and data["host"].strip().lower() == DYNAMIC and "register" not in data:
+        filled["register"] = False  # the other side registers to us
     data = {**filled, **data, "preset": preset_key}
     if "host" not in data:
         raise ValidationError("host", "is required: the provider's host[:port], or \"dynamic\" when the other "

@@ -15,9 +15,6 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 # Menu entries not built yet: what each will hold, shown on its page.
 COMING = {
-    "trunks": (N_("Trunks"), N_("Connections to SIP providers and media gateways: registration, "
-                                "authentication, allowed IP addresses, inbound numbers and "
-                                "outbound routes. Coming in a later release.")),
     "devices": (N_("Devices"), N_("Phones, DECT bases and media gateways found on LAN1, their automatic "
                                   "provisioning and the user each one is assigned to. Coming in a "
                                   "later release.")),

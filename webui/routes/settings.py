@@ -13,6 +13,8 @@ from webui import web
 from webui.web import _
 
 # Each language by its own name: the admin picks the one they read.
+# Fields a submitted form may leave out (kept as stored).
+OPTIONAL = ("national_prefix", "international_prefix")
 LANGUAGE_NAMES = {"fr": "Français", "en": "English", "de": "Deutsch", "it": "Italiano"}
 
 
@@ -38,7 +40,8 @@ def settings_page():
 def save():
     values = {field: web.form_text(field) for field in EDITABLE_FIELDS}
     revision = web.form_text("revision")
-    data = dict(values)
+    # A form from before the dialling prefixes existed leaves them as they are.
+    data = {field: value for field, value in values.items() if field not in OPTIONAL or field in web.form()}
     try:
         if revision:
             if not revision.isdigit():

@@ -65,6 +65,18 @@
   % field_error("language")
   </div>
   % number("ring_timeout_s", _("Ring time (seconds)"), _("How long a called extension rings before the call ends as not answered"))
+  <h2 class="section" id="dialling">{{_("Dialling")}}</h2>
+  <p class="hint section">{{_("With the country and each trunk's country code, these prefixes turn what users dial and what providers send into international (E.164) numbers, and decide a call's class (national, mobile, international...).")}}</p>
+  <label for="national_prefix">{{_("National prefix")}}</label>
+  <div><input id="national_prefix" name="national_prefix" value="{{values.get("national_prefix", "")}}" inputmode="numeric" maxlength="4" class="mono" {{"" if editable else "disabled"}}>
+  <small class="hint">{{_("Dialled before an area code within the country, such as 0 (empty if the country has none).")}}</small>
+  % field_error("national_prefix")
+  </div>
+  <label for="international_prefix">{{_("International prefix")}}</label>
+  <div><input id="international_prefix" name="international_prefix" value="{{values.get("international_prefix", "")}}" inputmode="numeric" maxlength="4" class="mono" {{"" if editable else "disabled"}}>
+  <small class="hint">{{_("Dialled before a country code, such as 00 (011 in North America).")}}</small>
+  % field_error("international_prefix")
+  </div>
   <h2 class="section" id="security">{{_("Security")}}</h2>
   <p class="hint section">{{_("A source address that fails SIP authentication too often is banned: it gets no answer at all until the ban ends. Changes apply at once, without a restart; bans already in place keep their end time.")}}</p>
   % number("ban_failures", _("Failures before a ban"), _("Failed authentications from one address"))
