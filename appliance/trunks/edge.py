@@ -26,6 +26,8 @@ from appliance.trunks import dns
 
 # No reply this long after a REGISTER went out: the provider is not reachable.
 NO_ANSWER_S = 4
+# The state is read for pages: a DNS check there must not hold the page long.
+STATE_DNS_LIFETIME_S = 1.5
 TEST_TIMEOUT_S = 4.0
 USER_AGENT = "appliance"
 
@@ -84,7 +86,7 @@ def registration_state(settings: Settings, trunk) -> dict:
     unanswered = sent_at is not None and (last is None or last.at < sent_at) and now - sent_at >= NO_ANSWER_S
     if last is None or unanswered:
         try:
-            dns.resolve(trunk.host, trunk.transport)
+            dns.resolve(trunk.host, trunk.transport, lifetime=STATE_DNS_LIFETIME_S)
         except dns.DnsFailure as exc:
             return state | {"state": FAILED, "reason": DNS, "detail": f"DNS: {exc}"}
         if unanswered:

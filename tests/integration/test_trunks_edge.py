@@ -329,3 +329,35 @@ def test_dynamic_trunk_registers_to_us_and_calls_both_ways(lab):
         [inbound] = worker.invites[before:]
         assert header_values(inbound, "X-AP-Trunk") == ["branch"]
         assert header_values(inbound, "X-AP-Caller") == []
+
+
+# -- the whole appliance -------------------------------------------------------------
+
+
+def test_trunk_added_in_the_running_appliance_registers_and_its_test_passes(tmp_path):
+    from tests.support.stack import Stack
+
+    stack = Stack(tmp_path / "data", spare_workers=1).start()
+    provider = None
+    try:
+        provider = FakeProvider(tmp_path / "provider", user=ACCOUNT, password=PASSWORD, realm=DOMAIN,
+                                customer_port=stack.settings.sip_port).start()
+        api = stack.admin_api()
+        status, _ = api.request("POST", "/api/v1/trunks", {
+            "name": "acme", "auth_user": ACCOUNT, "provider_domain": DOMAIN, "host": provider.host,
+            "password": PASSWORD, "register": True})
+        assert status == 201
+        deadline = time.monotonic() + 25
+        while True:
+            status, body = api.request("GET", "/api/v1/trunks/acme")
+            if body["live"]["state"] == "registered" or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert body["live"]["state"] == "registered", body["live"]
+        assert provider.registered_contact().endswith(f"@127.0.0.1:{stack.settings.sip_port}")
+        status, result = api.request("POST", "/api/v1/trunks/acme/test", {})
+        assert (status, result["result"]) == (200, "ok"), result
+    finally:
+        if provider:
+            provider.stop()
+        stack.stop()
