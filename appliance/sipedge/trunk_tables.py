@@ -120,8 +120,26 @@ def uacreg_row(view: TrunkEdge, settings: Settings) -> dict:
         "r_username": view.auth_user, "r_domain": view.domain, "realm": view.realm,
         "auth_username": view.auth_user, "auth_password": "", "auth_ha1": view.ha1,
         "auth_proxy": proxy, "expires": REGISTER_EXPIRES_S, "flags": 0, "reg_delay": 0,
-        "contact_addr": f"{settings.media_address}:{settings.sip_port}", "socket": "",
+        "contact_addr": f"{contact_host(settings, view)}:{settings.sip_port}", "socket": "",
     }
+
+
+def contact_host(settings: Settings, view: TrunkEdge) -> str:
+    """Our address in the registration's Contact: the one we listen on, or when we listen on every
+    address, the one the system routes towards the provider (no packet is sent to learn it)."""
+    import socket
+
+    from appliance.trunks import dns
+
+    if settings.bind not in ("", "0.0.0.0"):
+        return settings.bind
+    try:
+        target = dns.resolve(view.host, view.transport)[0]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((target.ip, target.port))
+            return probe.getsockname()[0]
+    except (dns.DnsFailure, OSError, IndexError):
+        return settings.media_address
 
 
 def source_keys(view: TrunkEdge, ip_auth: list) -> list[str]:
