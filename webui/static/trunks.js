@@ -50,7 +50,7 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var name = form.getAttribute("data-trunk");
-      var output = form.querySelector(".test-output");
+      var output = form.closest("tr").querySelector(".test-output");
       var button = form.querySelector("button");
       button.disabled = true;
       output.className = "test-output hint";
@@ -58,8 +58,11 @@
       window.applianceApi("POST", "/api/v1/trunks/" + encodeURIComponent(name) + "/test").then(function (result) {
         var ok = !!(result && result.ok);
         output.className = "test-output " + (ok ? "ok" : "error");
-        var detail = [result && !ok && result.result, result && result.detail].filter(Boolean).join(": ");
-        output.textContent = (ok ? say("works") : say("failed")) + (detail ? " — " + detail : "");
+        var label = !ok && result && result.result
+          ? document.querySelector('#trunk-reasons [data-reason="' + result.result + '"]') : null;
+        var reason = label ? label.textContent : (!ok && result && result.result) || "";
+        var detail = result && result.detail ? " — " + result.detail : "";
+        output.textContent = (ok ? say("works") : say("failed")) + (reason ? " (" + reason + ")" : "") + detail;
       }).catch(function (err) {
         output.className = "test-output error";
         output.textContent = (err.status === 503 ? say("unavailable") : say("failed")) + " — " + err.message;

@@ -35,7 +35,10 @@
 % for t in trunks:
 %   live = states[t.name]
 <tr data-trunk="{{t.name}}">
-  <td><b>{{t.title or t.name}}</b> <small class="hint mono">{{t.name}}</small>
+  <td><b>{{t.title or t.name}}</b>
+  % if t.title and t.title != t.name:
+  <small class="hint mono">{{t.name}}</small>
+  % end
   % if not t.enabled:
   <small class="warn">{{_("disabled")}}</small>
   % end
@@ -60,14 +63,14 @@
     % if live.get("reason") in reason_labels:
     <b class="state-category warn">{{reason_labels[live["reason"]]}}</b>
     % end
-    <small class="hint state-reason">{{live.get("detail") or ""}}</small></td>
+    <small class="hint state-reason">{{live.get("detail") or ""}}</small>
+    <div class="test-output" role="status"></div></td>
   <td class="channels">{{live["channels"] if live.get("channels") is not None else "–"}}{{(" / " + str(t.max_calls)) if t.max_calls else ""}}</td>
   <td>{{t.inbound_procedure}}</td>
   <td class="actions">
     <form method="post" action="/trunks/{{t.name}}/test" class="inline test-form" data-trunk="{{t.name}}">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
       <button type="submit" class="test-trunk">{{_("Test connection")}}</button>
-      <span class="test-output" role="status"></span>
     </form>
   % if can("trunks.manage"):
     <a href="/trunks/{{t.name}}/edit">{{_("Edit")}}</a>
@@ -81,3 +84,8 @@
 % end
 </section>
 <template id="trunk-texts" data-testing="{{_("Testing…")}}" data-works="{{_("Connection works")}}" data-failed="{{_("Failed")}}" data-unavailable="{{_("Not available")}}"></template>
+<div hidden id="trunk-reasons">
+% for key, label in reason_labels.items():
+<span data-reason="{{key}}">{{label}}</span>
+% end
+</div>
