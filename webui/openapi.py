@@ -224,6 +224,10 @@ def _core_document() -> dict:
                     "flood_limit": {"type": "integer", "minimum": 16, "maximum": 65535,
                                     "description": "requests from one IP per 2 s above which they are dropped; "
                                                    "changing it restarts Kamailio"},
+                    "national_prefix": {"type": "string", "pattern": "^[0-9]{0,4}$",
+                                        "description": "trunk prefix of national numbers (\"0\"; empty if none)"},
+                    "international_prefix": {"type": "string", "pattern": "^[0-9]{1,4}$",
+                                             "description": "prefix of international numbers (\"00\")"},
                     "revision": {"type": "integer", "description": "PUT only: the revision you read"}}},
                 "Status": {"type": "object", "properties": {
                     "appliance_name": {"type": "string"}, "sip_edge": {"type": "string", "enum": ["up", "down"]},

@@ -64,7 +64,8 @@ def where_used(kind: str, name: str) -> list[str]:
                 places.append(f"trunk group {group.name}")
         for did in Did.select():
             if (kind == "trunk" and did.trunk == name) or (kind == "procedure" and did.procedure == name) or (
-                    did.destination_kind == {"extension": "user"}.get(kind, kind) and did.destination == name):
+                    did.destination_kind in {"extension": ("user", "voicemail")}.get(kind, (kind,))
+                    and did.destination == name):
                 places.append(f"inbound number {did.number}")
     if kind in ("procedure", "sound", "ivr"):
         from appliance.dialplan import ivr

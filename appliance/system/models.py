@@ -43,7 +43,8 @@ class SystemSettings(BaseModel):
 
 
 PUBLIC_FIELDS = ("appliance_name", "sip_domain", "country", "timezone", "language", "ring_timeout_s",
-                 "ban_failures", "ban_window_s", "ban_minutes", "flood_limit", "revision")
+                 "ban_failures", "ban_window_s", "ban_minutes", "flood_limit", "national_prefix",
+                 "international_prefix", "revision")
 
 
 def get_system_settings() -> SystemSettings:

@@ -350,7 +350,7 @@ def test_status_strip_and_main_menu_on_every_admin_page(web, admin):
     assert 'id="status-strip"' in page.text and 'data-status="calls"' in page.text
 
 
-@pytest.mark.parametrize("area", ["trunks", "devices"])
+@pytest.mark.parametrize("area", ["devices"])
 def test_placeholder_pages_say_what_is_coming(web, admin, area):
     page = admin.get(f"/{area}")
     assert page.status == 200 and "Not available yet." in page.text and "<form method=\"post\" action=\"/" \

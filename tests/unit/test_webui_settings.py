@@ -13,7 +13,8 @@ from tests.support.browser import STRONG, first_login, running_web
 
 FORM = {"appliance_name": "Cabinet Dupont", "sip_domain": "pbx.dupont.example", "country": "FR",
         "timezone": "Europe/Paris", "language": "fr", "ring_timeout_s": "30", "ban_failures": "10",
-        "ban_window_s": "60", "ban_minutes": "15", "flood_limit": "100"}
+        "ban_window_s": "60", "ban_minutes": "15", "flood_limit": "100", "national_prefix": "0",
+        "international_prefix": "00"}
 # One bad value per field: each answered 400 naming the field.
 BAD = [
     ("appliance_name", ""), ("appliance_name", "x" * 65), ("appliance_name", "tab\there"),
@@ -144,7 +145,8 @@ def test_settings_page_in_french(web, admin):
 def test_api_get_and_put_settings(web, api):
     current = api.api("GET", "/api/v1/settings").json()
     assert set(current) == {"appliance_name", "sip_domain", "country", "timezone", "language", "ring_timeout_s",
-                            "ban_failures", "ban_window_s", "ban_minutes", "flood_limit", "revision"}
+                            "ban_failures", "ban_window_s", "ban_minutes", "flood_limit", "national_prefix",
+                            "international_prefix", "revision"}
     response = api.api("PUT", "/api/v1/settings", {"ban_failures": 3, "ban_window_s": 30, "ban_minutes": 2,
                                                    "revision": current["revision"]})
     assert response.status == 200
