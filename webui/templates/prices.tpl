@@ -1,5 +1,5 @@
 % rebase("layout.tpl")
-% include("prices_nav.tpl", tab="prices")
+% include("trunks_nav.tpl", tab="prices")
 <section class="card" id="prices-page">
 <div class="bar"><h1>{{_("Price lists")}}</h1></div>
 <p class="hint">{{_("A price list gives the cost of calls through a trunk: import its rates from a CSV file, then choose the list in the trunk's settings. The cost of each outbound call then shows in the call history.")}}</p>

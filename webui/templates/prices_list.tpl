@@ -1,5 +1,5 @@
 % rebase("layout.tpl")
-% include("prices_nav.tpl", tab="prices")
+% include("trunks_nav.tpl", tab="prices")
 % days = {1: _("Mon"), 2: _("Tue"), 3: _("Wed"), 4: _("Thu"), 5: _("Fri"), 6: _("Sat"), 7: _("Sun")}
 % def hhmm(seconds):
 %   return "%02d:%02d" % (seconds // 3600, seconds % 3600 // 60)
