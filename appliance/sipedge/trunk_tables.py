@@ -150,7 +150,9 @@ def source_keys(view: TrunkEdge, ip_auth: list) -> list[str]:
     if not view.dynamic:
         name, port = dns.split_host(view.host)
         for ip in dns.addresses(view.host, view.transport):
-            keys += _address_keys(ip, port)
+            if port or not ipaddress.ip_address(ip).is_loopback:
+                # Phones and tests live on loopback too: a local provider is known by its port.
+                keys += _address_keys(ip, port)
     for entry in ip_auth or []:
         text = str(entry).strip()
         try:
@@ -172,19 +174,14 @@ def source_keys(view: TrunkEdge, ip_auth: list) -> list[str]:
 
 
 def _address_keys(ip: str, port: int | None) -> list[str]:
-    if port:
-        return [f"src:{ip}:{port}"]
-    if ipaddress.ip_address(ip).is_loopback:
-        # Phones and tests live on loopback too: a local provider is known by its port only.
-        return []
-    return [f"src:{ip}"]
+    return [f"src:{ip}:{port}"] if port else [f"src:{ip}"]
 
 
 def out_value(view: TrunkEdge) -> str:
     """route[TRUNK_SETTINGS] reads these fields by position."""
     return "|".join([
         view.host, view.transport, "1" if view.dynamic else "0", view.auth_user, view.realm, view.ha1,
-        view.from_user, view.caller_id, view.domain, str(view.max_calls),
+        view.from_user, view.caller_id, view.domain, str(view.max_calls), view.contact_user,
     ])
 
 

@@ -54,8 +54,11 @@ def registration_state(settings: Settings, trunk) -> dict:
         return _dynamic_state(settings, trunk, state)
     if not trunk.register:
         return state | {"detail": "registration off"}
+    from appliance.sipedge.trunk_tables import contact_user
+
     try:
-        info = rpc.call(settings, "uac.reg_info", "l_username", trunk.name)
+        # By l_uuid, as uac itself finds records: mixing indexes can deadlock uac (see kamailio.cfg).
+        info = rpc.call(settings, "uac.reg_info", "l_uuid", contact_user(trunk.name, trunk.password_enc))
     except rpc.RpcFault:
         return state | {"detail": "not known to the SIP edge (no auth user or password?)"}
     except SipEdgeError as exc:

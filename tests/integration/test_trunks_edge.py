@@ -19,6 +19,7 @@ from appliance.trunks.service import create_trunk, update_trunk
 from tests.support.kamailio import (
     Caller,
     FakeWorker,
+    build_response,
     edge_settings,
     header_values,
     open_fresh_store,
@@ -102,6 +103,26 @@ def worker_invite(settings, worker: FakeWorker, number: str, headers: list[tuple
         if response.status >= 200 and response.header("Call-ID") == call_id:
             return response
     return None
+
+
+def hang_up(caller: Caller, answer):
+    """BYE along the route set of a call through two proxies (the provider's, then ours):
+    the Record-Route list reversed, as a UAC does (Caller.bye keeps it as received)."""
+    import re
+
+    caller.cseq += 1
+    host, port = caller.local
+    target = re.search(r"<([^>]+)>", answer.header("Contact")).group(1)
+    routes = [v for k, v in answer.headers if k.lower() == "record-route"]
+    routes = [r.strip() for value in routes for r in value.split(",")][::-1]
+    headers = [
+        ("Via", f"SIP/2.0/UDP {host}:{port};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport"),
+        ("Max-Forwards", "70"), ("From", answer.header("From")), ("To", answer.header("To")),
+        ("Call-ID", answer.header("Call-ID")), ("CSeq", f"{caller.cseq} BYE"),
+    ] + [("Route", r) for r in routes]
+    text = f"BYE {target} SIP/2.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+    caller.sock.sendto((text + "Content-Length: 0\r\n\r\n").encode(), caller.server)
+    return caller.final_response(3.0, answer.header("Call-ID"))
 
 
 # -- registration -------------------------------------------------------------------
@@ -265,13 +286,55 @@ def test_provider_call_to_our_registration_reaches_a_worker_with_the_trunk(lab):
     with Caller(pstn) as caller:
         response = caller.invite("+41445550123", None, from_user="+41791112233",
                                  extra=[("X-AP-Caller", "101"), ("X-AP-Trunk", "spoofed")])
-    assert response is not None and response.status == 200
+        assert response is not None and response.status == 200
+        assert hang_up(caller, response).status == 200
     [invite] = worker.invites[before:]
     assert header_values(invite, "X-AP-Trunk") == ["acme"]
     assert header_values(invite, "X-AP-Caller") == []
     # The number called, not our Contact's token; the provider's To is kept.
     assert invite.split(" ", 2)[1].startswith("sip:+41445550123@")
     assert "+41445550123@" in header_values(invite, "To")[0]
+
+
+def test_call_from_an_ip_authenticated_provider_address_needs_no_digest(lab):
+    settings, _, worker = lab
+    create_trunk({"name": "carrier", "host": "carrier.example.com", "register": False, "ip_auth": ["127.0.0.3"]})
+    before = len(worker.invites)
+    with Caller(settings, source_ip="127.0.0.3") as carrier:
+        response = carrier.invite("0445550199", None, from_user="0791112233")
+        assert response.status == 200
+        # Hanging up frees the worker's slot (the edge counts calls per worker).
+        assert carrier.bye(response).status == 200
+    [invite] = worker.invites[before:]
+    assert header_values(invite, "X-AP-Trunk") == ["carrier"]
+    assert invite.startswith("INVITE sip:0445550199@")
+
+
+def test_provider_can_forward_our_call_to_a_phone_of_its_own(lab):
+    settings, provider, worker = lab
+    with Caller(settings) as callee:
+        provider.forward_to(f"sip:callee@127.0.0.1:{callee.local[1]}")
+        try:
+            import threading
+
+            seen: list[str] = []
+
+            def answer():
+                request = callee.receive_request(timeout=5)
+                if request:
+                    seen.append(request)
+                    callee.sock.sendto(build_response(request, 486, "Busy Here", to_tag="c").encode(),
+                                       (provider_address := ("127.0.0.1", provider.port)))
+                    assert provider_address
+
+            thread = threading.Thread(target=answer)
+            thread.start()
+            response = worker_invite(settings, worker, "+41449876500", [("X-AP-Trunk", "acme")])
+            thread.join()
+        finally:
+            provider.forward_to(None)
+    assert response.status == 486
+    assert seen and seen[0].startswith("INVITE sip:callee@127.0.0.1:")
 
 
 def test_unknown_source_cannot_pass_for_a_trunk(lab):
@@ -326,6 +389,7 @@ def test_dynamic_trunk_registers_to_us_and_calls_both_ways(lab):
         before = len(worker.invites)
         reply = other_pbx.invite("+41445550123", PASSWORD, from_user="+41791112233", username="branch-pbx")
         assert reply.status == 200
+        assert other_pbx.bye(reply).status == 200
         [inbound] = worker.invites[before:]
         assert header_values(inbound, "X-AP-Trunk") == ["branch"]
         assert header_values(inbound, "X-AP-Caller") == []
