@@ -668,8 +668,9 @@ class PjChannel(Channel):
             pass
         if not self.leg.up:
             return DialResult(DialOutcome.CANCELLED, 487, "Request Terminated")
+        # No number to present (a caller who withheld it): the edge leaves the From as it is.
         headers = {"X-AP-Caller-Name": caller_name or caller_number, "X-AP-Caller-Number": caller_number,
-                   **extra_headers}
+                   **extra_headers} if caller_number else dict(extra_headers)
         targets, also = fork_at_edge(targets)
         if also:
             headers["X-AP-Also"] = also

@@ -75,7 +75,9 @@ def prepare(channel, settings: Settings, trace, now: Callable[[], dt.datetime]) 
     country_code = trunk.country_code or numbers.calling_code(system.country)
     raw = called_number(channel, trunk.called_header)
     called = numbers.to_e164(raw, country_code, system.national_prefix, system.international_prefix)
-    caller = numbers.to_e164(channel.caller, country_code, system.national_prefix, system.international_prefix)
+    # A caller who withheld the number arrives with none (or "anonymous"): it stays anonymous.
+    caller = numbers.to_e164(channel.caller, country_code, system.national_prefix,
+                             system.international_prefix) if any(c.isdigit() for c in channel.caller) else "anonymous"
     Cdr.update(direction="inbound", trunk=trunk.name, caller=caller).where(Cdr.call_id == channel.call_id).execute()
     call = DialplanCall(channel=channel, settings=settings, trace=trace, caller=caller,
                         caller_name=channel.caller_name, called=called, user="", procedure=trunk.inbound_procedure,

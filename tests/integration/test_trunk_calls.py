@@ -1,0 +1,129 @@
+"""Calls to and from the public network through a trunk: the real stack, a fake provider, test phones.
+
+The provider (tests/support/provider.py, a second Kamailio) holds one account
+for the appliance; a test phone of its own plays "the public network": calls
+the appliance sends out are forwarded to it, and it calls the appliance's
+public numbers through the provider, which delivers them to the appliance's
+registration as providers do. Everything is configured through the API.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support import audio
+from tests.support.phone import TestPhone
+from tests.support.provider import FakeProvider
+from tests.support.stack_lab import StackLab, running_lab
+
+PASSWORD = "Phone-Secret-Xy9q"
+TRUNK_PASSWORD = "Trunk-Secret-Kq7w"
+ACCOUNT = "acme-customer"
+REALM = "provider.test"
+PEOPLE = [("201", "Alice", "Martin"), ("202", "Bruno", "Durand")]
+
+
+class Lab(StackLab):
+    provider: FakeProvider
+    pstn: TestPhone
+
+    def trunk_state(self) -> str:
+        return self.request("GET", "/api/v1/trunks/acme")["live"]["state"]
+
+    def wait_registered(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.trunk_state() != "registered":
+            assert time.monotonic() < deadline, f"the trunk did not register: {self.trunk_state()}"
+            time.sleep(0.3)
+
+    def pstn_call(self, public_number: str) -> tuple[float, int]:
+        since = time.monotonic()
+        return since, self.pstn.call(f"sip:{public_number}@127.0.0.1:{self.provider.port}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    root = tmp_path_factory.mktemp("trunk-calls")
+    pstn = TestPhone("pstn")
+    holder: dict = {}
+
+    def configure(lab: Lab) -> None:
+        provider = FakeProvider(root / "provider", user=ACCOUNT, password=TRUNK_PASSWORD, realm=REALM,
+                                customer_port=lab.stack.settings.sip_port).start()
+        holder["provider"] = provider
+        provider.forward_to(f"sip:pstn@127.0.0.1:{pstn.sip_port}")
+        lab.request("PUT", "/api/v1/settings", {"country": "FR", "timezone": "Europe/Paris"})
+        lab.request("POST", "/api/v1/trunks", {
+            "name": "acme", "title": "ACME telecom", "auth_user": ACCOUNT, "provider_domain": REALM,
+            "host": provider.host, "password": TRUNK_PASSWORD, "register": True, "country_code": "33",
+            "outbound_caller_id": "+33176747980"})
+        lab.request("POST", "/api/v1/dids", {"number": "+33176747983", "destination_kind": "user",
+                                             "destination": "202"})
+        lab.request("PUT", "/api/v1/dialplan/procedures/users", {"numbers": [
+            {"number": "0X.", "apps": [{"app": "dial_trunk", "trunk": "acme"}]}]})
+
+    try:
+        with running_lab(Lab, root / "data", PEOPLE, PASSWORD, configure) as lab:
+            lab.provider, lab.pstn = holder["provider"], pstn
+            lab.stack.set_flood_limit(2000)
+            lab.wait_registered()
+            yield lab
+    finally:
+        if "provider" in holder:
+            holder["provider"].stop()
+        pstn.close()
+
+
+def talk(a: TestPhone, a_call: int, b: TestPhone, b_call: int, tmp_path) -> None:
+    """Both sides play a tone and record: each must hear the other's."""
+    a.play_tone(700, call=a_call)
+    b.play_tone(1100, call=b_call)
+    a.record(tmp_path / "a.wav", call=a_call)
+    b.record(tmp_path / "b.wav", call=b_call)
+    time.sleep(2.0)
+    a.stop_recording(call=a_call)
+    b.stop_recording(call=b_call)
+    assert audio.has_tone(tmp_path / "a.wav", 1100), "the caller did not hear the other side"
+    assert audio.has_tone(tmp_path / "b.wav", 700), "the other side did not hear the caller"
+
+
+def test_a_user_calls_out_through_the_trunk_and_both_hear_each_other(lab, tmp_path):
+    alice = lab.phones["201"]
+    since, call = lab.call("201", "0145678901")
+    ring = lab.pstn.wait_for("incoming", 20)
+    # The provider got the number in E.164 and the appliance's number as the caller.
+    assert "+33145678901" in (lab.provider.seen("ruri") or "")
+    assert "+33176747980" in ring["headers"].get("from", "")
+    lab.pstn.answer(200, call=ring["call"])
+    alice.wait_for("confirmed", 10, call=call)
+    talk(alice, call, lab.pstn, ring["call"], tmp_path)
+    alice.hangup(call=call)
+    lab.pstn.wait_for("disconnected", 10, call=ring["call"])
+    cdr = [c for c in lab.stack.cdrs() if c["caller"] == "201"][-1]
+    assert (cdr["direction"], cdr["trunk"], cdr["dialled"], cdr["call_class"]) == (
+        "outbound", "acme", "+33145678901", "national")
+
+
+def test_a_call_from_the_public_network_to_a_did_rings_its_user(lab, tmp_path):
+    since, call = lab.pstn_call("+33176747983")
+    ring = lab.wait_ring("202", since, timeout=20)
+    lab.phones["202"].answer(200, call=ring["call"])
+    lab.pstn.wait_for("confirmed", 10, call=call)
+    talk(lab.pstn, call, lab.phones["202"], ring["call"], tmp_path)
+    lab.pstn.hangup(call=call)
+    lab.phones["202"].wait_for("disconnected", 10, call=ring["call"])
+    cdr = [c for c in lab.stack.cdrs() if c["direction"] == "inbound"][-1]
+    # The test phone withholds its number: the call history says so rather than showing nothing.
+    assert (cdr["trunk"], cdr["callee"], cdr["caller"]) == ("acme", "+33176747983", "anonymous")
+
+
+def test_a_destination_outside_the_whitelist_is_refused_with_403_and_an_event(lab):
+    alice = lab.phones["201"]
+    before = len(lab.request("GET", "/api/v1/events?kind=fraud.blocked"))
+    since, call = lab.call("201", "00881234567")
+    ended = alice.wait_for("disconnected", 20, call=call)
+    assert ended["code"] == 403
+    assert not [e for e in lab.pstn.saw("incoming") if e["t"] > since]
+    assert len(lab.request("GET", "/api/v1/events?kind=fraud.blocked")) == before + 1
