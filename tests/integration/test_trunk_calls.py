@@ -23,6 +23,8 @@ TRUNK_PASSWORD = "Trunk-Secret-Kq7w"
 ACCOUNT = "acme-customer"
 REALM = "provider.test"
 PEOPLE = [("201", "Alice", "Martin"), ("202", "Bruno", "Durand")]
+# French land lines: 0.02 a minute in 60 s blocks plus 0.10 to connect; a call of a few seconds costs 0.12.
+PRICES = "dialprefix,destination,rate,min_duration,billing_block,connect_charge\n33,France,0.02,0,60,0.10\n"
 
 
 class Lab(StackLab):
@@ -37,6 +39,15 @@ class Lab(StackLab):
         while self.trunk_state() != "registered":
             assert time.monotonic() < deadline, f"the trunk did not register: {self.trunk_state()}"
             time.sleep(0.3)
+
+    def priced_call(self, caller: str, timeout: float = 10) -> dict:
+        """The newest CDR of `caller` once the call core has closed it and written its cost."""
+        deadline = time.monotonic() + timeout
+        while True:
+            cdr = [c for c in self.stack.cdrs() if c["caller"] == caller][-1]
+            if cdr["cost"] is not None or time.monotonic() > deadline:
+                return cdr
+            time.sleep(0.2)
 
     def pstn_call(self, public_number: str) -> tuple[float, int]:
         since = time.monotonic()
@@ -55,10 +66,13 @@ def lab(tmp_path_factory):
         holder["provider"] = provider
         provider.forward_to(f"sip:pstn@127.0.0.1:{pstn.sip_port}")
         lab.request("PUT", "/api/v1/settings", {"country": "FR", "timezone": "Europe/Paris"})
+        lab.request("POST", "/api/v1/price-lists", {"name": "acme-prices", "currency": "EUR"})
+        status, body = lab.api.send("POST", "/api/v1/price-lists/acme-prices/rates", PRICES.encode(), "text/csv")
+        assert status == 200, body
         lab.request("POST", "/api/v1/trunks", {
             "name": "acme", "title": "ACME telecom", "auth_user": ACCOUNT, "provider_domain": REALM,
             "host": provider.host, "password": TRUNK_PASSWORD, "register": True, "country_code": "33",
-            "outbound_caller_id": "+33176747980"})
+            "outbound_caller_id": "+33176747980", "price_list": "acme-prices"})
         lab.request("POST", "/api/v1/dids", {"number": "+33176747983", "destination_kind": "user",
                                              "destination": "202"})
         lab.request("PUT", "/api/v1/dialplan/procedures/users", {"numbers": [
@@ -101,9 +115,10 @@ def test_a_user_calls_out_through_the_trunk_and_both_hear_each_other(lab, tmp_pa
     talk(alice, call, lab.pstn, ring["call"], tmp_path)
     alice.hangup(call=call)
     lab.pstn.wait_for("disconnected", 10, call=ring["call"])
-    cdr = [c for c in lab.stack.cdrs() if c["caller"] == "201"][-1]
+    cdr = lab.priced_call("201")
     assert (cdr["direction"], cdr["trunk"], cdr["dialled"], cdr["call_class"]) == (
         "outbound", "acme", "+33145678901", "national")
+    assert cdr["billsec"] > 0 and cdr["cost"] == pytest.approx(0.12)
 
 
 def test_a_call_from_the_public_network_to_a_did_rings_its_user(lab, tmp_path):

@@ -247,9 +247,13 @@ class StackApi:
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
         data = json.dumps(body).encode() if body is not None else None
+        return self.send(method, path, data, "application/json")
+
+    def send(self, method: str, path: str, data: bytes | None, content_type: str) -> tuple[int, object]:
+        """A request with a raw body (a CSV file, an upload); the answer's JSON decoded."""
         req = urllib.request.Request(self.base_url + path, data=data, method=method)
         if data is not None:
-            req.add_header("Content-Type", "application/json")
+            req.add_header("Content-Type", content_type)
         if self.token:
             req.add_header("Authorization", f"Bearer {self.token}")
         try:
