@@ -11,6 +11,7 @@ BENCHMARKS = [
     "benchmarks.concurrent_calls",
     "benchmarks.idle_memory",
     "benchmarks.dialplan",
+    "benchmarks.trunk_calls",
 ]
 
 
