@@ -8,6 +8,7 @@
   (register off) sent from Python to the provider, the failure classified as
   credentials, dns, network or rejected.
 - `calls_in_use(settings, name)`: calls up on the trunk (Kamailio's dialog profile).
+- `record_state_changes` / `StateWatcher`: registration state changes into the event log.
 """
 
 from __future__ import annotations
@@ -111,6 +112,72 @@ def registration_states(settings: Settings) -> dict[str, dict]:
     from appliance.trunks.models import Trunk
 
     return {t.name: registration_state(settings, t) for t in Trunk.select().order_by(Trunk.name)}
+
+
+# (state, reason) -> event kind (appliance.events.log.KINDS) written when a trunk reaches it.
+EVENT_KINDS = {
+    (REGISTERED, None): "trunk.registered",
+    (FAILED, CREDENTIALS): "trunk.registration_failed",
+    (FAILED, REJECTED): "trunk.registration_failed",
+    (FAILED, DNS): "trunk.dns_failed",
+    (FAILED, NETWORK): "trunk.unreachable",
+}
+
+
+def record_state_changes(settings: Settings, known: dict[str, tuple]) -> dict[str, tuple]:
+    """Write an event for each trunk whose registration state changed since `known`
+    (name -> (state, reason), as returned by the previous call; {} at first) and return the new map.
+
+    "registering" is a passing state: no event. A registered trunk that stops being registered
+    without a failure reason gets "trunk.unregistered".
+    """
+    from appliance.events.log import record
+
+    current: dict[str, tuple] = {}
+    for name, state in registration_states(settings).items():
+        key = (state["state"], state["reason"])
+        if state["state"] == REGISTERING:
+            current[name] = known.get(name, key)
+            continue
+        current[name] = key
+        if known.get(name) == key:
+            continue
+        kind = EVENT_KINDS.get(key)
+        if kind is None and known.get(name, (None,))[0] == REGISTERED:
+            kind = "trunk.unregistered"
+        if kind is not None:
+            record(kind, name, f"trunk {name}: {state['detail']}", reason=state["reason"], code=state["code"])
+    return current
+
+
+class StateWatcher:
+    """Polls the edge every `interval_s` and writes trunk state changes to the event log
+    (record_state_changes). Run one per appliance, in a process with the store open."""
+
+    def __init__(self, settings: Settings, interval_s: float = 10.0):
+        import threading
+
+        self.settings, self.interval_s = settings, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="trunk-state-watcher", daemon=True)
+
+    def start(self) -> StateWatcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval_s + 5)
+
+    def _run(self) -> None:
+        import logging
+
+        known: dict[str, tuple] = {}
+        while not self._stop.wait(self.interval_s):
+            try:
+                known = record_state_changes(self.settings, known)
+            except Exception:  # the watcher must outlive a bad read
+                logging.getLogger(__name__).exception("trunk states could not be read")
 
 
 def calls_in_use(settings: Settings, name: str) -> int:

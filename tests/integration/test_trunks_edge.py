@@ -173,6 +173,24 @@ def test_when_the_back_off_ends_the_edge_tries_again_then_waits_twice_as_long(la
     assert "2 failure(s) in a row" in state["detail"]
 
 
+def test_state_changes_are_written_to_the_event_log(lab):
+    settings, _, _ = lab
+    from appliance.events.models import Event
+
+    assert wait_state(settings, "acme", "registered")["state"] == "registered"
+    assert wait_state(settings, "acme-nowhere", "failed")["reason"] == "dns"
+    before = Event.select().count()
+    known = edge.record_state_changes(settings, {})
+    events = {(e.kind, e.subject) for e in Event.select().where(Event.id > 0).order_by(Event.id)[before:]}
+    assert ("trunk.registered", "acme") in events
+    assert ("trunk.dns_failed", "acme-nowhere") in events
+    # Nothing changed since for these two: nothing more is written about them.
+    about = Event.select().where(Event.subject.in_(["acme", "acme-nowhere"]))
+    count = about.count()
+    edge.record_state_changes(settings, known)
+    assert about.count() == count
+
+
 def test_unreachable_provider_is_reported_as_network(lab):
     settings, _, _ = lab
     result = edge.test_connection(settings, trunk("acme-down"))
@@ -342,7 +360,8 @@ def test_unknown_source_cannot_pass_for_a_trunk(lab):
     before = len(worker.invites)
     token = provider.registered_contact().split(":", 1)[1].split("@", 1)[0]
     with Caller(settings) as stranger:
-        guessed = stranger.invite(token[:-1] + "0", None, from_user="+41791112233")
+        wrong = token[:-1] + ("1" if token.endswith("0") else "0")
+        guessed = stranger.invite(wrong, None, from_user="+41791112233")
     assert guessed.status == 407  # treated as a phone: must authenticate
     assert len(worker.invites) == before
 
