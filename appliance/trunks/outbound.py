@@ -100,8 +100,8 @@ def place(call: DialplanCall, routes: list[Route], ring_seconds: int | None = No
     if not verdict.allowed:
         return refuse(call, verdict.announcement or "call_not_allowed", verdict.code or 403,
                       verdict.reason or "Forbidden")
-    Cdr.update(direction="outbound", call_class=destination.call_class, dialled=destination.e164).where(
-        Cdr.call_id == call.channel.call_id).execute()
+    # Written with the first trunk tried (one store write, not two).
+    record = {"direction": "outbound", "call_class": destination.call_class, "dialled": destination.e164}
     domain = get_system_settings().sip_domain
     max_seconds = verdict.max_seconds  # None: no limit
     for position, route in enumerate(routes, start=1):
@@ -115,7 +115,8 @@ def place(call: DialplanCall, routes: list[Route], ring_seconds: int | None = No
         name, number, headers = presentation(call, trunk)
         sent = number_to_send(route, destination)
         # The call counts against this trunk's limits from the first ring on.
-        Cdr.update(trunk=trunk.name).where(Cdr.call_id == call.channel.call_id).execute()
+        Cdr.update(trunk=trunk.name, **record).where(Cdr.call_id == call.channel.call_id).execute()
+        record = {}
         result = call.channel.dial(f"sip:{sent}@{domain}", timeout=ring_seconds or DEFAULT_RING_SECONDS,
                                    caller_name=name, caller_number=number,
                                    headers={"X-AP-Trunk": trunk.name, **headers}, wait_end=max_seconds is None)
