@@ -6,6 +6,7 @@ stand-ins (FakeWorker) so that the headers the edge adds and removes are seen ex
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 
@@ -39,6 +40,9 @@ def lab(tmp_path_factory):
     open_fresh_store(settings)
     provider = FakeProvider(root / "provider", user=ACCOUNT, password=PASSWORD, realm=DOMAIN,
                             customer_port=settings.sip_port).start()
+    # A provider that never answers: a port held open by nobody who reads it.
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
     try:
         with running_kamailio(settings):
             # Trunks saved while the edge runs reach it through the reactions.
@@ -49,13 +53,14 @@ def lab(tmp_path_factory):
                     "password": PASSWORD, "register": True}
             create_trunk({"name": "acme", **base})
             create_trunk({"name": "acme-wrong", **base, "password": "Not-The-Right-One-1"})
-            create_trunk({"name": "acme-down", **base, "host": f"127.0.0.1:{free_port()}"})
+            create_trunk({"name": "acme-down", **base, "host": f"127.0.0.1:{silent.getsockname()[1]}"})
             create_trunk({"name": "acme-nowhere", **base, "host": "sip.no-such-provider.invalid"})
             create_trunk({"name": "acme-small", **base, "register": False, "max_calls": 1,
                           "from_user": ACCOUNT, "outbound_caller_id": "+41445550100"})
             yield settings, provider, worker
             worker.stop()
     finally:
+        silent.close()
         provider.stop()
         changes.unsubscribe_all()
         close_store()
@@ -209,8 +214,6 @@ def test_unresolvable_provider_name_is_reported_as_dns(lab):
 
 def test_provider_refusing_the_address_is_reported_as_rejected(lab, monkeypatch):
     settings, provider, _ = lab
-    import socket
-
     # The test's REGISTER leaves from a port we choose, which the provider refuses.
     port = free_port()
     real_bind = socket.socket.bind
