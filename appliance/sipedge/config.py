@@ -22,6 +22,7 @@ BANNER = "generated, do not edit"
 # DECT base or a media gateway registers many extensions from one address.
 DEFAULT_FLOOD_LIMIT = 100
 MAX_FLOOD_LIMIT = 65535
+TRUNK_PING_S = 30
 CANNOT_RUN = "cannot run kamailio -c (is the kamailio package installed?)"
 # A realm lands inside quoted strings of the config: only hostname characters.
 REALM_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -51,7 +52,7 @@ def trunks_db_path(settings: Settings) -> Path:
 
 
 def render(settings: Settings, *, flood_limit: int | None = None, log_level: int = 1,
-           natping_interval_s: int = 30) -> Path:
+           natping_interval_s: int = 30, trunk_ping_s: int | None = None) -> Path:
     """Write run/kamailio.cfg, check it with `kamailio -c`, keep the last good one.
 
     The keyword options exist for tests and benchmarks; the appliance uses the defaults.
@@ -62,7 +63,7 @@ def render(settings: Settings, *, flood_limit: int | None = None, log_level: int
     if flood_limit is None:
         flood_limit = system.flood_limit
     text = render_text(settings, system, flood_limit=flood_limit, log_level=log_level,
-                       natping_interval_s=natping_interval_s)
+                       natping_interval_s=natping_interval_s, trunk_ping_s=trunk_ping_s or TRUNK_PING_S)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     _ensure_dispatcher_list(settings)
     ensure_registrations_db(settings)
@@ -88,7 +89,7 @@ def render(settings: Settings, *, flood_limit: int | None = None, log_level: int
 
 
 def render_text(settings: Settings, system, *, flood_limit: int = DEFAULT_FLOOD_LIMIT, log_level: int = 1,
-                natping_interval_s: int = 30) -> str:
+                natping_interval_s: int = 30, trunk_ping_s: int = TRUNK_PING_S) -> str:
     """The config text for these settings (no file written)."""
     realm = system.sip_domain
     if not REALM_RE.match(realm or ""):
@@ -115,6 +116,8 @@ def render_text(settings: Settings, system, *, flood_limit: int = DEFAULT_FLOOD_
         "trunks_db": str(trunks_db_path(settings).resolve()),
         # Where providers reach our registrations (the Contact of the trunks' REGISTERs).
         "contact_addr": f"{settings.media_address}:{settings.sip_port}",
+        # OPTIONS keep-alives to trunks that do not register.
+        "trunk_ping_s": int(trunk_ping_s),
         "dispatcher_list": str(dispatcher_list_path(settings).resolve()),
         "flood_limit": int(flood_limit),
         # OPTIONS keepalives to phones behind NAT keep their NAT binding open.

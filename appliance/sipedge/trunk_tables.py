@@ -49,6 +49,7 @@ class TrunkEdge:
     domain: str  # From/To/R-URI domain towards the provider (with port when the host has one)
     max_calls: int
     contact_user: str  # our registration's Contact user: an unguessable per-trunk token
+    keepalive: bool = False  # OPTIONS keep-alives (trunks that do not register)
 
 
 def md5_ha1(user: str, realm: str, password: str) -> str:
@@ -94,7 +95,7 @@ def edge_view(trunk, sip_domain: str) -> TrunkEdge | None:
         else "udp", dynamic=dynamic, register=bool(trunk.register) and not dynamic and bool(ha1),
         auth_user=trunk.auth_user or "", realm=realm, ha1=ha1, from_user=trunk.from_user or "",
         caller_id=trunk.outbound_caller_id or "", domain=domain, max_calls=max(0, int(trunk.max_calls or 0)),
-        contact_user=contact_user(trunk.name, trunk.password_enc),
+        contact_user=contact_user(trunk.name, trunk.password_enc), keepalive=bool(trunk.keepalive),
     )
     fields = (view.host, view.auth_user, view.realm, view.from_user, view.caller_id, view.domain)
     if not view.host or any(FIELD_FORBIDDEN & set(f) for f in fields):
@@ -195,6 +196,8 @@ def trunkmap_rows(views: list[TrunkEdge], ip_auth: dict[str, list]) -> dict[str,
             continue
         if view.register:
             rows[f"tok:{view.contact_user}"] = view.name
+        elif view.keepalive:
+            rows[f"ping:{view.name}"] = "1"
         for key in source_keys(view, ip_auth.get(view.name, [])):
             rows.setdefault(key, view.name)
     return rows

@@ -54,7 +54,7 @@ def registration_state(settings: Settings, trunk) -> dict:
     if trunk.host == DYNAMIC:
         return _dynamic_state(settings, trunk, state)
     if not trunk.register:
-        return state | {"detail": "registration off"}
+        return _keepalive_state(settings, trunk, state)
     from appliance.sipedge.trunk_tables import contact_user
 
     try:
@@ -217,6 +217,23 @@ def _credentials_detail(last: _Reply | None, realm: str) -> str:
                 f"set the trunk's provider domain to {last.realm}")
     code = f" ({last.code} {last.reason})" if last else ""
     return f"the provider refused the auth user or password{code}"
+
+
+def _keepalive_state(settings: Settings, trunk, state: dict) -> dict:
+    """A trunk that does not register: what its OPTIONS keep-alives say (Kamailio's route[TRUNK_PING])."""
+    if not trunk.keepalive:
+        return state | {"detail": "registration off"}
+    ping = _htable_value(settings, "trunkreg", f"{trunk.name}::ping") or ""
+    at, _, code = ping.partition("|")
+    if code.isdigit() and int(code) not in (0, 408):
+        return state | {"detail": f"registration off; the provider answers keep-alives ({code})", "code": int(code)}
+    try:
+        dns.resolve(trunk.host, trunk.transport, lifetime=STATE_DNS_LIFETIME_S)
+    except dns.DnsFailure as exc:
+        return state | {"state": FAILED, "reason": DNS, "detail": f"DNS: {exc}"}
+    if code.isdigit():
+        return state | {"state": FAILED, "reason": NETWORK, "detail": f"no answer from {trunk.host} to keep-alives"}
+    return state | {"detail": "registration off"}
 
 
 def _dynamic_state(settings: Settings, trunk, state: dict) -> dict:
