@@ -78,6 +78,10 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
     HTTPS when given a certificate and key (PEM); plain HTTP otherwise (lab mode).
     """
     open_backends(settings)
+    from appliance.trunks.edge import StateWatcher
+
+    # One process of the appliance writes trunk state changes to the event log: this one.
+    watcher = StateWatcher(settings).start()
     server = WebServer(settings, certificate=certificate, private_key=private_key).start()
     log.info("web UI listening on %s", server.url)
     stop = threading.Event()
@@ -91,6 +95,7 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
     finally:
         log.info("web UI stopping")
         server.stop()
+        watcher.stop()
 
 
 def main(settings: Settings) -> None:
