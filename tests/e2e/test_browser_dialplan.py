@@ -111,3 +111,19 @@ def test_build_a_procedure_reorder_by_dragging_and_see_errors_at_the_field(page,
     expect(error).to_contain_text("closing")
     page.screenshot(path=str(ARTIFACTS / "webui-21-procedure-error.png"), full_page=True)
     assert saved.api("GET", "/api/v1/dialplan/procedures/reception").json()["numbers"][0]["number"] == "1XX"
+
+
+def test_call_group_members_move_in_place_before_saving(page, web):
+    from appliance.dialplan.callgroups import create_group, get_group
+
+    create_group({"name": "front-desk", "strategy": "sequential", "members": ["201", "202"]})
+    page.goto(web.url + "/dialplan/groups/front-desk/edit")
+    rows = page.locator("#members > li")
+    expect(rows.nth(0)).to_have_attribute("data-member", "201")
+    rows.nth(1).locator('button[data-move="up"]').click()
+    # Moved in the page, no round trip: the same URL, the new order.
+    expect(rows.nth(0)).to_have_attribute("data-member", "202")
+    assert page.url.endswith("/dialplan/groups/front-desk/edit")
+    page.locator("#members").evaluate("list => list.closest('form').requestSubmit()")
+    page.wait_for_url("**/dialplan/groups?saved=front-desk")
+    assert [m["extension"] for m in get_group("front-desk").members] == ["202", "201"]

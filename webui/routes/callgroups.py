@@ -71,7 +71,7 @@ def _form_page(status: int, mode: str, values: dict, errors: dict | None = None,
     procedures = [p.name for p in Procedure.select(Procedure.name).order_by(Procedure.name)]
     return web.render("callgroups_form.tpl", status=status, title=title, active="dialplan", mode=mode,
                       values=values, errors=errors or {}, group_name=name, revision=revision, people=_people(),
-                      strategies=_strategy_labels(), procedures=procedures, scripts=("callgroups.js",),
+                      strategies=_strategy_labels(), procedures=procedures, scripts=("orderedlist.js", "callgroups.js"),
                       limits={"group": (callgroups.GROUP_RING_MIN, callgroups.GROUP_RING_MAX),
                               "member": (callgroups.MEMBER_RING_MIN, callgroups.MEMBER_RING_MAX),
                               "members": callgroups.MEMBERS_MAX})

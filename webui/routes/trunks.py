@@ -503,7 +503,7 @@ def _group_form(status: int, mode: str, values: dict, errors: dict | None = None
                       values=values, errors=errors or {}, group_name=name, revision=revision,
                       trunks=[t.name for t in service.list_trunks()], limits={
                           "members": group_service.MEMBERS_MAX, "failover": group_service.FAILOVER_MAX,
-                          "strip": group_service.STRIP_MAX}, scripts=("api.js", "trunks.js"))
+                          "strip": group_service.STRIP_MAX}, scripts=("api.js", "orderedlist.js", "trunks.js"))
 
 
 def _group_values(group) -> dict:
