@@ -154,7 +154,8 @@ def live_states() -> dict[str, dict]:
         try:
             state["channels"] = counter(settings, name) if callable(counter) else None
         except Exception:
-            state["channels"] = None
+            log.warning("channels in use of trunk %s could not be read from the edge", name, exc_info=True)
+            state["channels"] = None  # shown as unknown
         states[str(name)] = state
     return states
 
