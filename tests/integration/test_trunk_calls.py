@@ -73,10 +73,17 @@ def lab(tmp_path_factory):
             "name": "acme", "title": "ACME telecom", "auth_user": ACCOUNT, "provider_domain": REALM,
             "host": provider.host, "password": TRUNK_PASSWORD, "register": True, "country_code": "33",
             "outbound_caller_id": "+33176747980", "price_list": "acme-prices"})
+        # A second line whose credentials the provider refuses: the edge answers 503, the group fails over.
+        lab.request("POST", "/api/v1/trunks", {
+            "name": "acme-old", "auth_user": ACCOUNT, "provider_domain": REALM, "host": provider.host,
+            "password": "Not-The-Password-1", "register": False, "country_code": "33"})
+        lab.request("POST", "/api/v1/trunk-groups", {"name": "lines", "members": [
+            {"trunk": "acme-old"}, {"trunk": "acme", "strip": 4, "prepend": "+33"}]})
         lab.request("POST", "/api/v1/dids", {"number": "+33176747983", "destination_kind": "user",
                                              "destination": "202"})
         lab.request("PUT", "/api/v1/dialplan/procedures/users", {"numbers": [
-            {"number": "0X.", "apps": [{"app": "dial_trunk", "trunk": "acme"}]}]})
+            {"number": "0X.", "apps": [{"app": "dial_trunk", "trunk": "acme"}]},
+            {"number": "0033X.", "apps": [{"app": "trunk_group", "trunk_group": "lines"}]}]})
 
     try:
         with running_lab(Lab, root / "data", PEOPLE, PASSWORD, configure) as lab:
@@ -119,6 +126,22 @@ def test_a_user_calls_out_through_the_trunk_and_both_hear_each_other(lab, tmp_pa
     assert (cdr["direction"], cdr["trunk"], cdr["dialled"], cdr["call_class"]) == (
         "outbound", "acme", "+33145678901", "national")
     assert cdr["billsec"] > 0 and cdr["cost"] == pytest.approx(0.12)
+
+
+def test_a_trunk_group_fails_over_to_the_next_trunk_with_its_strip_and_prepend(lab):
+    alice = lab.phones["201"]
+    since, call = lab.call("201", "0033145678902")
+    ring = lab.pstn.wait_for("incoming", 30)
+    assert ring["t"] > since
+    # acme-old was refused (503 from the edge), acme got "+33" + the number without its "0033".
+    assert "+33145678902" in (lab.provider.seen("ruri") or "")
+    lab.pstn.answer(200, call=ring["call"])
+    alice.wait_for("confirmed", 10, call=call)
+    alice.hangup(call=call)
+    lab.pstn.wait_for("disconnected", 10, call=ring["call"])
+    steps = lab.request("GET", "/api/v1/dialplan/traces/" + lab.priced_call("201", timeout=0)["call_id"])["steps"]
+    tried = [(s["trunk"], s.get("code")) for s in steps if s["event"] == "result" and "sent" in s]
+    assert tried == [("acme-old", 503), ("acme", 200)]
 
 
 def test_a_call_from_the_public_network_to_a_did_rings_its_user(lab, tmp_path):
