@@ -157,10 +157,16 @@ def test_a_call_from_the_public_network_to_a_did_rings_its_user(lab, tmp_path):
     assert (cdr["trunk"], cdr["callee"], cdr["caller"]) == ("acme", "+33176747983", "anonymous")
 
 
-def test_a_destination_outside_the_whitelist_is_refused_with_403_and_an_event(lab):
+def test_a_destination_outside_the_whitelist_is_refused_with_403_and_an_event(lab, tmp_path):
     alice = lab.phones["201"]
     before = len(lab.request("GET", "/api/v1/events?kind=fraud.blocked"))
     since, call = lab.call("201", "00881234567")
+    # Before the 403 the caller hears why (early media).
+    alice.wait_for("media", 10, call=call, active=True)
+    alice.record(tmp_path / "refused.wav", call=call)
+    time.sleep(0.8)
+    alice.stop_recording(call=call)
+    assert not audio.is_silent(tmp_path / "refused.wav", skip_seconds=0.2)
     ended = alice.wait_for("disconnected", 20, call=call)
     assert ended["code"] == 403
     assert not [e for e in lab.pstn.saw("incoming") if e["t"] > since]
