@@ -127,3 +127,18 @@ def test_call_group_members_move_in_place_before_saving(page, web):
     page.locator("#members").evaluate("list => list.closest('form').requestSubmit()")
     page.wait_for_url("**/dialplan/groups?saved=front-desk")
     assert [m["extension"] for m in get_group("front-desk").members] == ["202", "201"]
+
+
+def test_trunks_and_security_pages_open_without_script_errors(page, web):
+    for path, heading in (("/trunks", "Trunks"), ("/trunks/new", None), ("/trunks/dids", None),
+                          ("/trunks/groups", None), ("/trunks/prices", None), ("/security/fraud", None),
+                          ("/security/events", None)):
+        response = page.goto(web.url + path)
+        assert response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        if heading:
+            expect(page.locator("nav.tabs a.on")).to_have_text(heading)
+    # Choosing a provider preset fills the form in place.
+    page.goto(web.url + "/trunks/new")
+    presets = page.locator("select#preset option")
+    assert presets.count() >= 10
