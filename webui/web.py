@@ -187,6 +187,37 @@ def _utf8(text):
     return text.encode("latin1", "replace").decode("utf-8", "replace")
 
 
+def apply_revision(data: dict, revision: str) -> None:
+    """Put a form's hidden `revision` (the one the user read) into `data` for the service's conflict check."""
+    if revision:
+        if not revision.isdigit():
+            raise ValidationError("revision", "must be an integer")
+        data["revision"] = int(revision)
+
+
+def move_row(rows: list[dict], action: str, key: str, new_row: dict) -> bool:
+    """A form's ordered rows (group members) after an "add" / "up:i" / "down:i" / "remove:i" button, in place.
+
+    The server side of static/orderedlist.js, for browsers without JavaScript. `new_row` is added
+    for "add" when its `key` is not listed yet. False when the action is none of these ("save").
+    """
+    verb, _sep, index_text = action.partition(":")
+    if verb == "add":
+        if new_row.get(key) and all(row[key] != new_row[key] for row in rows):
+            rows.append(new_row)
+        return True
+    if verb in ("up", "down", "remove") and index_text.isdigit() and int(index_text) < len(rows):
+        index = int(index_text)
+        if verb == "remove":
+            del rows[index]
+        else:
+            other = index - 1 if verb == "up" else index + 1
+            if 0 <= other < len(rows):
+                rows[index], rows[other] = rows[other], rows[index]
+        return True
+    return False
+
+
 def form_text(name: str) -> str:
     value = form().get(name, "")
     return value if isinstance(value, str) else ""

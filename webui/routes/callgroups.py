@@ -98,23 +98,8 @@ def _submitted() -> dict:
 
 def _apply_action(values: dict, action: str) -> bool:
     """Edit the members for an up/down/remove/add button; False when the action is "save"."""
-    members = values["members"]
-    verb, _sep, index_text = action.partition(":")
-    if verb == "add":
-        extension = web.form_text("add_member").strip()
-        if extension and all(m["extension"] != extension for m in members):
-            members.append({"extension": extension, "ring_seconds": ""})
-        return True
-    if verb in ("up", "down", "remove") and index_text.isdigit() and int(index_text) < len(members):
-        index = int(index_text)
-        if verb == "remove":
-            del members[index]
-        else:
-            other = index - 1 if verb == "up" else index + 1
-            if 0 <= other < len(members):
-                members[index], members[other] = members[other], members[index]
-        return True
-    return False
+    new = {"extension": web.form_text("add_member").strip(), "ring_seconds": ""}
+    return web.move_row(values["members"], action, "extension", new)
 
 
 def _data_of(values: dict, with_name: bool) -> dict:
@@ -165,10 +150,7 @@ def edit(name: str):
         return _form_page(200, "edit", values, name=group.name, revision=revision)
     data = _data_of(values, with_name=False)
     try:
-        if revision:
-            if not revision.isdigit():
-                raise ValidationError("revision", "must be an integer")
-            data["revision"] = int(revision)
+        web.apply_revision(data, revision)
         callgroups.update_group(group.name, data)
     except Conflict as exc:
         return _form_page(409, "edit", values, _errors_for(exc), name=group.name, revision=revision)

@@ -43,10 +43,7 @@ def save():
     # A form from before the dialling prefixes existed leaves them as they are.
     data = {field: value for field, value in values.items() if field not in OPTIONAL or field in web.form()}
     try:
-        if revision:
-            if not revision.isdigit():
-                raise ValidationError("revision", "must be an integer")
-            data["revision"] = int(revision)
+        web.apply_revision(data, revision)
         update_system_settings(data)
     except Conflict as exc:
         return _page(values, revision, 409, {"_form": web.message_for(exc)})

@@ -333,10 +333,7 @@ def edit_trunk(name: str):
                            has_password=bool(trunk.password_enc))
     data = _trunk_data(values, with_name=False)
     try:
-        if revision:
-            if not revision.isdigit():
-                raise ValidationError("revision", "must be an integer")
-            data["revision"] = int(revision)
+        web.apply_revision(data, revision)
         service.update_trunk(trunk.name, data)
     except (Conflict, ValidationError) as exc:
         status = 409 if isinstance(exc, Conflict) else 400
@@ -464,10 +461,7 @@ def edit_did(number: str):
     revision = web.form_text("revision")
     data = _did_data(values, with_number=False)
     try:
-        if revision:
-            if not revision.isdigit():
-                raise ValidationError("revision", "must be an integer")
-            data["revision"] = int(revision)
+        web.apply_revision(data, revision)
         did_service.update_did(did.number, data)
     except (Conflict, ValidationError) as exc:
         status = 409 if isinstance(exc, Conflict) else 400
@@ -529,23 +523,8 @@ def _submitted_group() -> dict:
 
 def _group_action(values: dict, action: str) -> bool:
     """Edit the members for an up/down/remove/add button; False when the action is "save"."""
-    members = values["members"]
-    verb, _sep, index_text = action.partition(":")
-    if verb == "add":
-        trunk = web.form_text("add_member").strip()
-        if trunk and all(m["trunk"] != trunk for m in members):
-            members.append({"trunk": trunk, "strip": "0", "prepend": "", "max_calls": "0"})
-        return True
-    if verb in ("up", "down", "remove") and index_text.isdigit() and int(index_text) < len(members):
-        index = int(index_text)
-        if verb == "remove":
-            del members[index]
-        else:
-            other = index - 1 if verb == "up" else index + 1
-            if 0 <= other < len(members):
-                members[index], members[other] = members[other], members[index]
-        return True
-    return False
+    new = {"trunk": web.form_text("add_member").strip(), "strip": "0", "prepend": "", "max_calls": "0"}
+    return web.move_row(values["members"], action, "trunk", new)
 
 
 def _group_data(values: dict, with_name: bool) -> dict:
@@ -592,10 +571,7 @@ def edit_group(name: str):
         return _group_form(200, "edit", values, name=group.name, revision=revision)
     data = _group_data(values, with_name=False)
     try:
-        if revision:
-            if not revision.isdigit():
-                raise ValidationError("revision", "must be an integer")
-            data["revision"] = int(revision)
+        web.apply_revision(data, revision)
         group_service.update_group(group.name, data)
     except (Conflict, ValidationError) as exc:
         status = 409 if isinstance(exc, Conflict) else 400

@@ -118,10 +118,7 @@ def edit(extension: str):
                           notice=_("A new SIP password was generated; save to keep it."))
     data = _form_data(editing=True)
     try:
-        if revision:
-            if not revision.isdigit():
-                raise ValidationError("revision", "must be an integer")
-            data["revision"] = int(revision)
+        web.apply_revision(data, revision)
         user = update_user(extension, data)
     except Conflict as exc:
         return _user_form(409, "edit", values, _errors_for(exc), extension=extension, revision=revision)
