@@ -375,7 +375,55 @@ CREATE VIEW trunk_subscriber AS
     FROM trunk WHERE host = 'dynamic' AND enabled = 1 AND auth_user != '' AND ha1 IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
+# Voicemail: a box per user (user_id) or shared (user_id NULL, users subscribe), its messages (WAV files
+# under <data>/voicemail/<box id>/, metadata here). The PIN is a scrypt hash like web passwords.
+V9 = """
+CREATE TABLE voicemail_box (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number VARCHAR(16) NOT NULL UNIQUE,
+    user_id INTEGER REFERENCES user (id) ON DELETE CASCADE,
+    name VARCHAR(64) NOT NULL DEFAULT '',
+    language VARCHAR(5) NOT NULL DEFAULT '',
+    enabled INTEGER NOT NULL DEFAULT 1,
+    pin_hash VARCHAR(255),
+    max_message_s INTEGER NOT NULL DEFAULT 180,
+    quota_mb INTEGER NOT NULL DEFAULT 30,
+    retention_days INTEGER NOT NULL DEFAULT 30,
+    announce INTEGER NOT NULL DEFAULT 0,
+    ring_seconds INTEGER NOT NULL DEFAULT 20,
+    email_mode VARCHAR(16) NOT NULL DEFAULT 'none',
+    email_address VARCHAR(254) NOT NULL DEFAULT '',
+    greetings TEXT NOT NULL DEFAULT '{}',
+    revision INTEGER NOT NULL DEFAULT 1,
+    created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE UNIQUE INDEX voicemail_box_user ON voicemail_box (user_id) WHERE user_id IS NOT NULL;
+CREATE TABLE voicemail_subscription (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    box_id INTEGER NOT NULL REFERENCES voicemail_box (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES user (id) ON DELETE CASCADE,
+    UNIQUE (box_id, user_id)
+);
+CREATE TABLE voicemail_message (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    box_id INTEGER NOT NULL REFERENCES voicemail_box (id) ON DELETE CASCADE,
+    folder VARCHAR(8) NOT NULL DEFAULT 'new',
+    read INTEGER NOT NULL DEFAULT 0,
+    urgent INTEGER NOT NULL DEFAULT 0,
+    caller VARCHAR(64) NOT NULL DEFAULT '',
+    caller_name VARCHAR(128) NOT NULL DEFAULT '',
+    received_at DATETIME NOT NULL,
+    duration REAL NOT NULL DEFAULT 0,
+    size_bytes INTEGER NOT NULL DEFAULT 0,
+    file VARCHAR(255) NOT NULL,
+    email_state VARCHAR(12) NOT NULL DEFAULT '',
+    email_ref VARCHAR(64) NOT NULL DEFAULT ''
+);
+CREATE INDEX voicemail_message_box ON voicemail_message (box_id, folder, received_at);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
