@@ -423,7 +423,58 @@ CREATE TABLE voicemail_message (
 CREATE INDEX voicemail_message_box ON voicemail_message (box_id, folder, received_at);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
+# Mail: SMTP client profiles (password Fernet-encrypted, never shown again), the mail settings (the admin
+# alert address, one row) and the outgoing queue the background sender delivers with retries (appliance.mail).
+V10 = """
+CREATE TABLE mail_profile (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    sender VARCHAR(254) NOT NULL,
+    sender_name VARCHAR(128) NOT NULL DEFAULT '',
+    server VARCHAR(253) NOT NULL,
+    port INTEGER NOT NULL DEFAULT 587,
+    security VARCHAR(8) NOT NULL DEFAULT 'starttls',
+    username VARCHAR(254) NOT NULL DEFAULT '',
+    password_enc TEXT,
+    helo VARCHAR(253) NOT NULL DEFAULT '',
+    verify_tls INTEGER NOT NULL DEFAULT 1,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE mail_settings (
+    id INTEGER PRIMARY KEY,
+    admin_address VARCHAR(254) NOT NULL DEFAULT '',
+    alert_severity VARCHAR(8) NOT NULL DEFAULT 'warning',
+    revision INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO mail_settings (id) VALUES (1);
+CREATE TABLE mail_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at DATETIME NOT NULL,
+    profile VARCHAR(64),
+    recipients TEXT NOT NULL DEFAULT '[]',
+    subject VARCHAR(998) NOT NULL DEFAULT '',
+    message BLOB NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    purpose VARCHAR(32) NOT NULL DEFAULT '',
+    reference VARCHAR(128) NOT NULL DEFAULT '',
+    on_sent VARCHAR(200) NOT NULL DEFAULT '',
+    state VARCHAR(8) NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at DATETIME NOT NULL,
+    last_attempt_at DATETIME,
+    last_reason VARCHAR(16) NOT NULL DEFAULT '',
+    last_error VARCHAR(512) NOT NULL DEFAULT '',
+    sent_at DATETIME,
+    server_reply VARCHAR(512) NOT NULL DEFAULT ''
+);
+CREATE INDEX mail_queue_due ON mail_queue (state, next_attempt_at);
+CREATE INDEX mail_queue_ref ON mail_queue (purpose, reference);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
