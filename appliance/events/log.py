@@ -38,6 +38,8 @@ KINDS: dict[str, str] = {
     "fraud.budget_exceeded": "alert",
     "fraud.unlocked": "warning",
     "fraud.settings_changed": "info",
+    "mail.send_failed": "warning",
+    "mail.gave_up": "alert",
 }
 
 RETENTION_DAYS = 90
