@@ -474,7 +474,41 @@ CREATE INDEX mail_queue_due ON mail_queue (state, next_attempt_at);
 CREATE INDEX mail_queue_ref ON mail_queue (purpose, reference);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10]
+# Conference rooms (configuration, with a revision) and who is in them right now: one row per
+# participant, naming the call-core worker holding its leg (the registry workers use to find each other).
+V11 = """
+CREATE TABLE conference_room (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    number VARCHAR(32) NOT NULL UNIQUE,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    pin VARCHAR(16) NOT NULL DEFAULT '',
+    moderator_pin VARCHAR(16) NOT NULL DEFAULT '',
+    max_participants INTEGER NOT NULL DEFAULT 30,
+    entry_tones INTEGER NOT NULL DEFAULT 1,
+    exit_tones INTEGER NOT NULL DEFAULT 1,
+    announce_count INTEGER NOT NULL DEFAULT 1,
+    language VARCHAR(5) NOT NULL DEFAULT '',
+    locked INTEGER NOT NULL DEFAULT 0,
+    revision INTEGER NOT NULL DEFAULT 1,
+    created_at DATETIME NOT NULL
+);
+CREATE TABLE conference_participant (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    room_id INTEGER NOT NULL REFERENCES conference_room (id) ON DELETE CASCADE,
+    call_id VARCHAR(255) NOT NULL UNIQUE,
+    worker VARCHAR(16) NOT NULL,
+    caller VARCHAR(64) NOT NULL DEFAULT '',
+    caller_name VARCHAR(128) NOT NULL DEFAULT '',
+    moderator INTEGER NOT NULL DEFAULT 0,
+    muted INTEGER NOT NULL DEFAULT 0,
+    joined_at DATETIME NOT NULL
+);
+CREATE INDEX conference_participant_room ON conference_participant (room_id);
+CREATE INDEX conference_participant_worker ON conference_participant (worker);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
