@@ -508,7 +508,36 @@ CREATE INDEX conference_participant_room ON conference_participant (room_id);
 CREATE INDEX conference_participant_worker ON conference_participant (worker);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11]
+# Call recording: per user (never / always / on demand with a feature code) and per call group; one
+# settings row (legal-notice announcement, feature code, quota per user, retention); each recording is a
+# WAV file under <data>/recordings/, linked to its call's CDR by call_id.
+V12 = """
+ALTER TABLE user ADD COLUMN recording_mode VARCHAR(10) NOT NULL DEFAULT 'never';
+ALTER TABLE call_group ADD COLUMN record INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE recording_settings (
+    id INTEGER PRIMARY KEY,
+    announcement INTEGER NOT NULL DEFAULT 0,
+    feature_code VARCHAR(8) NOT NULL DEFAULT '*1',
+    quota_mb INTEGER NOT NULL DEFAULT 30,
+    retention_days INTEGER NOT NULL DEFAULT 30,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO recording_settings (id) VALUES (1);
+CREATE TABLE recording (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id VARCHAR(64) NOT NULL,
+    owner VARCHAR(64) NOT NULL DEFAULT '',
+    reason VARCHAR(12) NOT NULL,
+    started_at DATETIME NOT NULL,
+    duration_s REAL,
+    size_bytes INTEGER,
+    file VARCHAR(255) NOT NULL UNIQUE
+);
+CREATE INDEX recording_call ON recording (call_id);
+CREATE INDEX recording_owner ON recording (owner, started_at);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
