@@ -27,6 +27,10 @@ config) or `public=True`; a route with neither is refused to everyone
 | trunks.read        |   x   |     x      |      | trunks, inbound numbers, trunk groups, price     |
 |                    |       |            |      | lists (read-only)                                |
 | trunks.manage      |   x   |            |      | change any of them, import price lists           |
+| mail.read          |   x   |     x      |      | SMTP profiles (no password), alert address, the  |
+|                    |       |            |      | outgoing mail queue                              |
+| mail.manage        |   x   |            |      | change profiles and the alert address, send a    |
+|                    |       |            |      | test email, retry a queued mail                  |
 
 Why: a technician installs and troubleshoots phones, so sees users,
 registrations, calls and bans and may lift a ban (a phone locked out by a
@@ -67,6 +71,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fraud.read": frozenset({ADMIN, TECHNICIAN}),
     "fraud.manage": frozenset({ADMIN}),
     "events.read": frozenset({ADMIN, TECHNICIAN}),
+    "mail.read": frozenset({ADMIN, TECHNICIAN}),
+    "mail.manage": frozenset({ADMIN}),
 }
 
 
