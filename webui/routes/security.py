@@ -1,4 +1,4 @@
-"""Banned IP addresses (from the SIP edge) and unbanning."""
+"""Banned IP addresses (from the SIP edge) and unbanning (written to the event log: sip.ip_unbanned)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ def unban(ip: str):
         address = str(ipaddress.ip_address(ip))
     except ValueError:
         return bans_page(error=_("This is not an IP address."), status=400)
+    from appliance.sipedge import bans
+
     try:
-        edge.unban(web.settings(), address)
+        bans.unban(web.settings(), address, by=web.identity().user.login)
     except SipEdgeError:
         return bans_page(error=_("SIP edge unreachable: the address could not be unbanned."), status=503)
     return bottle.redirect("/security/bans?" + bottle.urlencode({"unbanned": address}), 303)
