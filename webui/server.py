@@ -82,6 +82,9 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
 
     # One process of the appliance writes trunk state changes to the event log: this one.
     watcher = StateWatcher(settings).start()
+    from appliance.sipedge.bans import BanWatcher
+
+    ban_watcher = BanWatcher(settings).start()
     server = WebServer(settings, certificate=certificate, private_key=private_key).start()
     log.info("web UI listening on %s", server.url)
     stop = threading.Event()
@@ -96,6 +99,7 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
         log.info("web UI stopping")
         server.stop()
         watcher.stop()
+        ban_watcher.stop()
 
 
 def main(settings: Settings) -> None:
