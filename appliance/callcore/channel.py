@@ -68,6 +68,7 @@ class DialResult:
     `ended_by`: once the bridged conversation is over (dial with
     wait_end=True): "caller" or "peer", whichever hung up first.
     `talk_seconds`: seconds from the answer to the end of the conversation.
+    `target`: the URI of the target that answered ("" unless answered).
     """
 
     outcome: DialOutcome
@@ -76,6 +77,7 @@ class DialResult:
     peer: Channel | None = None
     ended_by: str = ""
     talk_seconds: float = 0.0
+    target: str = ""
 
     @property
     def answered(self) -> bool:
@@ -181,7 +183,32 @@ class Channel(abc.ABC):
     def echo(self, max_seconds: float | None = None) -> None:
         """Send this leg's audio back to it until it hangs up (or max_seconds)."""
 
+    @abc.abstractmethod
+    def start_recording(self, path: str) -> None:
+        """Record the conversation of this leg into a WAV file: what it says and what every leg
+        bridged with it says, now and after later bridges, until `stop_recording` or the end of the
+        call (the file is then complete). Returns at once; ChannelError if already recording."""
+
+    @abc.abstractmethod
+    def stop_recording(self) -> bool:
+        """Stop `start_recording` and close its file; False if nothing was being recorded."""
+
+    @property
+    @abc.abstractmethod
+    def is_recording(self) -> bool:
+        """True between `start_recording` and its end."""
+
     # -- more legs ----------------------------------------------------------
+    @abc.abstractmethod
+    def on_bridged(self, callback: Callable[[Channel, DialResult], None]) -> None:
+        """Call `callback(channel, result)` in the call's thread each time `dial` bridges this leg
+        with the target that answered (before the conversation)."""
+
+    @abc.abstractmethod
+    def on_digits(self, sequence: str, callback: Callable[[Channel], None]) -> None:
+        """While this leg is bridged with another, call `callback(channel)` in the call's thread
+        whenever its user keys `sequence` (e.g. "*1"). The digits still reach the other side."""
+
     @abc.abstractmethod
     def dial(self, target_uri: str | Sequence[str], timeout: float, caller_name: str = "",
              caller_number: str = "", wait_end: bool = True, headers: dict[str, str] | None = None) -> DialResult:

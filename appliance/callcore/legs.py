@@ -185,6 +185,12 @@ class Leg:
         # pjsua2 objects linked to this leg, touched on the pjsua2 thread only.
         self.players: dict[int, Player] = {}
         self.recorders: dict[int, pj.AudioMediaRecorder] = {}
+        # Records what this leg and its peers say (call recording), touched on the pjsua2 thread only.
+        self.conversation: pj.AudioMediaRecorder | None = None
+        self.uri = ""                # the target of an outgoing leg
+        # Digit sequences watched while bridged (call thread): sequence -> callback, and what was keyed.
+        self.digit_watch: dict[str, Callable] = {}
+        self.keyed = ""
 
     def attach(self, call: SipCall) -> None:
         self.call = call
@@ -223,6 +229,8 @@ class Leg:
             player.startTransmit(med)
         for rec in self.recorders.values():
             med.startTransmit(rec)
+        if self.conversation is not None:
+            med.startTransmit(self.conversation)
         if self.echo:
             med.startTransmit(med)
         for peer in self.peers:
@@ -230,6 +238,10 @@ class Leg:
             if other is not None:
                 med.startTransmit(other)
                 other.startTransmit(med)
+                if self.conversation is not None:
+                    other.startTransmit(self.conversation)
+                if peer.conversation is not None:
+                    med.startTransmit(peer.conversation)
 
     def respond(self, code: int, reason: str | None = None) -> bool:
         """Send a response to the incoming INVITE; False if the call is already gone."""
@@ -307,6 +319,25 @@ class Leg:
                 pass
         del rec  # closes the WAV file
 
+    def start_conversation(self, path: str) -> None:
+        rec = pj.AudioMediaRecorder()
+        rec.createRecorder(path)
+        self.conversation = rec
+        self.relink()
+
+    def stop_conversation(self) -> None:
+        rec, self.conversation = self.conversation, None
+        if rec is None:
+            return
+        for leg in (self, *self.peers):
+            med = leg.audio()
+            if med is not None:
+                try:
+                    med.stopTransmit(rec)
+                except pj.Error:
+                    pass
+        del rec  # closes the WAV file
+
     def unlink_peer(self, peer: Leg) -> None:
         med, other = self.audio(), peer.audio()
         if med is not None and other is not None:
@@ -368,11 +399,26 @@ class Session:
             if live_peers:
                 for peer in live_peers:
                     self.runtime.post(peer.send_digits, data["digit"])
+                self._watch_digits(leg, data["digit"])
             else:
                 leg.digits.append(data["digit"])
         elif kind == "eof":
             self.finished_players.add(data["player"])
         return True
+
+    @staticmethod
+    def _watch_digits(leg: Leg, digit: str) -> None:
+        if not leg.digit_watch:
+            return
+        leg.keyed = (leg.keyed + digit)[-8:]
+        for sequence, callback in leg.digit_watch.items():
+            if leg.keyed.endswith(sequence):
+                leg.keyed = ""
+                try:
+                    callback(leg.channel)
+                except Exception:
+                    log.exception("digit sequence %s: callback failed", sequence)
+                break
 
     def _on_state(self, leg: Leg, data: dict) -> None:
         if not leg.up:
@@ -400,6 +446,7 @@ class Session:
             leg.remove_players()
             for uid in list(leg.recorders):
                 leg.remove_recorder(uid)
+            leg.stop_conversation()
             leg.peers.clear()
             if leg.is_active():
                 leg.end(503 if not leg.outgoing and leg.answered_at is None else None, None)
@@ -412,6 +459,7 @@ def new_outgoing_leg(runtime: PjRuntime, session: Session, uri: str, headers: di
     places itself with no incoming leg (appliance.callcore.originate).
     """
     leg = Leg(runtime, session, outgoing=True)
+    leg.uri = uri
     leg.attach(SipCall(runtime.account, leg))
     prm = pj.CallOpParam(True)
     for name, value in headers.items():
@@ -470,6 +518,8 @@ class PjChannel(Channel):
         self.call_id = call_id
         self.language = language
         self.answer_callbacks: list[Callable[[Channel], None]] = []
+        self.bridged_callbacks: list[Callable[[Channel, DialResult], None]] = []
+        self.recording_path = ""
 
     def __repr__(self) -> str:
         return f"<PjChannel {self.caller}->{self.callee} {self.leg.state}>"
@@ -633,7 +683,32 @@ class PjChannel(Channel):
             if self.leg.up:
                 self.runtime.run(self.leg.stop_echo)
 
+    def start_recording(self, path: str) -> None:
+        if self.recording_path:
+            raise ChannelError(f"already recording into {self.recording_path}")
+        self._require_up()
+        self.runtime.run(self.leg.start_conversation, str(path))
+        self.recording_path = str(path)
+
+    def stop_recording(self) -> bool:
+        path, self.recording_path = self.recording_path, ""
+        if not path:
+            return False
+        self.runtime.run(self.leg.stop_conversation)
+        wait_wav_closed(path)
+        return True
+
+    @property
+    def is_recording(self) -> bool:
+        return bool(self.recording_path)
+
     # -- more legs ----------------------------------------------------------------
+    def on_bridged(self, callback: Callable[[Channel, DialResult], None]) -> None:
+        self.bridged_callbacks.append(callback)
+
+    def on_digits(self, sequence: str, callback: Callable[[Channel], None]) -> None:
+        self.leg.digit_watch[sequence] = callback
+
     def bridge(self, other: Channel) -> None:
         assert isinstance(other, PjChannel) and other.session is self.session, "bridge within one call only"
         self.leg.peers.add(other.leg)
@@ -737,4 +812,12 @@ class PjChannel(Channel):
                 self._cancel([answered])
                 return DialResult(DialOutcome.CANCELLED, 487, "Request Terminated")
         self.bridge(peer)
-        return DialResult(DialOutcome.ANSWERED, 200, "OK", peer=peer)
+        result = DialResult(DialOutcome.ANSWERED, 200, "OK", peer=peer, target=answered.uri)
+        for callback in self.bridged_callbacks:
+            try:
+                callback(self, result)
+            except HungUp:
+                break
+            except Exception:
+                log.exception("call %s: bridged callback failed", self.call_id)
+        return result

@@ -32,6 +32,9 @@ class FakeChannel(Channel):
         self._up, self._answered = True, False
         self.hangup_code: int | None = None
         self.hangup_reason: str | None = None
+        self.recording = ""          # the file being recorded by start_recording
+        self.bridged_callbacks: list = []
+        self.digit_callbacks: dict = {}
 
     # -- call control
     def ring(self):
@@ -89,6 +92,26 @@ class FakeChannel(Channel):
     def echo(self, max_seconds=None):
         self.log.append(("echo",))
 
+    def start_recording(self, path):
+        self.log.append(("start_recording", str(path)))
+        self.recording = str(path)
+
+    def stop_recording(self):
+        was, self.recording = self.recording, ""
+        if was:
+            self.log.append(("stop_recording", was))
+        return bool(was)
+
+    @property
+    def is_recording(self):
+        return bool(self.recording)
+
+    def on_bridged(self, callback):
+        self.bridged_callbacks.append(callback)
+
+    def on_digits(self, sequence, callback):
+        self.digit_callbacks[sequence] = callback
+
     # -- more legs
     def dial(self, target_uri, timeout, caller_name="", caller_number="", wait_end=True, headers=None):
         targets = [target_uri] if isinstance(target_uri, str) else list(target_uri)
@@ -97,6 +120,8 @@ class FakeChannel(Channel):
         result = self.dial_outcome(targets, timeout)
         if result.answered:
             self._answered = True
+            for callback in self.bridged_callbacks:
+                callback(self, result)
         return result
 
     def bridge(self, other):
