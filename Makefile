@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # libsox-fmt-mp3: sox reads uploaded MP3 prompts only with it (appliance.sounds).
-RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules sox libsox-fmt-mp3 espeak-ng
+RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng
 TEST_DEBS := $(RUN_DEBS) sip-tester chromium
 ARGS ?=
 
