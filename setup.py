@@ -31,6 +31,8 @@ setup(
             # Drives Debian's Chromium; no browser download.
             "playwright>=1.45",
             "ruff>=0.5",
+            # A real SMTP server on loopback (AUTH, STARTTLS, implicit TLS) for the mail tests.
+            "aiosmtpd>=1.4",
         ],
     },
     entry_points={"console_scripts": ["appliance=appliance.cli:main"]},
