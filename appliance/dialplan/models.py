@@ -128,6 +128,7 @@ class CallGroup(BaseModel):
     members = JSONField(default=list)
     no_answer_procedure = peewee.CharField(max_length=64, default="")
     no_answer_number = peewee.CharField(max_length=64, default="")
+    record = peewee.BooleanField(default=False)  # record the calls its members answer (appliance.recordings)
     revision = peewee.IntegerField(default=1)
     updated_at = peewee.DateTimeField(default=dt.datetime.utcnow)
 

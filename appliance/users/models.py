@@ -44,6 +44,8 @@ class User(BaseModel):
     # Outbound caller ID: appliance (the trunk's number) | custom (caller_id_number) | anonymous | transparent.
     caller_id_mode = peewee.CharField(max_length=12, default="appliance")
     caller_id_number = peewee.CharField(max_length=32, default="")
+    # Call recording: never | always | on_demand (the feature code during a call); see appliance.recordings.
+    recording_mode = peewee.CharField(max_length=10, default="never")
     created_at = peewee.DateTimeField(default=dt.datetime.utcnow)
     updated_at = peewee.DateTimeField(default=dt.datetime.utcnow)
 
@@ -64,5 +66,6 @@ class User(BaseModel):
             "mobile": self.mobile,
             "caller_id_mode": self.caller_id_mode,
             "caller_id_number": self.caller_id_number,
+            "recording_mode": self.recording_mode,
             "revision": self.revision,
         }

@@ -21,6 +21,7 @@ from appliance.users.models import ROLES, User
 EDITABLE_FIELDS = (
     "extension", "first_name", "last_name", "email", "role", "language",
     "sip_password", "web_password", "dialplan", "mobile", "caller_id_mode", "caller_id_number",
+    "recording_mode",
 )
 # What the called party sees when this user calls out through a trunk (appliance.trunks.outbound).
 CALLER_ID_MODES = ("appliance", "custom", "anonymous", "transparent")
@@ -161,6 +162,10 @@ def _validated(data: dict, current: User | None) -> dict:
         values["caller_id_mode"] = _choice("caller_id_mode", data["caller_id_mode"], CALLER_ID_MODES)
     if "caller_id_number" in data:
         values["caller_id_number"] = _mobile(data["caller_id_number"], "caller_id_number")
+    if "recording_mode" in data:
+        from appliance.recordings.models import MODES as RECORDING_MODES
+
+        values["recording_mode"] = _choice("recording_mode", data["recording_mode"], RECORDING_MODES)
     mode = values.get("caller_id_mode", current.caller_id_mode if current else "appliance")
     number = values.get("caller_id_number", current.caller_id_number if current else "")
     if mode == "custom" and not number:
@@ -254,7 +259,7 @@ def _check_unique(values: dict, current: User | None) -> None:
 
 def _apply(user: User, values: dict) -> None:
     for field in ("extension", "first_name", "last_name", "email", "role", "language", "dialplan", "mobile",
-                  "caller_id_mode", "caller_id_number"):
+                  "caller_id_mode", "caller_id_number", "recording_mode"):
         if field in values:
             setattr(user, field, values[field])
     if "sip_password" in values:

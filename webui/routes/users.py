@@ -15,7 +15,7 @@ from webui import edge, web
 from webui.web import _
 
 FORM_FIELDS = ("extension", "first_name", "last_name", "email", "role", "language", "dialplan", "mobile",
-               "caller_id_mode", "caller_id_number", "sip_password", "web_password")
+               "caller_id_mode", "caller_id_number", "recording_mode", "sip_password", "web_password")
 SEARCH_MAX = 64
 
 
@@ -51,7 +51,7 @@ def _form_data(editing: bool) -> dict:
     data = {name: web.form_text(name) for name in FORM_FIELDS}
     if not data["web_password"]:
         del data["web_password"]
-    for kept in ("dialplan", "caller_id_mode"):
+    for kept in ("dialplan", "caller_id_mode", "recording_mode"):
         if not data[kept]:
             del data[kept]  # a form without the field keeps the user's value
     if editing and not data["sip_password"]:
@@ -76,7 +76,7 @@ def _errors_for(exc: ValidationError | Conflict) -> dict:
 
 def new_form():
     values = {"role": "user", "language": web.language(), "dialplan": DEFAULT_USER_PROCEDURE,
-              "caller_id_mode": "appliance",
+              "caller_id_mode": "appliance", "recording_mode": "never",
               "sip_password": generate_password(16)}
     return _user_form(200, "new", values)
 
@@ -100,7 +100,7 @@ def _values_of(user) -> dict:
     return {"extension": user.extension or "", "first_name": user.first_name, "last_name": user.last_name,
             "email": user.email or "", "role": user.role, "language": user.language, "dialplan": user.dialplan,
             "mobile": user.mobile, "caller_id_mode": user.caller_id_mode, "caller_id_number": user.caller_id_number,
-            "sip_password": ""}
+            "recording_mode": user.recording_mode, "sip_password": ""}
 
 
 def edit_form(extension: str):

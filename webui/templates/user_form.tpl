@@ -74,6 +74,14 @@
   <div><input id="caller_id_number" name="caller_id_number" value="{{values.get("caller_id_number", "")}}" inputmode="tel" placeholder="+41441234567">
   % field_error("caller_id_number")
   </div>
+  <label for="recording_mode">{{_("Call recording")}}</label>
+  <div><select id="recording_mode" name="recording_mode">
+  % for mode, label in (("never", _("Never")), ("always", _("Always")), ("on_demand", _("On demand (feature code during a call)"))):
+    <option value="{{mode}}" {{"selected" if values.get("recording_mode", "never") == mode else ""}}>{{label}}</option>
+  % end
+  </select>
+  % field_error("recording_mode")
+  </div>
   <label for="sip_password">{{_("SIP password")}}</label>
   <div><input id="sip_password" name="sip_password" value="{{values.get("sip_password", "")}}" autocomplete="off" spellcheck="false" class="mono">
   <button type="submit" name="action" value="generate" formnovalidate id="generate-sip-password">{{_("Generate a strong SIP password")}}</button>
