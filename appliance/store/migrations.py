@@ -537,7 +537,13 @@ CREATE INDEX recording_call ON recording (call_id);
 CREATE INDEX recording_owner ON recording (owner, started_at);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12]
+V13 = """
+-- A TLS trunk checks the provider's certificate against the system's CAs unless this is 0
+-- (a PBX or provider with a self-signed certificate).
+ALTER TABLE trunk ADD COLUMN tls_verify INTEGER NOT NULL DEFAULT 1;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
