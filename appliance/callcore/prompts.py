@@ -150,6 +150,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Sprechen Sie nach dem Ton. Legen Sie auf oder drücken Sie Raute zum Beenden.",
         "it": "Registri il messaggio dopo il segnale. Riagganci o prema cancelletto per finire.",
     },
+    "call_recorded": {
+        "fr": "Cet appel est enregistré.",
+        "en": "This call is being recorded.",
+        "de": "Dieses Gespräch wird aufgezeichnet.",
+        "it": "Questa chiamata viene registrata.",
+    },
 }
 
 
