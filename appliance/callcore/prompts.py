@@ -156,6 +156,122 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Dieses Gespräch wird aufgezeichnet.",
         "it": "Questa chiamata viene registrata.",
     },
+    "vm_leave_message": {
+        "fr": "Laissez votre message après le bip. Tapez dièse pour terminer.",
+        "en": "Please leave your message after the tone. Press hash when you are done.",
+        "de": "Hinterlassen Sie Ihre Nachricht nach dem Ton. Drücken Sie Raute zum Beenden.",
+        "it": "Lasci il suo messaggio dopo il segnale. Prema cancelletto per finire.",
+    },
+    "vm_box_full": {
+        "fr": "Cette boîte vocale est pleine et ne peut plus recevoir de message.",
+        "en": "This mailbox is full and cannot take any more messages.",
+        "de": "Diese Mailbox ist voll und kann keine Nachrichten mehr aufnehmen.",
+        "it": "Questa casella vocale è piena e non può ricevere altri messaggi.",
+    },
+    "vm_message_saved_for": {
+        "fr": "Votre message a été enregistré.",
+        "en": "Your message has been recorded.",
+        "de": "Ihre Nachricht wurde aufgezeichnet.",
+        "it": "Il suo messaggio è stato registrato.",
+    },
+    "vm_enter_box": {
+        "fr": "Composez le numéro de la boîte vocale, puis dièse.",
+        "en": "Please enter your mailbox number, then hash.",
+        "de": "Geben Sie die Nummer Ihrer Mailbox ein, dann Raute.",
+        "it": "Digiti il numero della casella vocale, poi cancelletto.",
+    },
+    "vm_enter_pin": {
+        "fr": "Composez votre code PIN, puis dièse.",
+        "en": "Please enter your PIN, then hash.",
+        "de": "Geben Sie Ihre PIN ein, dann Raute.",
+        "it": "Digiti il suo PIN, poi cancelletto.",
+    },
+    "vm_wrong_pin": {
+        "fr": "Code incorrect.",
+        "en": "Wrong PIN.",
+        "de": "Falsche PIN.",
+        "it": "PIN errato.",
+    },
+    "vm_no_messages": {
+        "fr": "Vous n'avez aucun message.",
+        "en": "You have no messages.",
+        "de": "Sie haben keine Nachrichten.",
+        "it": "Non ha messaggi.",
+    },
+    "vm_main_menu": {
+        "fr": "Tapez 1 pour les nouveaux messages, 2 pour les messages sauvegardés, 0 pour les options de la boîte.",
+        "en": "Press 1 for new messages, 2 for saved messages, 0 for mailbox options.",
+        "de": "Drücken Sie 1 für neue Nachrichten, 2 für gespeicherte Nachrichten, 0 für die Einstellungen.",
+        "it": "Prema 1 per i nuovi messaggi, 2 per i messaggi salvati, 0 per le opzioni della casella.",
+    },
+    "vm_message_menu": {
+        "fr": "Tapez 5 pour réécouter, 4 pour le message précédent, 6 pour le suivant, 7 pour supprimer, "
+              "9 pour sauvegarder, 3 pour rappeler, étoile pour revenir au menu.",
+        "en": "Press 5 to replay, 4 for the previous message, 6 for the next, 7 to delete, 9 to save, "
+              "3 to call back, star for the main menu.",
+        "de": "Drücken Sie 5 zum Wiederholen, 4 für die vorige Nachricht, 6 für die nächste, 7 zum Löschen, "
+              "9 zum Speichern, 3 für Rückruf, Stern für das Hauptmenü.",
+        "it": "Prema 5 per riascoltare, 4 per il messaggio precedente, 6 per il successivo, 7 per cancellare, "
+              "9 per salvare, 3 per richiamare, asterisco per il menu principale.",
+    },
+    "vm_options_menu": {
+        "fr": "Tapez 1 pour enregistrer l'annonce d'absence, 2 l'annonce d'occupation, 3 votre nom, "
+              "4 pour changer votre code, étoile pour revenir.",
+        "en": "Press 1 to record your unavailable greeting, 2 your busy greeting, 3 your name, "
+              "4 to change your PIN, star to go back.",
+        "de": "Drücken Sie 1 für die Abwesenheitsansage, 2 für die Besetztansage, 3 für Ihren Namen, "
+              "4 zum Ändern der PIN, Stern für zurück.",
+        "it": "Prema 1 per registrare il messaggio di assenza, 2 quello di occupato, 3 il suo nome, "
+              "4 per cambiare il PIN, asterisco per tornare indietro.",
+    },
+    "vm_new_pin": {
+        "fr": "Composez votre nouveau code de 4 à 8 chiffres, puis dièse.",
+        "en": "Enter your new PIN of 4 to 8 digits, then hash.",
+        "de": "Geben Sie Ihre neue PIN mit 4 bis 8 Ziffern ein, dann Raute.",
+        "it": "Digiti il nuovo PIN da 4 a 8 cifre, poi cancelletto.",
+    },
+    "vm_pin_again": {
+        "fr": "Composez à nouveau le nouveau code, puis dièse.",
+        "en": "Enter the new PIN again, then hash.",
+        "de": "Geben Sie die neue PIN noch einmal ein, dann Raute.",
+        "it": "Digiti di nuovo il nuovo PIN, poi cancelletto.",
+    },
+    "vm_pin_changed": {
+        "fr": "Votre code a été changé.",
+        "en": "Your PIN has been changed.",
+        "de": "Ihre PIN wurde geändert.",
+        "it": "Il PIN è stato cambiato.",
+    },
+    "vm_pin_not_changed": {
+        "fr": "Les codes diffèrent ou n'ont pas 4 à 8 chiffres. Le code n'a pas été changé.",
+        "en": "The PINs differ or are not 4 to 8 digits. Your PIN was not changed.",
+        "de": "Die PINs sind verschieden oder haben nicht 4 bis 8 Ziffern. Die PIN wurde nicht geändert.",
+        "it": "I PIN sono diversi o non hanno da 4 a 8 cifre. Il PIN non è stato cambiato.",
+    },
+    "vm_deleted": {
+        "fr": "Message supprimé.",
+        "en": "Message deleted.",
+        "de": "Nachricht gelöscht.",
+        "it": "Messaggio cancellato.",
+    },
+    "vm_saved": {
+        "fr": "Message sauvegardé.",
+        "en": "Message saved.",
+        "de": "Nachricht gespeichert.",
+        "it": "Messaggio salvato.",
+    },
+    "vm_no_more": {
+        "fr": "Il n'y a plus de message.",
+        "en": "No more messages.",
+        "de": "Keine weiteren Nachrichten.",
+        "it": "Non ci sono altri messaggi.",
+    },
+    "vm_greeting_saved": {
+        "fr": "Annonce enregistrée.",
+        "en": "Greeting saved.",
+        "de": "Ansage gespeichert.",
+        "it": "Messaggio di benvenuto salvato.",
+    },
 }
 
 
