@@ -38,6 +38,7 @@ KINDS: dict[str, str] = {
     "fraud.budget_exceeded": "alert",
     "fraud.unlocked": "warning",
     "fraud.settings_changed": "info",
+    "recording.quota_full": "warning",
     "mail.send_failed": "warning",
     "mail.gave_up": "alert",
 }
