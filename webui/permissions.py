@@ -24,6 +24,8 @@ config) or `public=True`; a route with neither is refused to everyone
 | fraud.read         |   x   |     x      |      | toll-fraud settings, blocked state, fraud events |
 | fraud.manage       |   x   |            |      | change the toll-fraud settings, unlock outbound  |
 | events.read        |   x   |     x      |      | the event log (trunks, bans, emergency, fraud)   |
+| recordings.read    |   x   |            |      | list, play and download call recordings         |
+| recordings.manage  |   x   |            |      | recording settings, delete recordings            |
 | trunks.read        |   x   |     x      |      | trunks, inbound numbers, trunk groups, price     |
 |                    |       |            |      | lists (read-only)                                |
 | trunks.manage      |   x   |            |      | change any of them, import price lists           |
@@ -73,6 +75,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "events.read": frozenset({ADMIN, TECHNICIAN}),
     "mail.read": frozenset({ADMIN, TECHNICIAN}),
     "mail.manage": frozenset({ADMIN}),
+    "recordings.read": frozenset({ADMIN}),
+    "recordings.manage": frozenset({ADMIN}),
 }
 
 
