@@ -26,6 +26,7 @@ from webui.routes import (
 from webui.routes import events as events_area
 from webui.routes import fraud as fraud_area
 from webui.routes import prices as prices_area
+from webui.routes import recordings as recordings_area
 from webui.routes import settings as settings_area
 from webui.routes import trunks as trunks_area
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 AREAS = (auth, pages, users, calls, security, settings_area, api, dialplan, timeranges, switches, callgroups, ivr,
          sounds, prices_area, fraud_area, events_area)
 AREAS += (trunks_area,)
+AREAS += (recordings_area,)
 
 
 def create_app(settings: Settings) -> bottle.Bottle:

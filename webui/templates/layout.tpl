@@ -46,6 +46,9 @@
   <nav class="sub">
     <a href="/calls" class="{{"on" if active == "calls" else ""}}">{{_("Calls in progress")}}</a>
     <a href="/calls/history" class="{{"on" if active == "history" else ""}}">{{_("Call history")}}</a>
+    % if can("recordings.read"):
+    <a href="/calls/recordings" class="{{"on" if active == "recordings" else ""}}">{{_("Recordings")}}</a>
+    % end
     <a href="/security/bans" class="{{"on" if active == "bans" else ""}}">{{_("Banned IPs")}}</a>
   </nav>
 </div>
