@@ -31,7 +31,7 @@ from pathlib import Path
 from appliance.dialplan import patterns
 from appliance.dialplan.call import DialplanCall, Goto, Stop
 from appliance.dialplan.models import DEFAULT_TRUNK_PROCEDURE, INTERNAL, Procedure, current_revision
-from appliance.numbering import ECHO_TEST, EXTENSION_RE, SWITCH_CODE
+from appliance.numbering import ECHO_TEST, EXTENSION_RE, SWITCH_CODE, VOICEMAIL_ALIAS, VOICEMAIL_CODE, VOICEMAIL_MAIN
 from appliance.settings import Settings
 from appliance.store import database
 
@@ -43,6 +43,9 @@ MAX_JUMPS = 20
 FEATURE_CODES: dict[str, list[dict]] = {
     ECHO_TEST: [{"app": "echo"}],
     SWITCH_CODE: [{"app": "switch_code"}],
+    VOICEMAIL_CODE: [{"app": "voicemail_listen", "mode": "own"}],
+    VOICEMAIL_ALIAS: [{"app": "voicemail_listen", "mode": "own"}],
+    VOICEMAIL_MAIN: [{"app": "voicemail_listen", "mode": "ask"}],
 }
 
 
@@ -132,7 +135,9 @@ def internal_entry(number: str, extension_exists: Callable[[str], bool]) -> Matc
     if number in FEATURE_CODES:
         return Match(INTERNAL, number, FEATURE_CODES[number])
     if EXTENSION_RE.match(number) and extension_exists(number):
-        return Match(INTERNAL, number, [{"app": "dial_users", "extensions": [number]}])
+        from appliance.dialplan.apps.voicemail import extension_apps
+
+        return Match(INTERNAL, number, extension_apps(number))
     return None
 
 

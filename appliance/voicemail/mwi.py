@@ -1,0 +1,103 @@
+"""Message-waiting indication: SIP NOTIFY message-summary (RFC 3842) to a user's registered phones.
+
+Sent unsolicited (no SUBSCRIBE needed: pjsua, Yealink, Snom... show it) by Kamailio itself,
+through its RPC `tm.t_uac_start`, from its own socket to each contact `ul.lookup` lists
+for the extension: phones behind NAT get it through the pinhole their REGISTER keeps open.
+
+    Messages-Waiting: yes
+    Message-Account: sip:*95@<domain>
+    Voice-Message: 2/1 (0/0)
+
+Sending never blocks a call or a web request: `notify_async` hands the work to one background
+thread per process, which keeps the order of changes (the last state sent is the current one).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import secrets
+import threading
+
+from appliance.errors import SipEdgeError
+from appliance.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LISTEN_CODE = "*95"
+_queue: queue.Queue = queue.Queue()
+_thread: threading.Thread | None = None
+_lock = threading.Lock()
+
+
+def body(new: int, old: int, domain: str) -> str:
+    return (f"Messages-Waiting: {'yes' if new else 'no'}\r\n"
+            f"Message-Account: sip:{LISTEN_CODE}@{domain}\r\n"
+            f"Voice-Message: {new}/{old} (0/0)\r\n")
+
+
+def contacts(settings: Settings, extension: str) -> list[dict]:
+    """[{"uri": contact, "next_hop": received or "", "socket": "udp:ip:port" or ""}] of `extension`'s phones."""
+    from appliance.sipedge import rpc
+
+    try:
+        result = rpc.call(settings, "ul.lookup", "location", str(extension))
+    except rpc.RpcFault:
+        return []   # not registered
+    found = []
+    items = (result or {}).get("Contacts", []) if isinstance(result, dict) else []
+    for item in items:
+        contact = item.get("Contact", item) if isinstance(item, dict) else {}
+        address = contact.get("Address", "")
+        if not address:
+            continue
+        received = contact.get("Received", "")
+        socket = contact.get("Socket", "")
+        found.append({"uri": address, "next_hop": received if received and received != "[not set]" else "",
+                      "socket": socket if socket and socket != "[not set]" else ""})
+    return found
+
+
+def send(settings: Settings, extension: str, new: int, old: int) -> int:
+    """NOTIFY every registered phone of `extension` now; return how many were sent."""
+    from appliance.sipedge import rpc
+    from appliance.system.models import get_system_settings
+
+    domain = get_system_settings().sip_domain
+    text = body(new, old, domain)
+    sent = 0
+    for contact in contacts(settings, extension):
+        headers = (f"From: <sip:{LISTEN_CODE}@{domain}>;tag={secrets.token_hex(8)}\r\n"
+                   f"To: <sip:{extension}@{domain}>\r\n"
+                   f"Call-ID: mwi-{secrets.token_hex(12)}@{domain}\r\n"
+                   f"Contact: <sip:{LISTEN_CODE}@{domain}>\r\n"
+                   "Event: message-summary\r\n"
+                   "Subscription-State: active\r\n"
+                   "Content-Type: application/simple-message-summary\r\n")
+        try:
+            rpc.call(settings, "tm.t_uac_start", "NOTIFY", contact["uri"], contact["next_hop"] or ".",
+                     contact["socket"] or ".", headers, text)
+            sent += 1
+        except SipEdgeError as exc:
+            log.warning("MWI NOTIFY to %s (%s) failed: %s", extension, contact["uri"], exc)
+    log.info("MWI %s: %d new, %d old, sent to %d phone(s)", extension, new, old, sent)
+    return sent
+
+
+def notify_async(settings: Settings, box_number: str, new: int, old: int, extensions: list[str]) -> None:
+    global _thread
+    for extension in extensions:
+        _queue.put((settings, extension, new, old))
+    with _lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_run, name="voicemail-mwi", daemon=True)
+            _thread.start()
+
+
+def _run() -> None:
+    while True:
+        settings, extension, new, old = _queue.get()
+        try:
+            send(settings, extension, new, old)
+        except Exception:  # noqa: BLE001 -- MWI is best effort; the next change sends it again
+            log.exception("MWI to %s failed", extension)
