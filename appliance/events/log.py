@@ -80,15 +80,16 @@ def record(kind: str, subject: str = "", message: str = "", severity: str | None
 
 
 def notify_admin(event: Event) -> bool:
-    """Hook: email the administrator about `event`. Does nothing yet (returns False).
+    """Queue an e-mail about `event` to the administrator; True if queued (appliance.mail.alerts).
 
-    The appliance has no SMTP profile yet (issue 4 builds it). Once it has, this is
-    where an alert is queued: for events of severity "warning" or "alert", when an
-    SMTP profile and an admin address are configured, hand the event to the mailer
-    (a background sender, never the calling thread: a call must not wait for SMTP)
-    and set `event.emailed` once sent. Until then no event is emailed.
+    Events of severity warning/alert (at least the mail settings' alert_severity) go to the admin alert
+    address when one is set and a default SMTP profile exists. Only a queue row is written here (the
+    web process's mail sender delivers it and sets `event.emailed`): a call never waits for SMTP.
+    Info events cost nothing; mail.* events are never mailed (no loop when the mail server fails).
     """
-    return False
+    from appliance.mail.alerts import notify_admin as queue_alert
+
+    return queue_alert(event)
 
 
 def prune(now: dt.datetime | None = None) -> int:
