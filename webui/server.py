@@ -82,6 +82,10 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
 
     # One process of the appliance writes trunk state changes to the event log: this one.
     watcher = StateWatcher(settings).start()
+    # ... and delivers the outgoing mail queue (rows queued by any process; retries with backoff).
+    from appliance.mail.sender import start_sender, stop_sender
+
+    start_sender()
     from appliance.sipedge.bans import BanWatcher
 
     ban_watcher = BanWatcher(settings).start()
@@ -99,6 +103,7 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
         log.info("web UI stopping")
         server.stop()
         watcher.stop()
+        stop_sender()
         ban_watcher.stop()
 
 
