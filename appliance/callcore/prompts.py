@@ -272,6 +272,60 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Ansage gespeichert.",
         "it": "Messaggio di benvenuto salvato.",
     },
+    "conf_enter_pin": {
+        "fr": "Veuillez composer le code de la conférence, puis dièse.",
+        "en": "Please enter the conference PIN, then hash.",
+        "de": "Bitte geben Sie die PIN der Konferenz ein, dann Raute.",
+        "it": "Digiti il PIN della conferenza, poi cancelletto.",
+    },
+    "conf_wrong_pin": {
+        "fr": "Code incorrect.",
+        "en": "Wrong PIN.",
+        "de": "Falsche PIN.",
+        "it": "PIN errato.",
+    },
+    "conf_full": {
+        "fr": "La conférence est complète.",
+        "en": "The conference is full.",
+        "de": "Die Konferenz ist voll.",
+        "it": "La conferenza è al completo.",
+    },
+    "conf_locked": {
+        "fr": "La conférence est verrouillée.",
+        "en": "The conference is locked.",
+        "de": "Die Konferenz ist gesperrt.",
+        "it": "La conferenza è bloccata.",
+    },
+    "conf_alone": {
+        "fr": "Vous êtes le premier participant.",
+        "en": "You are the first participant.",
+        "de": "Sie sind der erste Teilnehmer.",
+        "it": "Lei è il primo partecipante.",
+    },
+    "conf_muted_all": {
+        "fr": "Tous les participants sont en sourdine.",
+        "en": "Everyone is muted.",
+        "de": "Alle Teilnehmer sind stummgeschaltet.",
+        "it": "Tutti i partecipanti sono silenziati.",
+    },
+    "conf_unmuted_all": {
+        "fr": "Tous les participants peuvent parler.",
+        "en": "Everyone can speak.",
+        "de": "Alle Teilnehmer können sprechen.",
+        "it": "Tutti i partecipanti possono parlare.",
+    },
+    "conf_lock_on": {
+        "fr": "La conférence est maintenant verrouillée.",
+        "en": "The conference is now locked.",
+        "de": "Die Konferenz ist jetzt gesperrt.",
+        "it": "La conferenza è ora bloccata.",
+    },
+    "conf_lock_off": {
+        "fr": "La conférence est maintenant déverrouillée.",
+        "en": "The conference is now unlocked.",
+        "de": "Die Konferenz ist jetzt entsperrt.",
+        "it": "La conferenza è ora sbloccata.",
+    },
 }
 
 
