@@ -29,6 +29,7 @@ from webui.routes import prices as prices_area
 from webui.routes import recordings as recordings_area
 from webui.routes import settings as settings_area
 from webui.routes import trunks as trunks_area
+from webui.routes import voicemail as voicemail_area
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ AREAS = (auth, pages, users, calls, security, settings_area, api, dialplan, time
          sounds, prices_area, fraud_area, events_area)
 AREAS += (trunks_area,)
 AREAS += (recordings_area,)
+AREAS += (voicemail_area,)
 
 
 def create_app(settings: Settings) -> bottle.Bottle:

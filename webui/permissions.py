@@ -33,6 +33,10 @@ config) or `public=True`; a route with neither is refused to everyone
 |                    |       |            |      | outgoing mail queue                              |
 | mail.manage        |   x   |            |      | change profiles and the alert address, send a    |
 |                    |       |            |      | test email, retry a queued mail                  |
+| voicemail.read     |   x   |     x      |      | every voicemail box: settings, counts, usage     |
+| voicemail.manage   |   x   |            |      | change any box, shared boxes, delete boxes and   |
+|                    |       |            |      | messages (a user manages their own box through   |
+|                    |       |            |      | portal.view, and never sees another's)           |
 
 Why: a technician installs and troubleshoots phones, so sees users,
 registrations, calls and bans and may lift a ban (a phone locked out by a
@@ -77,6 +81,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "mail.manage": frozenset({ADMIN}),
     "recordings.read": frozenset({ADMIN}),
     "recordings.manage": frozenset({ADMIN}),
+    "voicemail.read": frozenset({ADMIN, TECHNICIAN}),
+    "voicemail.manage": frozenset({ADMIN}),
 }
 
 

@@ -19,6 +19,9 @@
   <nav class="menu" aria-label="{{_("Main menu")}}">
     % if can("users.read"):
     <a href="/users" class="{{"on" if active == "users" else ""}}">{{_("Users")}}</a>
+    % if can("voicemail.read"):
+    <a href="/voicemail" class="{{"on" if active == "voicemail" else ""}}">{{_("Voicemail")}}</a>
+    % end
     <a href="/trunks" class="{{"on" if active == "trunks" else ""}}">{{_("Trunks")}}</a>
     <a href="/devices" class="{{"on" if active == "devices" else ""}}">{{_("Devices")}}</a>
     <a href="/dialplan" class="{{"on" if active == "dialplan" else ""}}">{{_("Dialplan")}}</a>
