@@ -1,0 +1,347 @@
+"""Mail: SMTP profiles (validation, password at rest, default), the outgoing queue and its sender
+(backoff, giving up, on_sent), admin alerts for events — against a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from appliance.errors import Conflict, NotFound, ValidationError
+from appliance.events import log as events
+from appliance.events.models import Event
+from appliance.mail import outbox, profiles
+from appliance.mail.models import MailProfile, MailQueue
+from appliance.mail.sender import Sender
+from tests.support.smtp import SmtpServer
+
+SENT_CALLS: list[tuple] = []
+
+
+def record_sent(queue_id, purpose, reference):  # an on_sent callback: module level, importable
+    SENT_CALLS.append((queue_id, purpose, reference))
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def _profile(smtp_server=None, **overrides) -> MailProfile:
+    data = {"name": "office", "sender": "pbx@office.example", "sender_name": "Standard Dupont",
+            "server": "127.0.0.1", "port": smtp_server.port if smtp_server else 2525, "security": "none",
+            "helo": "pbx.office.example"}
+    data.update(overrides)
+    return profiles.create_profile(data)
+
+
+class Clock:
+    def __init__(self):
+        self.now = dt.datetime.utcnow() + dt.timedelta(seconds=1)  # rows queued now are due
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+# -- profiles --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("name", "Bureau é"), ("name", "x" * 65), ("name", ""), ("sender", "not-an-address"),
+    ("sender", "a@b@c"), ("sender", "x" * 250 + "@b.ch"), ("server", "smtp example.com"), ("server", ""),
+    ("port", 0), ("port", 65536), ("port", "587a"), ("port", True), ("security", "ssl"), ("security", None),
+    ("username", "a b"), ("password", "x" * 300), ("helo", "bad helo"), ("verify_tls", "yes"),
+    ("description", "d" * 256), ("sender_name", "n" * 129), ("sender_name", 'Evil" <x@y>'),
+    ("is_default", 1), ("unknown_field", 1), ("has_password", True),
+])
+def test_bad_profile_input_names_the_field(store, field, value):
+    data = {"name": "office", "sender": "pbx@office.example", "server": "smtp.example.com"}
+    data[field] = value
+    with pytest.raises(ValidationError) as err:
+        profiles.create_profile(data)
+    assert err.value.field == field
+    assert not MailProfile.select().exists()
+
+
+def test_unicode_is_welcome_where_it_is_text(store):
+    profile = _profile(sender_name="Éloïse Müller – 総機", description="Büro Zürich")
+    assert profiles.to_public(profile)["sender_name"] == "Éloïse Müller – 総機"
+
+
+def test_password_is_encrypted_at_rest_and_never_shown(store):
+    profile = _profile(username="pbx@office.example", password="S3cret-pass")
+    row = MailProfile.get_by_id(profile.id)
+    assert row.password_enc and "S3cret-pass" not in row.password_enc
+    public = profiles.to_public(row)
+    assert public["has_password"] is True and "password" not in public and "password_enc" not in public
+    assert "S3cret-pass" not in str(public)
+    # "" keeps the stored password; null removes it (and then the user must go too)
+    profiles.update_profile("office", {"password": "", "description": "kept"})
+    assert MailProfile.get_by_id(profile.id).password_enc == row.password_enc
+    with pytest.raises(ValidationError) as err:
+        profiles.update_profile("office", {"password": None})
+    assert err.value.field == "password"
+    profiles.update_profile("office", {"password": None, "username": ""})
+    assert MailProfile.get_by_id(profile.id).password_enc is None
+
+
+def test_user_and_password_go_together(store):
+    with pytest.raises(ValidationError) as err:
+        _profile(username="pbx")
+    assert err.value.field == "password"
+    with pytest.raises(ValidationError) as err:
+        _profile(password="secret")
+    assert err.value.field == "username"
+
+
+def test_port_defaults_follow_the_security_mode(store):
+    assert profiles.create_profile({"name": "a", "sender": "a@x.ch", "server": "smtp.x.ch",
+                                    "security": "tls"}).port == 465
+    assert profiles.create_profile({"name": "b", "sender": "a@x.ch", "server": "smtp.x.ch"}).port == 587
+    assert profiles.update_profile("b", {"security": "none"}).port == 25
+    assert profiles.update_profile("b", {"port": 2525, "security": "starttls"}).port == 2525
+
+
+def test_one_default_profile(store):
+    first = _profile(name="first")
+    second = _profile(name="second")
+    assert MailProfile.get_by_id(first.id).is_default and not MailProfile.get_by_id(second.id).is_default
+    profiles.update_profile("second", {"is_default": True})
+    assert [p.name for p in MailProfile.select().where(MailProfile.is_default == True)] == ["second"]  # noqa: E712
+    with pytest.raises(ValidationError) as err:
+        profiles.update_profile("second", {"is_default": False})
+    assert err.value.field == "is_default"
+    profiles.delete_profile("second")
+    assert profiles.default_profile().name == "first"
+
+
+def test_duplicate_name_stale_revision_and_unknown_profile(store):
+    profile = _profile()
+    with pytest.raises(Conflict):
+        _profile()
+    profiles.update_profile("office", {"description": "one", "revision": profile.revision})
+    with pytest.raises(Conflict) as err:
+        profiles.update_profile("office", {"description": "two", "revision": profile.revision})
+    assert err.value.field == "revision"
+    with pytest.raises(ValidationError) as err:
+        profiles.update_profile("office", {"name": "other"})
+    assert err.value.field == "name"
+    with pytest.raises(NotFound):
+        profiles.delete_profile("nope")
+
+
+def test_mail_settings_validate_the_admin_address(store):
+    assert profiles.get_settings()["admin_address"] == ""
+    with pytest.raises(ValidationError) as err:
+        profiles.update_settings({"admin_address": "admin at office"})
+    assert err.value.field == "admin_address"
+    with pytest.raises(ValidationError) as err:
+        profiles.update_settings({"alert_severity": "info"})
+    assert err.value.field == "alert_severity"
+    assert profiles.update_settings({"admin_address": "it@office.example"})["admin_address"] == "it@office.example"
+
+
+# -- the test action -------------------------------------------------------------------------------------
+
+def test_send_test_reports_success_with_the_servers_reply(store, smtp):
+    _profile(smtp)
+    result = profiles.send_test("office", {"to": "boss@office.example"})
+    assert result["ok"] is True and result["code"] == 250 and "queued as" in result["message"]
+    message = smtp.wait_for(1)[0]
+    assert message["To"] == "boss@office.example"
+    assert "Standard Dupont" in message["From"] and "pbx@office.example" in message["From"]
+    assert "Test email" in message["Subject"]
+
+
+def test_send_test_to_a_closed_port_says_network(store):
+    server = SmtpServer()  # a port nobody listens on
+    _profile(server)
+    result = profiles.send_test("office", {"to": "boss@office.example"})
+    assert result["ok"] is False and result["reason"] == "network" and "refused" in result["message"]
+
+
+def test_send_test_to_an_unresolvable_server_says_dns(store):
+    _profile(server="smtp.nonexistent.invalid")
+    result = profiles.send_test("office", {"to": "boss@office.example"})
+    assert result["ok"] is False and result["reason"] == "dns"
+
+
+def test_send_test_refused_recipient_shows_the_code(store):
+    server = SmtpServer(refuse=["ghost@office.example"]).start()
+    try:
+        _profile(server)
+        result = profiles.send_test("office", {"to": "ghost@office.example"})
+    finally:
+        server.stop()
+    assert result["reason"] == "recipient" and result["code"] == 550 and "ghost@office.example" in result["message"]
+
+
+def test_send_test_bad_recipient_is_a_validation_error(store):
+    _profile()
+    with pytest.raises(ValidationError) as err:
+        profiles.send_test("office", {"to": "nobody"})
+    assert err.value.field == "to"
+
+
+# -- the queue -------------------------------------------------------------------------------------------
+
+def test_queue_refuses_bad_input_and_needs_a_profile(store, tmp_path):
+    with pytest.raises(outbox.MailNotConfigured):
+        outbox.queue("a@b.ch", "s", "b")
+    _profile()
+    for args, kwargs, field in [
+        (("not an address", "s", "b"), {}, "to"), ((["a@b.ch", "bad"], "s", "b"), {}, "to.1"),
+        (("a@b.ch", "two\nlines", "b"), {}, "subject"),
+        (("a@b.ch", "s", "b"), {"attachments": [("m.wav", tmp_path / "missing.wav", "audio/wav")]},
+         "attachments.0"),
+        (("a@b.ch", "s", "b"), {"attachments": [("../m.wav", b"x", "audio/wav")]}, "attachments.0"),
+        (("a@b.ch", "s", "b"), {"on_sent": lambda *a: None}, "on_sent"),
+        (("a@b.ch", "s", "b"), {"on_sent": "no.such.module:fn"}, "on_sent"),
+    ]:
+        with pytest.raises(ValidationError) as err:
+            outbox.queue(*args, **kwargs)
+        assert err.value.field == field
+    with pytest.raises(outbox.MailNotConfigured):
+        outbox.queue("a@b.ch", "s", "b", profile="other")
+    assert not MailQueue.select().exists()
+
+
+def test_queued_mail_with_attachment_is_delivered_and_on_sent_called(store, smtp, tmp_path):
+    _profile(smtp)
+    wav = tmp_path / "msg0001.wav"
+    wav.write_bytes(b"RIFF" + bytes(range(256)) * 40)
+    SENT_CALLS.clear()
+    queue_id = outbox.queue("anna@office.example", "Nouveau message vocal de 0791234567", "Durée: 12 s",
+                            attachments=[("msg0001.wav", wav, "audio/wav")], purpose="voicemail",
+                            reference="200/msg0001", on_sent=record_sent)
+    assert outbox.status(queue_id)["state"] == "queued"
+    assert Sender(clock=Clock()).run_once() == 1
+    message = smtp.wait_for(1)[0]
+    assert message["Subject"] == "Nouveau message vocal de 0791234567"
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "msg0001.wav" and attachment.get_content_type() == "audio/wav"
+    assert attachment.get_content() == wav.read_bytes()
+    status = outbox.status(queue_id)
+    assert status["state"] == "sent" and status["attempts"] == 1 and "queued as" in status["server_reply"]
+    assert outbox.find("voicemail", "200/msg0001")[0]["id"] == queue_id
+    assert SENT_CALLS == [(queue_id, "voicemail", "200/msg0001")]
+    assert MailQueue.get_by_id(queue_id).message == b""  # the bytes go once sent
+
+
+def test_server_down_retries_with_backoff_then_delivers(store):
+    server = SmtpServer()
+    _profile(server)
+    clock = Clock()
+    sender = Sender(backoff=(60, 300), clock=clock)
+    queue_id = outbox.queue("anna@office.example", "Alerte", "texte")
+    assert sender.run_once() == 1
+    status = outbox.status(queue_id)
+    assert status["state"] == "queued" and status["attempts"] == 1 and status["last_reason"] == "network"
+    failure = Event.get(Event.kind == "mail.send_failed")
+    assert failure.subject == f"mail:{queue_id}" and failure.details["reason"] == "network"
+    assert sender.run_once() == 0  # not due before its backoff
+    clock.advance(61)
+    assert sender.run_once() == 1
+    assert outbox.status(queue_id)["attempts"] == 2
+    clock.advance(120)
+    assert sender.run_once() == 0  # the second wait is 300 s
+    server.start()
+    try:
+        clock.advance(200)
+        assert sender.run_once() == 1
+        assert outbox.status(queue_id)["state"] == "sent"
+        assert server.wait_for(1)[0]["Subject"] == "Alerte"
+    finally:
+        server.stop()
+    assert Event.select().where(Event.kind == "mail.send_failed").count() == 2
+
+
+def test_gives_up_after_a_day_and_retry_now_requeues(store, smtp):
+    dead = SmtpServer()
+    _profile(dead)
+    clock = Clock()
+    sender = Sender(backoff=(3600,), give_up_after=3 * 3600, clock=clock)
+    queue_id = outbox.queue("anna@office.example", "Alerte", "texte")
+    for _ in range(4):
+        sender.run_once()
+        clock.advance(3600)
+    status = outbox.status(queue_id)
+    assert status["state"] == "failed" and status["attempts"] == 4
+    gave_up = Event.get(Event.kind == "mail.gave_up")
+    assert gave_up.severity == "alert" and gave_up.subject == f"mail:{queue_id}"
+    assert sender.run_once() == 0  # given up: no more attempts by itself
+    profiles.update_profile("office", {"port": smtp.port})
+    assert outbox.retry(queue_id)["state"] == "queued"
+    assert sender.run_once() == 1
+    assert outbox.status(queue_id)["state"] == "sent"
+    with pytest.raises(Conflict):
+        outbox.retry(queue_id)
+
+
+def test_a_recipient_refused_for_good_is_given_up_at_once(store):
+    server = SmtpServer(refuse=["ghost@office.example"]).start()
+    try:
+        _profile(server)
+        queue_id = outbox.queue("ghost@office.example", "s", "b")
+        Sender(clock=Clock()).run_once()
+    finally:
+        server.stop()
+    status = outbox.status(queue_id)
+    assert status["state"] == "failed" and status["last_reason"] == "recipient" and "550" in status["last_error"]
+
+
+def test_a_row_left_sending_by_a_crash_is_queued_again(store, smtp):
+    _profile(smtp)
+    queue_id = outbox.queue("anna@office.example", "s", "b")
+    MailQueue.update(state="sending").where(MailQueue.id == queue_id).execute()
+    sender = Sender(poll_s=0.05).start()
+    try:
+        smtp.wait_for(1)
+    finally:
+        sender.stop()
+    assert outbox.status(queue_id)["state"] == "sent"
+
+
+def test_deleting_a_profile_sends_its_queued_mail_with_the_default(store, smtp):
+    _profile(smtp, name="main")
+    _profile(SmtpServer(), name="other")
+    queue_id = outbox.queue("anna@office.example", "s", "b", profile="other")
+    profiles.delete_profile("other")
+    Sender(clock=Clock()).run_once()
+    assert outbox.status(queue_id)["state"] == "sent"
+
+
+# -- admin alerts ----------------------------------------------------------------------------------------
+
+def test_an_alert_event_is_mailed_to_the_admin_and_marked_emailed(store, smtp):
+    _profile(smtp)
+    profiles.update_settings({"admin_address": "it@office.example"})
+    event = events.record("fraud.budget_exceeded", "outbound", "Daily budget of 50.00 CHF exceeded", spent=51.2)
+    [row] = outbox.find("event", str(event.id))
+    assert row["state"] == "queued"
+    Sender(clock=Clock()).run_once()
+    message = smtp.wait_for(1)[0]
+    assert message["To"] == "it@office.example"
+    assert "fraud.budget_exceeded" in message["Subject"] and "ALERT" in message["Subject"]
+    body = message.get_content()
+    assert f"Event #{event.id}" in body and "Daily budget of 50.00 CHF exceeded" in body and "51.2" in body
+    assert Event.get_by_id(event.id).emailed is True
+
+
+def test_which_events_are_mailed(store, smtp):
+    info = events.record("trunk.registered", "t1", "up")
+    _profile(smtp)
+    warning_without_address = events.record("trunk.unreachable", "t1", "down")
+    profiles.update_settings({"admin_address": "it@office.example"})
+    info = events.record("trunk.registered", "t1", "up")
+    mail_failure = events.record("mail.send_failed", "mail:1", "failed")
+    warning = events.record("trunk.unreachable", "t1", "down")
+    profiles.update_settings({"alert_severity": "alert"})
+    second_warning = events.record("trunk.unreachable", "t1", "down")
+    queued = {row.reference for row in MailQueue.select()}
+    assert queued == {str(warning.id)}
+    assert not {str(e.id) for e in (info, mail_failure, warning_without_address, second_warning)} & queued
