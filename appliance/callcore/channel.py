@@ -235,3 +235,26 @@ class Channel(abc.ABC):
     @abc.abstractmethod
     def unbridge(self, other: Channel) -> None:
         """Undo `bridge`. Returns at once."""
+
+    # -- conference rooms (not abstract: a fake channel need not have them) ------------------
+    worker: str = ""  # the call-core worker holding this leg ("w3"): where the room's store rows say it is
+
+    def conference_enter(self, room_id: int) -> None:
+        """Put this (answered) leg into room `room_id`: it hears the room, the room hears it unless muted.
+
+        Who is in the room, and muted, is read from the store (appliance.conference):
+        write the participant's row first (appliance.conference.service.join).
+        """
+        raise ChannelError("this call core has no conference bridge")
+
+    def conference_leave(self) -> None:
+        """Take this leg out of its room (no effect if it is in none)."""
+        return None
+
+    def conference_play(self, room_id: int, path: str, wait: bool = True) -> None:
+        """Play a WAV file to everyone in the room (entry and exit tones)."""
+        return None
+
+    def conference_refresh(self, room_id: int) -> None:
+        """Re-read the room's state from the store now (after a mute or a lock from this call)."""
+        return None

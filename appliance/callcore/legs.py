@@ -181,6 +181,7 @@ class Leg:
         self.peers: set[Leg] = set()
         self.echo = False
         self.channel: PjChannel | None = None
+        self.conference = None       # the appliance.callcore.conference.LocalRoom it is in (pjsua2 thread)
         self.hangup_callbacks: list[Callable] = []
         # pjsua2 objects linked to this leg, touched on the pjsua2 thread only.
         self.players: dict[int, Player] = {}
@@ -242,6 +243,8 @@ class Leg:
                     other.startTransmit(self.conversation)
                 if peer.conversation is not None:
                     med.startTransmit(peer.conversation)
+        if self.conference is not None:
+            self.conference.relink()
 
     def respond(self, code: int, reason: str | None = None) -> bool:
         """Send a response to the incoming INVITE; False if the call is already gone."""
@@ -443,6 +446,8 @@ class Session:
     def release(self) -> None:
         """End what is still up and forget every pjsua2 object of the call (pjsua2 thread)."""
         for leg in self.legs:
+            if leg.conference is not None:
+                self.runtime.conference_links().leave_now(leg)
             leg.remove_players()
             for uid in list(leg.recorders):
                 leg.remove_recorder(uid)
@@ -720,6 +725,32 @@ class PjChannel(Channel):
         self.leg.peers.discard(other.leg)
         other.leg.peers.discard(self.leg)
         self.runtime.run(self.leg.unlink_peer, other.leg)
+
+    # -- conference rooms (appliance.callcore.conference) ------------------------------
+    @property
+    def worker(self) -> str:
+        return self.runtime.name
+
+    def conference_enter(self, room_id: int) -> None:
+        self._require_media()
+        self.runtime.conference_links().enter(self.leg, room_id, self.call_id)
+
+    def conference_leave(self) -> None:
+        if self.leg.conference is not None:
+            self.runtime.conference_links().leave(self.leg)
+
+    def conference_play(self, room_id: int, path: str, wait: bool = True) -> None:
+        links = self.runtime.conference_links()
+        player = links.play(room_id, str(path))
+        if player is None or not wait:
+            return
+        deadline = time.monotonic() + 10.0
+        while not player.done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        links.stop_player(player)
+
+    def conference_refresh(self, room_id: int) -> None:
+        self.runtime.conference_links().refresh(room_id)
 
     def _originate(self, uri: str, headers: dict[str, str]) -> Leg:
         """pjsua2 thread: a new outgoing leg of this call."""

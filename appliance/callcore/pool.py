@@ -106,6 +106,7 @@ def run_pool(settings: Settings) -> int:
     trace.prune(settings)  # old call traces; the pool restarts at least at every boot
     # Everything a worker runs is loaded once here and frozen out of the
     # garbage collector's reach, so forked workers keep sharing those pages.
+    import appliance.callcore.conference  # noqa: F401  (and numpy, which mixes the links)
     import appliance.callcore.legs  # noqa: F401
     import appliance.callcore.worker  # noqa: F401
     import appliance.cdr  # noqa: F401
@@ -345,6 +346,12 @@ class Pool:
 
         try:
             open_store(self.settings)
+            try:
+                from appliance.conference.service import forget_worker
+
+                forget_worker(worker_name)  # its conference participants are gone with its calls
+            except Exception:
+                log.exception("cannot forget the conference participants of %s", worker_name)
             return close_open_records(worker_name, cause)
         except Exception:
             log.exception("cannot close the CDRs of %s", worker_name)

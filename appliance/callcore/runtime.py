@@ -54,6 +54,8 @@ class PjRuntime:
         # New calls: (session, leg, meta) tuples put by the account's onIncomingCall.
         self.incoming: queue.Queue = queue.Queue()
         self._registered = threading.local()
+        self.links = None  # appliance.callcore.conference.ConferenceLinks, made on first use
+        self._links_lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------
     def start(self, timeout: float = 20) -> None:
@@ -139,7 +141,18 @@ class PjRuntime:
         log.info("%s: pjsua2 endpoint on udp 127.0.0.1:%d, rtp %d+%d", self.name, self.port,
                  s.worker_rtp_port(self.index), s.rtp_ports_per_worker)
 
+    def conference_links(self):
+        """This worker's conference bridge links (appliance.callcore.conference), made on first use."""
+        with self._links_lock:
+            if self.links is None:
+                from appliance.callcore.conference import ConferenceLinks
+
+                self.links = ConferenceLinks(self)
+            return self.links
+
     def _destroy_endpoint(self) -> None:
+        if self.links is not None:
+            self.links.close()
         # Shutting down: a call or account already gone is fine, but say so.
         try:
             self.ep.hangupAllCalls()

@@ -125,6 +125,12 @@ def end_calls(runtime, calls: concurrent.futures.ThreadPoolExecutor, name: str) 
         close_open_records(name, "call core stopped")
     except Exception:
         log.exception("%s: cannot close open CDRs", name)
+    try:
+        from appliance.conference.service import forget_worker
+
+        forget_worker(name)
+    except Exception:
+        log.exception("%s: cannot forget its conference participants", name)
 
 
 calls_running = [0]
