@@ -62,7 +62,7 @@ GROUP_RING_MIN, GROUP_RING_MAX = 1, 3600
 MEMBER_RING_MIN, MEMBER_RING_MAX = 1, 600
 DESCRIPTION_MAX = 255
 WRITABLE_FIELDS = ("name", "description", "strategy", "ring_seconds", "member_ring_seconds", "members",
-                   "no_answer_procedure", "no_answer_number")
+                   "no_answer_procedure", "no_answer_number", "record")
 READ_ONLY_FIELDS = ("revision", "updated_at", "stats")
 # A member is not rung for a sliver of time at the end of the group's ring time.
 MIN_OFFER_SECONDS = 1.0
@@ -102,6 +102,7 @@ def to_public(group: CallGroup, stats: Mapping[str, MemberState] | None = None) 
         "members": members,
         "no_answer_procedure": group.no_answer_procedure,
         "no_answer_number": group.no_answer_number,
+        "record": bool(group.record),
         "revision": group.revision,
         "updated_at": group.updated_at.isoformat(timespec="seconds") + "Z"
         if isinstance(group.updated_at, dt.datetime) else str(group.updated_at),
@@ -221,6 +222,10 @@ def _validated(data: dict, current: CallGroup | None) -> dict:
         values["no_answer_procedure"] = _procedure(data["no_answer_procedure"])
     if "no_answer_number" in data:
         values["no_answer_number"] = _number(data["no_answer_number"])
+    if "record" in data:
+        if not isinstance(data["record"], bool):
+            raise ValidationError("record", "must be true or false")
+        values["record"] = data["record"]
     procedure = values.get("no_answer_procedure", current.no_answer_procedure if current else "")
     number = values.get("no_answer_number", current.no_answer_number if current else "")
     if number and not procedure:
@@ -431,12 +436,15 @@ def run(call: DialplanCall, group_name: str, moh_class: str | None = None) -> Ou
     call.trace.step("call_group", group=group.name, strategy=group.strategy, order=order,
                     ring_seconds=group.ring_seconds)
     music = _start_music(call, moh_class) if moh_class else False
+    if group.record:
+        call.data["record_group"] = group.name  # appliance.recordings.policy records the answered call
     try:
         if group.strategy == "ring_all":
             result = _ring_all(call, group, order, music)
         else:
             result = _hunt(call, group, order, members, music)
     finally:
+        call.data.pop("record_group", None)
         if music and call.channel.is_up:
             call.channel.stop_playing()
     if result is not None:

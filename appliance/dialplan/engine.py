@@ -186,25 +186,31 @@ def clock(settings: Settings) -> Callable[[], dt.datetime]:
 def route(channel, settings: Settings) -> None:
     """Route one incoming call through the caller's procedure, start to end (the call core's entry)."""
     from appliance.dialplan.trace import Trace
+    from appliance.recordings import policy as recording
     from appliance.users.models import User
 
     trace = Trace(settings, channel.call_id)
+    call = None
     try:
+        first = None
         if getattr(channel, "trunk", ""):
             from appliance.trunks import inbound
 
             call, first = inbound.prepare(channel, settings, trace, clock(settings))
-            if call is not None:
-                run(call, snapshot(), first)
-            return
-        user = User.get_or_none(User.extension == channel.caller)
-        procedure = user.dialplan if user is not None else DEFAULT_TRUNK_PROCEDURE
-        call = DialplanCall(channel=channel, settings=settings, trace=trace, caller=channel.caller,
-                            caller_name=channel.caller_name, called=channel.callee,
-                            user=user.extension if user is not None else "", procedure=procedure,
-                            language=channel.language, now=clock(settings))
-        run(call, snapshot())
+            if call is None:
+                return
+        else:
+            user = User.get_or_none(User.extension == channel.caller)
+            procedure = user.dialplan if user is not None else DEFAULT_TRUNK_PROCEDURE
+            call = DialplanCall(channel=channel, settings=settings, trace=trace, caller=channel.caller,
+                                caller_name=channel.caller_name, called=channel.callee,
+                                user=user.extension if user is not None else "", procedure=procedure,
+                                language=channel.language, now=clock(settings))
+        recording.attach(call)
+        run(call, snapshot(), first)
     finally:
+        if call is not None:
+            recording.finish(call)
         trace.close()
 
 

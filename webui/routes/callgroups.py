@@ -81,6 +81,7 @@ def _values_of(group) -> dict:
     return {"name": group.name, "description": group.description, "strategy": group.strategy,
             "ring_seconds": str(group.ring_seconds), "member_ring_seconds": str(group.member_ring_seconds),
             "no_answer_procedure": group.no_answer_procedure, "no_answer_number": group.no_answer_number,
+            "record": bool(group.record),
             "members": [{"extension": m["extension"],
                          "ring_seconds": "" if m.get("ring_seconds") is None else str(m["ring_seconds"])}
                         for m in group.members]}
@@ -89,6 +90,7 @@ def _values_of(group) -> dict:
 def _submitted() -> dict:
     form = web.form()
     values = {field: web.form_text(field).strip() for field in FORM_FIELDS}
+    values["record"] = web.form_text("record") == "on"
     extensions = [e.strip() for e in form.getall("member") if isinstance(e, str)]
     rings = [r.strip() for r in form.getall("member_ring") if isinstance(r, str)]
     rings += [""] * (len(extensions) - len(rings))
@@ -104,6 +106,7 @@ def _apply_action(values: dict, action: str) -> bool:
 
 def _data_of(values: dict, with_name: bool) -> dict:
     data = {field: values[field] for field in FORM_FIELDS if field != "name"}
+    data["record"] = bool(values.get("record"))
     if with_name:
         data["name"] = values["name"]
     data["members"] = [{"extension": m["extension"], "ring_seconds": m["ring_seconds"] or None}
@@ -121,7 +124,7 @@ def new_form():
     values = {"name": "", "description": "", "strategy": "ring_all",
               "ring_seconds": str(callgroups.CallGroup.ring_seconds.default),
               "member_ring_seconds": str(callgroups.CallGroup.member_ring_seconds.default),
-              "no_answer_procedure": "", "no_answer_number": "", "members": []}
+              "no_answer_procedure": "", "no_answer_number": "", "record": False, "members": []}
     return _form_page(200, "new", values)
 
 
@@ -268,6 +271,7 @@ _WRITABLE = {
                             "description": "procedure to continue in when nobody answers; \"\": the next "
                                            "application of the number"},
     "no_answer_number": {"type": "string", "description": "called number there (\"\": keep the called number)"},
+    "record": {"type": "boolean", "description": "record the calls its members answer (call recording)"},
 }
 
 OPENAPI_SCHEMAS = {

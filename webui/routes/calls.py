@@ -10,7 +10,9 @@ import bottle
 
 from appliance.cdr import queries
 from appliance.errors import ValidationError
+from appliance.recordings import service as recording_service
 from webui import web
+from webui.permissions import allowed
 from webui.web import _
 
 FILTER_FIELDS = ("from", "to", "caller", "callee", "disposition")
@@ -54,9 +56,13 @@ def history():
     def page_link(start: int) -> str:
         return "/calls/history?" + bottle.urlencode({**kept, "offset": str(start)})
 
+    recordings = {}
+    user = web.current_user()
+    if user is not None and allowed(user.role, "recordings.read"):
+        recordings = recording_service.by_call([c.call_id for c in rows[:PAGE_SIZE]])
     return web.render("history.tpl", status=status, title=_("Call history"), active="history",
                       rows=rows[:PAGE_SIZE], values=values, errors=errors, csv_query=bottle.urlencode(kept),
-                      totals=totals,
+                      totals=totals, recordings=recordings,
                       newer=page_link(max(0, offset - PAGE_SIZE)) if offset > 0 else "",
                       older=page_link(offset + PAGE_SIZE) if len(rows) > PAGE_SIZE else "")
 

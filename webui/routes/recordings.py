@@ -164,14 +164,14 @@ OPENAPI_PATHS = {
         "responses": {"200": _ok({"type": "array", "items": {"type": "object", "properties": {
             "owner": {"type": "string"}, "count": {"type": "integer"}, "bytes": {"type": "integer"},
             "quota_bytes": {"type": "integer"}}}}, "Usage"), **_errors("401", "403")}}},
-    PREFIX + "/{id}": {
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    PREFIX + "/{recording_id}": {
+        "parameters": [{"name": "recording_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
         "get": {"summary": "One recording", "responses": {
             "200": _ok(_ref("Recording"), "The recording"), **_errors("401", "403", "404")}},
         "delete": {"summary": "Delete a recording and its file", "responses": {
             "204": {"description": "Deleted"}, **_errors("401", "403", "404")}}},
-    PREFIX + "/{id}/audio": {
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+    PREFIX + "/{recording_id}/audio": {
+        "parameters": [{"name": "recording_id", "in": "path", "required": True, "schema": {"type": "integer"}},
                        {"name": "download", "in": "query", "schema": {"type": "string"},
                         "description": "any value: as an attachment"}],
         "get": {"summary": "The recording's WAV (Range requests supported)", "responses": {

@@ -102,6 +102,11 @@
   <small class="hint">{{_("Empty: keep the number the caller dialled.")}}</small>
   % field_error("no_answer_number")
   </div>
+  <label for="record">{{_("Record calls")}}</label>
+  <div><input type="checkbox" id="record" name="record" {{"checked" if values.get("record") else ""}}>
+  <small class="hint">{{_("Record the conversations of the calls this group's members answer.")}}</small>
+  % field_error("record")
+  </div>
 
   <div></div>
   <div class="buttons">

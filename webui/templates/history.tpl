@@ -29,10 +29,17 @@
 <p>{{_("No call matches.")}}</p>
 % else:
 <table class="list" id="history">
-<thead><tr><th>{{_("Start")}}</th><th>{{_("Caller")}}</th><th>{{_("Callee")}}</th><th>{{_("Duration (s)")}}</th><th>{{_("Result")}}</th><th>{{_("Cause")}}</th><th>{{_("Trunk")}}</th><th>{{_("Cost")}}</th></tr></thead>
+<thead><tr><th>{{_("Start")}}</th><th>{{_("Caller")}}</th><th>{{_("Callee")}}</th><th>{{_("Duration (s)")}}</th><th>{{_("Result")}}</th><th>{{_("Cause")}}</th><th>{{_("Trunk")}}</th><th>{{_("Cost")}}</th><th>{{_("Recording")}}</th></tr></thead>
 <tbody>
 % for c in rows:
-<tr><td>{{c.start.strftime("%Y-%m-%d %H:%M:%S")}}</td><td>{{c.caller}} {{c.caller_name}}</td><td>{{c.callee}}</td><td>{{c.billsec}}</td><td>{{_(c.disposition)}}</td><td>{{c.hangup_cause}}</td><td>{{c.trunk}}</td><td class="cost">{{"%.4f" % c.cost if c.cost is not None else ""}}</td></tr>
+<tr><td>{{c.start.strftime("%Y-%m-%d %H:%M:%S")}}</td><td>{{c.caller}} {{c.caller_name}}</td><td>{{c.callee}}</td><td>{{c.billsec}}</td><td>{{_(c.disposition)}}</td><td>{{c.hangup_cause}}</td><td>{{c.trunk}}</td><td class="cost">{{"%.4f" % c.cost if c.cost is not None else ""}}</td>
+<td>
+% for r in recordings.get(c.call_id, ()):
+%   if r.size_bytes is not None:
+<a class="recording" href="/api/v1/recordings/{{r.id}}/audio">{{_("Listen")}}</a> <a href="/api/v1/recordings/{{r.id}}/audio?download=1">{{_("Download")}}</a>
+%   end
+% end
+</td></tr>
 % end
 </tbody>
 </table>
