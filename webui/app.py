@@ -30,6 +30,7 @@ from webui.routes import recordings as recordings_area
 from webui.routes import settings as settings_area
 from webui.routes import trunks as trunks_area
 from webui.routes import voicemail as voicemail_area
+from webui.routes import conferences as conferences_area
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ AREAS = (auth, pages, users, calls, security, settings_area, api, dialplan, time
 AREAS += (trunks_area,)
 AREAS += (recordings_area,)
 AREAS += (voicemail_area,)
+AREAS += (conferences_area,)
 
 
 def create_app(settings: Settings) -> bottle.Bottle:
