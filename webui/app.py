@@ -23,6 +23,7 @@ from webui.routes import (
     timeranges,
     users,
 )
+from webui.routes import conferences as conferences_area
 from webui.routes import events as events_area
 from webui.routes import fraud as fraud_area
 from webui.routes import prices as prices_area
@@ -30,7 +31,6 @@ from webui.routes import recordings as recordings_area
 from webui.routes import settings as settings_area
 from webui.routes import trunks as trunks_area
 from webui.routes import voicemail as voicemail_area
-from webui.routes import conferences as conferences_area
 
 log = logging.getLogger(__name__)
 
