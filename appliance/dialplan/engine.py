@@ -99,9 +99,13 @@ class Snapshot:
         return cls.from_rows(revision, rows)
 
     def lookup(self, procedure: str, number: str,
-               extension_exists: Callable[[str], bool] = lambda _: False) -> Match | None:
-        """What `number` runs in `procedure` (see the module docstring), or None."""
-        found = self._search(procedure, number, extension_exists, set())
+               extension_exists: Callable[[str], bool] = lambda _: False,
+               room_at: Callable[[str], str | None] = lambda _: None) -> Match | None:
+        """What `number` runs in `procedure` (see the module docstring), or None.
+
+        room_at(number): the name of the conference room with that number, or None.
+        """
+        found = self._search(procedure, number, extension_exists, set(), room_at)
         if found is not None:
             return found
         own = self.procedures.get(procedure)
@@ -109,12 +113,13 @@ class Snapshot:
             return Match(procedure, patterns.DEFAULT, own.default_apps)
         return None
 
-    def _search(self, name: str, number: str, extension_exists, seen: set[str]) -> Match | None:
+    def _search(self, name: str, number: str, extension_exists, seen: set[str],
+                room_at: Callable[[str], str | None] = lambda _: None) -> Match | None:
         if name in seen:
             return None
         seen.add(name)
         if name == INTERNAL:
-            found = internal_entry(number, extension_exists)
+            found = internal_entry(number, extension_exists, room_at)
             if found is not None:
                 return found
         proc = self.procedures.get(name)
@@ -124,20 +129,24 @@ class Snapshot:
         if index is not None:
             return Match(name, proc.entries[index].text, proc.apps[index])
         for included in proc.includes:
-            found = self._search(included, number, extension_exists, seen)
+            found = self._search(included, number, extension_exists, seen, room_at)
             if found is not None:
                 return found
         return None
 
 
-def internal_entry(number: str, extension_exists: Callable[[str], bool]) -> Match | None:
-    """The generated procedure: feature codes, then every user's extension."""
+def internal_entry(number: str, extension_exists: Callable[[str], bool],
+                   room_at: Callable[[str], str | None] = lambda _: None) -> Match | None:
+    """The generated procedure: feature codes, then every user's extension, then conference rooms."""
     if number in FEATURE_CODES:
         return Match(INTERNAL, number, FEATURE_CODES[number])
     if EXTENSION_RE.match(number) and extension_exists(number):
         from appliance.dialplan.apps.voicemail import extension_apps
 
         return Match(INTERNAL, number, extension_apps(number))
+    room = room_at(number) if EXTENSION_RE.match(number) else None
+    if room is not None:
+        return Match(INTERNAL, number, [{"app": "conference", "room": room}])
     return None
 
 
@@ -159,6 +168,13 @@ def snapshot() -> Snapshot:
             _snapshot = Snapshot.load()
             _snapshot.key = key
         return _snapshot
+
+
+def conference_room_at(number: str) -> str | None:
+    from appliance.conference.models import ConferenceRoom
+
+    row = ConferenceRoom.select(ConferenceRoom.name).where(ConferenceRoom.number == number).first()
+    return row.name if row is not None else None
 
 
 def extension_exists(number: str) -> bool:
@@ -228,7 +244,7 @@ def run(call: DialplanCall, plan: Snapshot, first: Match | None = None) -> None:
                procedure=call.procedure, user=call.user)
     try:
         while True:
-            match = first or plan.lookup(call.procedure, call.called, extension_exists)
+            match = first or plan.lookup(call.procedure, call.called, extension_exists, conference_room_at)
             first = None
             if match is None:
                 trace.step("no_match", procedure=call.procedure, number=call.called)
