@@ -26,6 +26,7 @@ from webui.routes import (
 from webui.routes import conferences as conferences_area
 from webui.routes import events as events_area
 from webui.routes import fraud as fraud_area
+from webui.routes import mail as mail_area
 from webui.routes import prices as prices_area
 from webui.routes import recordings as recordings_area
 from webui.routes import settings as settings_area
@@ -40,6 +41,7 @@ AREAS = (auth, pages, users, calls, security, settings_area, api, dialplan, time
 AREAS += (trunks_area,)
 AREAS += (recordings_area,)
 AREAS += (voicemail_area,)
+AREAS += (mail_area,)
 AREAS += (conferences_area,)
 
 

@@ -1,0 +1,7 @@
+<nav class="tabs" aria-label="{{_("Settings")}}">
+% for key, href, label, perm in (("system", "/settings", _("System"), "settings.read"), ("mail", "/settings/mail", _("Mail"), "mail.read")):
+%   if can(perm):
+<a href="{{href}}" class="{{"on" if tab == key else ""}}">{{label}}</a>
+%   end
+% end
+</nav>
