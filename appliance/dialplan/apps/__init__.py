@@ -184,3 +184,4 @@ def describe() -> list[dict]:
 
 # The modules that register applications (import order = order in the UI's list).
 from appliance.dialplan.apps import basic, dial, branches, callgroup, ivr, switches, trunks, voicemail  # noqa: E402,F401,I001
+from appliance.dialplan.apps import conference  # noqa: E402,F401,I001
