@@ -121,7 +121,8 @@ class TestPhone:
 
         Names: ready, registration, incoming (remote_name, remote_number,
         headers), ringing (code 180 or 183), confirmed, media, dtmf (digit),
-        disconnected (code, reason), state.
+        disconnected (code, reason), state, mwi (account, waiting, new, old: a
+        message-summary NOTIFY).
         """
         if "call" not in match and event in ("ringing", "confirmed", "disconnected", "media", "dtmf") \
                 and self.last_call is not None:

@@ -302,6 +302,20 @@ class PhoneAccount(pj.Account):
               "remote_uri": headers.get("from", ""), "remote_name": name, "remote_number": number,
               "pai": pai, "headers": headers})
 
+    def onMwiInfo(self, prm):  # noqa: N802 (pjsua2's name)
+        """A message-summary NOTIFY (RFC 3842), solicited or not: an "mwi" event with its counts."""
+        text = prm.rdata.wholeMsg
+        body = text.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in text else ""
+        fields = {}
+        for line in body.splitlines():
+            key, _, value = line.partition(":")
+            fields[key.strip().lower()] = value.strip()
+        voice = fields.get("voice-message", "").split(" ")[0]
+        new, _, old = voice.partition("/")
+        emit({"event": "mwi", "account": self.name, "waiting": fields.get("messages-waiting", "") == "yes",
+              "new": int(new) if new.isdigit() else None, "old": int(old) if old.isdigit() else None,
+              "account_uri": fields.get("message-account", ""), "body": body})
+
     def shutdown(self):
         try:
             self.shutdown_done = True
