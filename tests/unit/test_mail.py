@@ -345,3 +345,78 @@ def test_which_events_are_mailed(store, smtp):
     queued = {row.reference for row in MailQueue.select()}
     assert queued == {str(warning.id)}
     assert not {str(e.id) for e in (info, mail_failure, warning_without_address, second_warning)} & queued
+
+
+# -- the pages (a real cheroot server in this process) ---------------------------------------------------
+
+def _field_error(page: str, field: str) -> str | None:
+    import re
+
+    match = re.search(rf'data-field="{field}"[^>]*>([^<]*)<', page)
+    return match.group(1) if match else None
+
+
+def test_mail_pages_for_an_admin_a_technician_and_a_user(tmp_path, smtp):
+    from appliance.users import create_user
+    from tests.support.browser import STRONG, first_login, running_web
+
+    web = running_web(tmp_path / "web")
+    try:
+        admin = first_login(web)
+        page = admin.get("/settings/mail")
+        assert page.status == 200 and 'id="no-profiles"' in page.text and 'id="add-profile"' in page.text
+        form = {"name": "office", "description": "", "sender": "pbx@office.example", "sender_name": "Büro Zürich",
+                "server": "127.0.0.1", "port": "99999", "security": "none", "username": "", "password": "",
+                "helo": "", "verify_tls": "1"}
+        bad = admin.post_form("/settings/mail/profiles/new", form)
+        assert bad.status == 400 and _field_error(bad.text, "port")
+        bad = admin.post_form("/settings/mail/profiles/new", {**form, "port": "25", "sender": "nobody"})
+        assert bad.status == 400 and _field_error(bad.text, "sender")
+        created = admin.post_form("/settings/mail/profiles/new", {**form, "port": str(smtp.port)})
+        assert created.status == 303 and created.header("Location").endswith("/settings/mail?created=office")
+        page = admin.get("/settings/mail?created=office")
+        assert 'data-profile="office"' in page.text and "Büro Zürich" in page.text
+
+        tested = admin.post_form("/settings/mail/profiles/office/test", {"to": "boss@office.example"})
+        assert tested.status == 200 and 'id="test-result"' in tested.text and 'data-ok="1"' in tested.text
+        assert "queued as" in tested.text
+        assert smtp.wait_for(1)[0]["To"] == "boss@office.example"
+
+        edit = admin.get("/settings/mail/profiles/office/edit")
+        assert edit.status == 200 and 'value="Büro Zürich"' in edit.text
+        revision = MailProfile.get(MailProfile.name == "office").revision
+        saved = admin.post_form("/settings/mail/profiles/office/edit",
+                                {**form, "port": str(smtp.port), "username": "pbx", "password": "pw-1",
+                                 "revision": str(revision)})
+        assert saved.status == 303
+        stored = MailProfile.get(MailProfile.name == "office")
+        assert stored.password_enc and "pw-1" not in admin.get("/settings/mail/profiles/office/edit").text
+
+        settings = admin.post_form("/settings/mail/settings", {"admin_address": "it at office", "alert_severity":
+                                                               "warning"})
+        assert settings.status == 400 and _field_error(settings.text, "admin_address")
+        assert admin.post_form("/settings/mail/settings", {"admin_address": "it@office.example",
+                                                           "alert_severity": "alert"}).status == 303
+
+        create_user({"extension": "411", "first_name": "Tech", "last_name": "Nician", "role": "technician",
+                     "web_password": STRONG})
+        create_user({"extension": "412", "first_name": "Plain", "last_name": "User", "role": "user",
+                     "web_password": STRONG})
+        technician = web.client()
+        assert technician.login("411", STRONG).status == 303
+        page = technician.get("/settings/mail")
+        assert page.status == 200 and 'id="read-only"' in page.text and 'id="add-profile"' not in page.text
+        assert technician.post_form("/settings/mail/profiles/office/test", {"to": "x@office.example"}).status == 403
+        assert technician.api_login("411", STRONG).status == 200
+        assert technician.api("GET", "/api/v1/mail/profiles").status == 200
+        assert technician.api("DELETE", "/api/v1/mail/profiles/office").status == 403
+        user = web.client()
+        assert user.login("412", STRONG).status == 303
+        assert user.get("/settings/mail").status == 403
+
+        confirm = admin.get("/settings/mail/profiles/office/delete")
+        assert confirm.status == 200 and 'id="confirm-delete"' in confirm.text
+        assert admin.post_form("/settings/mail/profiles/office/delete", {}).status == 303
+        assert not MailProfile.select().exists()
+    finally:
+        web.stop()
