@@ -543,7 +543,65 @@ V13 = """
 ALTER TABLE trunk ADD COLUMN tls_verify INTEGER NOT NULL DEFAULT 1;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13]
+# Phone provisioning (appliance.provisioning): devices found by their provisioning requests or added by
+# MAC, each with its own HTTP digest credentials (HA1 over the realm "provisioning", and the password
+# Fernet-encrypted because the phone is given it back in its config), optional trusted address ranges and
+# a secret link for phones outside the LAN; one settings row (auto-add window, codecs); the company
+# phonebook's extra contacts; firmware files uploaded per vendor/model.
+V14 = """
+CREATE TABLE device (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    mac VARCHAR(12) NOT NULL UNIQUE,
+    vendor VARCHAR(32) NOT NULL DEFAULT '',
+    model VARCHAR(64) NOT NULL DEFAULT '',
+    firmware VARCHAR(64) NOT NULL DEFAULT '',
+    user_agent VARCHAR(255) NOT NULL DEFAULT '',
+    ip VARCHAR(64) NOT NULL DEFAULT '',
+    last_seen DATETIME,
+    last_file VARCHAR(128) NOT NULL DEFAULT '',
+    user_id INTEGER REFERENCES user (id) ON DELETE SET NULL,
+    label VARCHAR(64) NOT NULL DEFAULT '',
+    added_by VARCHAR(8) NOT NULL DEFAULT 'auto',
+    prov_username VARCHAR(64) NOT NULL,
+    prov_ha1 VARCHAR(32) NOT NULL,
+    prov_password_enc TEXT NOT NULL,
+    credentials_delivered INTEGER NOT NULL DEFAULT 0,
+    trusted_ranges TEXT NOT NULL DEFAULT '',
+    link_token_hash VARCHAR(64) NOT NULL UNIQUE,
+    link_token_enc TEXT NOT NULL,
+    created_at DATETIME NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX device_user ON device (user_id);
+CREATE TABLE provisioning_settings (
+    id INTEGER PRIMARY KEY,
+    auto_add_until DATETIME,
+    codecs VARCHAR(128) NOT NULL DEFAULT 'G722,PCMA,PCMU',
+    revision INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO provisioning_settings (id) VALUES (1);
+CREATE TABLE phonebook_contact (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(128) NOT NULL,
+    company VARCHAR(128) NOT NULL DEFAULT '',
+    number VARCHAR(32) NOT NULL,
+    mobile VARCHAR(32) NOT NULL DEFAULT '',
+    created_at DATETIME NOT NULL
+);
+CREATE TABLE firmware (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    vendor VARCHAR(32) NOT NULL,
+    model VARCHAR(64) NOT NULL,
+    version VARCHAR(64) NOT NULL DEFAULT '',
+    filename VARCHAR(255) NOT NULL UNIQUE,
+    size_bytes INTEGER NOT NULL DEFAULT 0,
+    sha256 VARCHAR(64) NOT NULL DEFAULT '',
+    uploaded_at DATETIME NOT NULL,
+    UNIQUE (vendor, model)
+);
+"""
+
+MIGRATIONS: list[str, V14] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
