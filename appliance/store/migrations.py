@@ -601,7 +601,7 @@ CREATE TABLE firmware (
 );
 """
 
-MIGRATIONS: list[str, V14] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
