@@ -37,6 +37,9 @@ config) or `public=True`; a route with neither is refused to everyone
 | voicemail.manage   |   x   |            |      | change any box, shared boxes, delete boxes and   |
 |                    |       |            |      | messages (a user manages their own box through   |
 |                    |       |            |      | portal.view, and never sees another's)           |
+| devices.read       |   x   |     x      |      | phones found or added, their status, firmware    |
+| devices.manage     |   x   |     x      |      | add, assign to a user, re-provision, reboot,     |
+|                    |       |            |      | reset provisioning password, delete, auto-add    |
 
 Why: a technician installs and troubleshoots phones, so sees users,
 registrations, calls and bans and may lift a ban (a phone locked out by a
@@ -83,6 +86,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "recordings.manage": frozenset({ADMIN}),
     "voicemail.read": frozenset({ADMIN, TECHNICIAN}),
     "voicemail.manage": frozenset({ADMIN}),
+    "devices.read": frozenset({ADMIN, TECHNICIAN}),
+    "devices.manage": frozenset({ADMIN, TECHNICIAN}),
 }
 
 
