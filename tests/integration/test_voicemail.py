@@ -20,6 +20,7 @@ import wave
 import pytest
 
 from tests.support import audio
+from tests.support.smtp import SmtpServer
 from tests.support.stack_lab import StackLab, running_lab
 
 PASSWORD = "Phone-Secret-Kq7w"
@@ -27,6 +28,7 @@ PIN = "2468"
 TONE = 1000
 PEOPLE = [("201", "Alice", "Martin"), ("202", "Bob", "Durand")]
 FULL_BOX = "203"     # a user with no phone and a tiny quota, already full
+BOB_EMAIL = "bob@dupont.example"
 
 
 class Lab(StackLab):
@@ -93,8 +95,22 @@ def multipart(filename: str, content: bytes) -> tuple[bytes, str]:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, smtp):
     def configure(lab: Lab) -> None:
+        lab.request("POST", "/api/v1/mail/profiles", {
+            "name": "office", "sender": "pbx@dupont.example", "server": "127.0.0.1", "port": smtp.port,
+            "security": "none", "helo": "pbx.dupont.example"}, 201)
+        # Bob's box mails each message with its recording, then deletes it once the mail is sent.
+        lab.request("PUT", "/api/v1/voicemail/boxes/202", {"enabled": True, "ring_seconds": 1, "pin": "8642",
+                                                            "email_mode": "attach_delete",
+                                                            "email_address": BOB_EMAIL})
         lab.request("PUT", "/api/v1/voicemail/boxes/201", {"enabled": True, "pin": PIN, "ring_seconds": 2,
                                                             "max_message_s": 30})
         lab.api.create_user(FULL_BOX, "Chloé", "Petit", PASSWORD)
@@ -212,3 +228,27 @@ def test_a_full_box_tells_the_caller_and_stores_nothing(lab):
     assert after["used_bytes"] == before["used_bytes"]         # the greeting is intact
     greeting = lab.download(f"/api/v1/voicemail/boxes/{FULL_BOX}/greetings/unavailable/audio")
     assert len(greeting) == before["used_bytes"]
+
+
+def test_a_message_is_mailed_with_its_recording_then_leaves_the_box(lab, smtp):
+    alice, bob = lab.phones["201"], lab.phones["202"]
+    already = len(smtp.messages)
+    since, call = lab.call("201", "202")
+    lab.wait_ring("202", since)
+    alice.wait_for("confirmed", 20, call=call)
+    alice.play_tone(TONE, call=call)
+    lab.voicemail_steps("201", "202", timeout=30, until="record")
+    time.sleep(3)
+    alice.hangup(call=call)
+    alice.wait_for("disconnected", 10, call=call)
+
+    mail = smtp.wait_for(already + 1)[already]
+    assert "202" in mail["Subject"] and "201" in mail["Subject"]
+    assert mail["To"] == BOB_EMAIL
+    [attachment] = [part for part in mail.iter_attachments()]
+    assert attachment.get_content_type() == "audio/wav"
+    wav = lab.tmp / "mailed.wav"
+    wav.write_bytes(attachment.get_content())
+    assert audio.has_tone(wav, TONE, skip_seconds=0.3)
+    lab.wait_messages("202", 0)                                # sent: "attach and delete" removed it
+    assert bob.wait_for("mwi", 10, new=0)["waiting"] is False  # the light went off again
