@@ -24,7 +24,7 @@ from email.policy import SMTP as SMTP_POLICY
 
 from appliance.mail.models import MailProfile
 
-TIMEOUT_S = 8.0
+TIMEOUT_S = 5.0
 REASONS = ("network", "dns", "tls", "auth", "sender", "recipient", "rejected", "protocol", "config", "error")
 
 

@@ -420,3 +420,21 @@ def test_mail_pages_for_an_admin_a_technician_and_a_user(tmp_path, smtp):
         assert not MailProfile.select().exists()
     finally:
         web.stop()
+
+
+def test_a_flood_of_warnings_is_not_a_flood_of_mails(store, smtp, monkeypatch):
+    from appliance.mail import alerts
+
+    _profile(smtp)
+    profiles.update_settings({"admin_address": "it@office.example"})
+    first = events.record("fraud.blocked", "201", "call to +882 refused")
+    again = events.record("fraud.blocked", "201", "call to +882 refused")
+    other_user = events.record("fraud.blocked", "202", "call to +882 refused")
+    emergencies = [events.record("call.emergency", "201", "112") for _ in range(2)]
+    queued = {row.reference for row in MailQueue.select()}
+    assert queued == {str(e.id) for e in (first, other_user, *emergencies)}
+    assert str(again.id) not in queued and Event.get_by_id(again.id) is not None  # still in the log
+
+    monkeypatch.setattr(alerts, "MAX_PER_HOUR", MailQueue.select().count())
+    capped = events.record("call.emergency", "203", "112")
+    assert not outbox.find("event", str(capped.id))
