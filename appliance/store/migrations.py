@@ -601,7 +601,26 @@ CREATE TABLE firmware (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14]
+# Console (serialconsole/): an admin's SSH public keys (OpenSSH authorized_keys lines), and the LAN
+# address changes asked for on the serial/SSH console. Applying one (with the 60 s rollback) is
+# netconfig's job: it takes the oldest 'pending' row and sets state to applied / rolled_back.
+V15 = """
+ALTER TABLE user ADD COLUMN ssh_keys TEXT NOT NULL DEFAULT '';
+CREATE TABLE network_change (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    interface VARCHAR(8) NOT NULL,
+    address VARCHAR(64) NOT NULL,
+    requested_by VARCHAR(64) NOT NULL DEFAULT '',
+    via VARCHAR(16) NOT NULL DEFAULT '',
+    requested_at DATETIME NOT NULL,
+    state VARCHAR(12) NOT NULL DEFAULT 'pending',
+    detail VARCHAR(255) NOT NULL DEFAULT '',
+    updated_at DATETIME
+);
+CREATE INDEX network_change_state ON network_change (interface, state);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
