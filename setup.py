@@ -5,7 +5,7 @@ setup(
     version="0.1.0",
     description="On-premise PBX appliance: Kamailio SIP edge, pjsua2 call core, Bottle web UI",
     python_requires=">=3.11",
-    packages=find_packages(include=["appliance*", "webui*"]),
+    packages=find_packages(include=["appliance*", "webui*", "serialconsole*"]),
     include_package_data=True,
     package_data={
         "appliance": ["sipedge/templates/*", "sounds/*"],
@@ -21,6 +21,10 @@ setup(
         "psutil>=5.9",
         # SRV/NAPTR resolution of trunk providers' host names (RFC 3263), DNS failures told apart.
         "dnspython>=2.4",
+        # SSH menu server with SFTP limited to the backup folder (serialconsole.ssh).
+        "paramiko>=3.4",
+        # RS-232 console menu, 19200 8N1 (serialconsole.serial_port).
+        "pyserial>=3.5",
     ],
     extras_require={
         "test": [
