@@ -184,6 +184,7 @@ class Session:
         from appliance.voicemail import email
 
         email.settle(self.settings, self.box)
+        service.purge_box(self.settings, self.box)
         try:
             new, saved = self.folder_counts()
             pressed = self.say(phrases.text("counts", self.language, new=new, saved=saved))

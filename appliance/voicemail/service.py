@@ -471,7 +471,11 @@ def _save_stream(stream: BinaryIO | bytes, target: Path) -> int:
 # -- messages ------------------------------------------------------------------------------------
 
 def room_seconds(settings: Settings, box: Box) -> float:
-    """How many seconds of message still fit in the box's quota (0: full), capped by max_message_s."""
+    """How many seconds of message still fit in the box's quota (0: full), capped by max_message_s.
+
+    Messages past the box's retention go first.
+    """
+    purge_box(settings, box)
     free = quota_bytes(box) - used_bytes(settings, box) - WAV_HEADER_BYTES
     return max(0.0, min(float(box.max_message_s), free / BYTES_PER_SECOND))
 
@@ -596,19 +600,27 @@ def delete_message(settings: Settings, box: Box, message: Message, notify: bool 
         changed(settings, box)
 
 
+def purge_box(settings: Settings, box: Box, now: dt.datetime | None = None) -> int:
+    """Delete the box's messages older than its retention (0 days: kept); return how many went."""
+    if box.retention_days <= 0:
+        return 0
+    cutoff = _naive_utc(now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=box.retention_days)
+    old = list(Message.select().where((Message.box == box.id) & (Message.received_at < cutoff)))
+    for message in old:
+        delete_message(settings, box, message, notify=False)
+    if old:
+        log.info("voicemail box %s: %d message(s) older than %d days purged", box.number, len(old),
+                 box.retention_days)
+        changed(settings, box)
+    return len(old)
+
+
 def purge(settings: Settings, now: dt.datetime | None = None) -> int:
-    """Delete the messages older than their box's retention; return how many went."""
-    now = _naive_utc(now or dt.datetime.now(dt.UTC))
-    gone = 0
-    for box in Box.select().where(Box.retention_days > 0):
-        cutoff = now - dt.timedelta(days=box.retention_days)
-        old = list(Message.select().where((Message.box == box.id) & (Message.received_at < cutoff)))
-        for message in old:
-            delete_message(settings, box, message, notify=False)
-        if old:
-            gone += len(old)
-            changed(settings, box)
-    # Folders of boxes that no longer exist (a user deleted with their box).
+    """Retention for every box, and the folders of boxes that no longer exist; return messages purged.
+
+    Run when a box is used (a message left, a login, the web pages): no scheduler needed.
+    """
+    gone = sum(purge_box(settings, box, now) for box in Box.select().where(Box.retention_days > 0))
     root = storage.root(settings)
     if root.is_dir():
         known = {str(row[0]) for row in Box.select(Box.id).tuples()}

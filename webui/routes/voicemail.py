@@ -107,6 +107,7 @@ def api_mine():
     out = []
     for box in boxes:
         vm_email.settle(settings, box)
+        service.purge_box(settings, box)
         data = service.box_dict(settings, box, with_subscribers=False)
         data["messages"] = [service.message_dict(m) for m in service.list_messages(box)]
         out.append(data)
@@ -211,6 +212,7 @@ def api_message_audio(number: str, message_id: str):
 
 def page_boxes():
     settings = web.settings()
+    service.purge(settings)
     boxes = [service.box_dict(settings, b) for b in service.list_boxes()]
     return web.render("voicemail.tpl", title=_("Voicemail"), active="voicemail", boxes=boxes,
                       can_manage=_can("voicemail.manage"), scripts=("api.js", "voicemail.js"))
@@ -229,6 +231,7 @@ def page_portal():
     boxes = []
     for box in service.boxes_of(web.current_user()):
         vm_email.settle(settings, box)
+        service.purge_box(settings, box)
         data = service.box_dict(settings, box, with_subscribers=False)
         data["own"] = box.user_id == web.current_user().id
         data["messages"] = [service.message_dict(m) for m in service.list_messages(box)]

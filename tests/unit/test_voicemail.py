@@ -1,0 +1,292 @@
+"""Voicemail without Kamailio: the box service (PIN, quota, retention, email option) and the web API.
+
+The API runs on a real cheroot server in this process (tests.support.browser.running_web); bad
+input answers 400 naming the field, a user only ever sees their own box.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import struct
+import wave
+from pathlib import Path
+
+import pytest
+
+from appliance.auth import sessions
+from appliance.errors import Conflict, ValidationError
+from appliance.users.models import User
+from appliance.voicemail import email as vm_email
+from appliance.voicemail import service, storage
+from appliance.voicemail.models import Box, Message
+from tests.support.browser import STRONG, running_web
+
+NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+
+
+def wav_bytes(seconds: float, freq: int = 440, rate: int = 16000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate)))
+                               for i in range(int(seconds * rate))))
+    return out.getvalue()
+
+
+def recording(settings, box: Box, seconds: float) -> Path:
+    """A finished recording in the box's scratch folder, as the call core leaves it."""
+    path = storage.scratch(settings, box.id) / "message.wav"
+    path.write_bytes(wav_bytes(seconds))
+    return path
+
+
+def make_user(extension: str, email: str | None = None) -> User:
+    return User.create(login=extension, extension=extension, first_name="U" + extension, last_name="Test",
+                       email=email)
+
+
+# -- the service ------------------------------------------------------------------------------------
+
+def test_a_users_box_appears_off_and_the_extension_only_rings_until_it_is_turned_on(store):
+    from appliance.dialplan.apps.voicemail import extension_apps
+    from appliance.dialplan.engine import internal_entry
+
+    make_user("201")
+    box = service.get_box("201")
+    assert box.user.extension == "201" and box.enabled is False and box.quota_mb == 30 and box.retention_days == 30
+    assert extension_apps("201") == [{"app": "dial_users", "extensions": ["201"]}]
+    service.update_box("201", {"enabled": True, "ring_seconds": 15})
+    assert extension_apps("201") == [{"app": "dial_users", "extensions": ["201"], "ring_seconds": 15},
+                                     {"app": "voicemail", "box": "201", "greeting": "auto"}]
+    assert internal_entry("*95", lambda n: False).apps == [{"app": "voicemail_listen", "mode": "own"}]
+    assert internal_entry("999", lambda n: False).apps == [{"app": "voicemail_listen", "mode": "own"}]
+    assert internal_entry("*98", lambda n: False).apps == [{"app": "voicemail_listen", "mode": "ask"}]
+
+
+def test_the_pin_is_stored_hashed_and_only_4_to_8_digits_are_accepted(store):
+    make_user("201")
+    service.update_box("201", {"pin": "0123"})
+    box = service.get_box("201")
+    assert box.pin_hash.startswith("scrypt$") and "0123" not in box.pin_hash
+    assert service.check_pin(box, "0123") and not service.check_pin(box, "0124") and not service.check_pin(box, "")
+    for bad in ("12ab", "123", "123456789", 1234, " 1234"):
+        with pytest.raises(ValidationError) as err:
+            service.update_box("201", {"pin": bad})
+        assert err.value.field == "pin"
+
+
+def test_a_message_that_does_not_fit_the_quota_is_refused_and_nothing_is_corrupted(store):
+    make_user("201")
+    service.update_box("201", {"enabled": True, "quota_mb": 1})
+    box = service.get_box("201")
+    first = service.store_message(store, box, recording(store, box, 20), "202", "Bob", NOW)   # 640 kB
+    assert first is not None
+    kept = storage.message_path(store, first.file).read_bytes()
+    assert 0 < service.room_seconds(store, box) < 13
+    assert service.store_message(store, box, recording(store, box, 20), "203", "", NOW) is None
+    assert [m.caller for m in service.list_messages(box)] == ["202"]
+    assert storage.message_path(store, first.file).read_bytes() == kept
+    assert sorted(p.name for p in storage.box_dir(store, box.id).glob("*.wav")) == [Path(first.file).name]
+
+
+def test_room_is_the_maximum_length_until_the_quota_is_nearly_used(store):
+    make_user("201")
+    service.update_box("201", {"max_message_s": 60})
+    assert service.room_seconds(store, service.get_box("201")) == 60
+
+
+def test_messages_older_than_the_retention_are_purged_with_their_files(store):
+    make_user("201")
+    service.update_box("201", {"retention_days": 7})
+    box = service.get_box("201")
+    old = service.store_message(store, box, recording(store, box, 1), "202", "", NOW - dt.timedelta(days=8))
+    recent = service.store_message(store, box, recording(store, box, 1), "203", "", NOW - dt.timedelta(days=6))
+    assert service.purge(store, now=NOW) == 1
+    assert [m.id for m in service.list_messages(box)] == [recent.id]
+    assert not storage.message_path(store, old.file).exists()
+
+
+def test_deleting_a_box_with_messages_needs_confirmation_then_removes_its_files(store):
+    make_user("201")
+    box = service.get_box("201")
+    service.store_message(store, box, recording(store, box, 1), "202", "", NOW)
+    with pytest.raises(Conflict) as err:
+        service.delete_box(store, "201")
+    assert err.value.field == "confirm" and "1 message" in err.value.message
+    assert storage.box_dir(store, box.id).is_dir()
+    service.delete_box(store, "201", confirm=True)
+    assert not storage.box_dir(store, box.id).exists()
+    assert Message.select().count() == 0
+    assert service.get_box("201").id != box.id          # the user's box comes back, empty, at its next use
+
+
+def test_shared_boxes_take_free_numbers_and_known_subscribers(store):
+    make_user("201")
+    with pytest.raises(ValidationError) as err:
+        service.create_shared_box({"number": "201"})
+    assert err.value.field == "number"
+    with pytest.raises(ValidationError) as err:
+        service.create_shared_box({"number": "300", "subscribers": ["201", "299"]})
+    assert err.value.field == "subscribers.1"
+    box = service.create_shared_box({"number": "300", "name": "Accueil", "subscribers": ["201"]})
+    user = User.get(User.extension == "201")
+    assert [b.number for b in service.boxes_of(user)] == ["201", "300"]
+    assert service.mwi_targets(box) == ["201"]
+
+
+def test_email_without_smtp_keeps_the_message_and_says_so(store):
+    make_user("201", "alice@example.com")
+    service.update_box("201", {"email_mode": "attach"})
+    box = service.get_box("201")
+    message = service.store_message(store, box, recording(store, box, 1), "202", "Bob", NOW)
+    assert Message.get_by_id(message.id).email_state == "no_smtp"
+    assert storage.message_path(store, message.file).exists()
+
+
+def test_attach_and_delete_removes_the_message_only_once_the_mail_is_sent(store):
+    from appliance.mail import outbox, profiles
+    from appliance.mail.models import MailQueue
+
+    profiles.create_profile({"name": "office", "sender": "pbx@example.com", "server": "127.0.0.1", "port": 2525,
+                             "security": "none"})
+    make_user("201", "alice@example.com")
+    with pytest.raises(ValidationError) as err:
+        service.update_box("201", {"email_mode": "notify", "email_address": "not an address"})
+    assert err.value.field == "email_address"
+    service.update_box("201", {"email_mode": "attach_delete"})
+    box = service.get_box("201")
+    message = service.store_message(store, box, recording(store, box, 1), "0612345678", "", NOW)
+    queued = Message.get_by_id(message.id)
+    assert queued.email_state == "queued"
+    row = MailQueue.get_by_id(int(queued.email_ref))
+    assert row.recipients == ["alice@example.com"] and "0612345678" in row.subject
+    assert b"audio/wav" in bytes(row.message)
+    vm_email.settle(store, box)                                 # not sent yet: the message stays
+    assert Message.get_or_none(Message.id == message.id) is not None
+    MailQueue.update(state="sent").where(MailQueue.id == row.id).execute()
+    vm_email.configure(store)
+    vm_email.on_sent(row.id, outbox.find("voicemail")[0]["purpose"], f"{box.id}/{message.id}")
+    assert Message.get_or_none(Message.id == message.id) is None
+    assert not storage.message_path(store, message.file).exists()
+
+
+# -- the web API ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    running = running_web(tmp_path_factory.mktemp("vmweb"))
+    client = running.client()
+    assert client.api("POST", "/api/v1/session/password", {
+        "username": "admin", "current_password": running.admin_password, "new_password": STRONG}).status == 200
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_lockout():
+    yield
+    sessions.clear_failures("127.0.0.1")
+
+
+@pytest.fixture(scope="module")
+def admin(web):
+    client = web.client()
+    assert client.api_login("admin", STRONG).status == 200
+    for ext in ("201", "202"):
+        assert client.api("POST", "/api/v1/users", {"extension": ext, "first_name": "User", "last_name": ext,
+                                                    "role": "user", "web_password": STRONG}).status == 201
+    return client
+
+
+def _user(web, extension: str):
+    client = web.client()
+    assert client.api_login(extension, STRONG).status == 200
+    return client
+
+
+def test_api_bad_pin_names_the_field(web, admin):
+    for pin in ("12ab", "12", 1234):
+        response = admin.api("PUT", "/api/v1/voicemail/boxes/201", {"pin": pin})
+        assert response.status == 400 and response.json()["field"] == "pin", response.text
+    assert admin.api("PUT", "/api/v1/voicemail/boxes/201", {"quota_mb": 0}).json()["field"] == "quota_mb"
+    assert admin.api("PUT", "/api/v1/voicemail/boxes/201", {"email_mode": "fax"}).json()["field"] == "email_mode"
+    assert admin.api("PUT", "/api/v1/voicemail/boxes/201", {"colour": "red"}).json()["field"] == "colour"
+    assert admin.api("GET", "/api/v1/voicemail/boxes/777").status == 404
+
+
+def test_api_a_huge_greeting_upload_is_refused_naming_the_file(web, admin):
+    boundary = "----vm"
+    content = b"RIFF" + b"\0" * (service.GREETING_UPLOAD_MAX_BYTES + 1)
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.wav\"\r\n"
+            "Content-Type: audio/wav\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    response = admin.api("PUT", "/api/v1/voicemail/boxes/201/greetings/unavailable", raw=body,
+                         content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status == 400 and response.json()["field"] == "file", response.text
+    assert "larger than" in response.json()["message"]
+    assert admin.api("GET", "/api/v1/voicemail/boxes/201").json()["greetings"] == {}
+
+
+def test_api_greeting_by_text_to_speech_then_removed(web, admin):
+    response = admin.api("PUT", "/api/v1/voicemail/boxes/202/greetings/busy", {"text": ""})
+    assert response.status == 400 and response.json()["field"] == "text"
+    response = admin.api("PUT", "/api/v1/voicemail/boxes/202/greetings/busy", {"text": "Bob is busy.",
+                                                                                "language": "en"})
+    assert response.status == 200, response.text
+    assert response.json()["greetings"]["busy"] == {"source": "tts", "text": "Bob is busy."}
+    audio = admin.request("GET", "/api/v1/voicemail/boxes/202/greetings/busy/audio")
+    assert audio.status == 200 and audio.body[:4] == b"RIFF"
+    assert admin.api("DELETE", "/api/v1/voicemail/boxes/202/greetings/busy").status == 204
+    assert admin.api("PUT", "/api/v1/voicemail/boxes/202/greetings/other", {"text": "x"}).status == 404
+
+
+def test_api_a_user_sees_and_manages_only_their_own_box(web, admin):
+    box = service.get_box("201")
+    message = service.store_message(web.settings, box, recording(web.settings, box, 1), "202", "Bob", NOW)
+    alice, bob = _user(web, "201"), _user(web, "202")
+    assert [b["number"] for b in alice.api("GET", "/api/v1/voicemail/mine").json()] == ["201"]
+    assert alice.api("GET", "/api/v1/voicemail/mine").json()[0]["messages"][0]["caller"] == "202"
+    assert bob.api("GET", "/api/v1/voicemail/boxes/201").status == 404
+    assert bob.api("GET", "/api/v1/voicemail/boxes/201/messages").status == 404
+    assert bob.api("DELETE", f"/api/v1/voicemail/boxes/201/messages/{message.id}").status == 404
+    assert bob.api("GET", "/api/v1/voicemail/boxes").status == 403
+    assert alice.api("PUT", "/api/v1/voicemail/boxes/201", {"quota_mb": 500}).status == 403
+    assert alice.api("PUT", "/api/v1/voicemail/boxes/201", {"pin": "4321", "enabled": True}).status == 200
+    path = f"/api/v1/voicemail/boxes/201/messages/{message.id}"
+    assert alice.api("PUT", path, {"read": True}).json()["read"] is True
+    assert alice.api("PUT", path, {"folder": "old"}).json()["field"] == "folder"
+    wav = alice.request("GET", path + "/audio?download=1")
+    assert wav.status == 200 and wav.body[:4] == b"RIFF"
+    assert "attachment" in (wav.header("Content-Disposition") or "")
+    assert alice.api("DELETE", path).status == 204
+    assert alice.api("GET", "/api/v1/voicemail/boxes/201/messages").json() == []
+
+
+def test_api_deleting_a_box_with_messages_asks_then_removes_the_files(web, admin):
+    box = service.get_box("202")
+    message = service.store_message(web.settings, box, recording(web.settings, box, 1), "201", "", NOW)
+    file = storage.message_path(web.settings, message.file)
+    response = admin.api("DELETE", "/api/v1/voicemail/boxes/202")
+    assert response.status == 409 and response.json()["field"] == "confirm"
+    assert file.exists()
+    assert admin.api("DELETE", "/api/v1/voicemail/boxes/202?confirm=true").status == 204
+    assert not file.exists()
+    assert admin.api("GET", "/api/v1/voicemail/boxes/202").json()["new"] == 0
+
+
+def test_pages_render_for_the_admin_and_the_portal(web, admin):
+    page = web.client()
+    assert page.login("admin", STRONG).status in (200, 303)
+    listing = page.get("/voicemail")
+    assert listing.status == 200 and "/voicemail/201" in listing.text
+    assert page.get("/voicemail/201").status == 200
+    box = service.get_box("201")
+    service.store_message(web.settings, box, recording(web.settings, box, 1), "0612345678", "", NOW)
+    alice = web.client()
+    assert alice.login("201", STRONG).status in (200, 303)
+    portal = alice.get("/portal/voicemail")
+    assert portal.status == 200 and "0612345678" in portal.text and "<audio" in portal.text
+    assert alice.get("/voicemail").status == 403
