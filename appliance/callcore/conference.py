@@ -125,7 +125,10 @@ class InPort(pj.AudioMediaPort):
             data = chunks[0]
         else:
             total = np.sum([np.frombuffer(c, dtype="<i2") for c in chunks], axis=0, dtype=np.int32)
-            data = np.clip(total, -32768, 32767).astype("<i2").tobytes()
+            peak = int(np.abs(total).max())
+            if peak > 32767:  # scaled down, not clipped: clipping would add frequencies nobody played
+                total = total * (32767 / peak)
+            data = total.astype("<i2").tobytes()
         address, _ = _vector_span(self.vec)
         ctypes.memmove(address, data, FRAME_BYTES)
         frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
