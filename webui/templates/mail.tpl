@@ -56,9 +56,9 @@
   <td class="mono">{{p["username"] or "–"}}</td>
   <td class="actions">
   % if manage:
-    <form method="post" action="/settings/mail/profiles/{{p["name"]}}/test" class="inline test-form" data-profile="{{p["name"]}}">
+    <form method="post" action="/settings/mail/profiles/{{p["name"]}}/test" class="search test-form" data-profile="{{p["name"]}}">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
-      <input type="email" name="to" placeholder="{{settings_values.get("admin_address") or p["sender"]}}" aria-label="{{_("Send the test to")}}" maxlength="254">
+      <input type="email" name="to" placeholder="{{settings_values.get("admin_address") or p["sender"]}}" aria-label="{{_("Send the test to")}}" maxlength="254" size="18">
       <button type="submit" class="test-profile">{{_("Send test email")}}</button>
     </form>
     <a href="/settings/mail/profiles/{{p["name"]}}/edit">{{_("Edit")}}</a>
