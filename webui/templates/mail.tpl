@@ -111,7 +111,7 @@
 % else:
 <table class="list" id="mail-queue">
 <thead><tr>
-  <th>#</th><th>{{_("Queued")}}</th><th>{{_("To")}}</th><th>{{_("Subject")}}</th><th>{{_("State")}}</th><th>{{_("Attempts")}}</th><th>{{_("Last error")}}</th><th></th>
+  <th>#</th><th>{{_("Queued (UTC)")}}</th><th>{{_("To")}}</th><th>{{_("Subject")}}</th><th>{{_("State")}}</th><th>{{_("Attempts")}}</th><th>{{_("Last error")}}</th><th></th>
 </tr></thead>
 <tbody>
 % for m in queue:
