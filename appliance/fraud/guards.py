@@ -111,7 +111,7 @@ def _check(user: str, number: str, call_class: str, destination: str,
         settings = FraudSettings.get_or_none(FraudSettings.id == 1) or FraudSettings(id=1)
         if not settings.enabled:
             return Verdict(True, code=0, country=destination), None
-        max_seconds = settings.max_call_minutes * 60 if settings.max_call_minutes > 0 else None
+        max_seconds = max(1, round(settings.max_call_minutes * 60)) if settings.max_call_minutes > 0 else None
         if settings.blocked_until is not None and now < settings.blocked_until:
             return _no("blocked", "Outbound calls blocked (daily budget)", OUTBOUND_BLOCKED, destination), None
         if call_class == "premium" and not settings.premium_allowed:

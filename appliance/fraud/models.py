@@ -21,7 +21,8 @@ class FraudSettings(BaseModel):
     calls_per_minute_per_user = peewee.IntegerField(default=3)
     premium_allowed = peewee.BooleanField(default=False)
     max_calls_per_user = peewee.IntegerField(default=2)
-    max_call_minutes = peewee.IntegerField(default=120)
+    # Fractions allowed (0.5 = 30 s): SQLite keeps them in the INTEGER column of V6 as REAL values.
+    max_call_minutes = peewee.FloatField(default=120)
     blocked_until = peewee.DateTimeField(null=True)
     revision = peewee.IntegerField(default=1)
 

@@ -25,6 +25,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "max_calls_per_user": (0, 100),
     "max_call_minutes": (0, 1_440),
 }
+# Settings that may hold a fraction (2 decimals): a budget in money, a longest call of 0.5 minute (30 s).
+FRACTIONAL = ("daily_budget", "max_call_minutes")
+MIN_CALL_MINUTES = 0.1
 BOOLEANS = ("enabled", "premium_allowed")
 EDITABLE_FIELDS = ("enabled", "allowed_countries", "daily_budget", "calls_per_minute", "calls_per_minute_per_user",
                    "premium_allowed", "max_calls_per_user", "max_call_minutes")
@@ -47,7 +50,7 @@ def to_public(settings: FraudSettings, now: dt.datetime | None = None) -> dict:
         "calls_per_minute_per_user": settings.calls_per_minute_per_user,
         "premium_allowed": bool(settings.premium_allowed),
         "max_calls_per_user": settings.max_calls_per_user,
-        "max_call_minutes": settings.max_call_minutes,
+        "max_call_minutes": _whole_if_whole(settings.max_call_minutes),
         "revision": settings.revision,
         **status(settings, now),
     }
@@ -140,6 +143,10 @@ def _unlocks_within(now: dt.datetime) -> list[FraudUnlock]:
                 .order_by(FraudUnlock.at))
 
 
+def _whole_if_whole(value: float) -> int | float:
+    return int(value) if float(value) == int(value) else float(value)
+
+
 def _iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
 
@@ -157,11 +164,16 @@ def clean_value(key: str, value: object):
     low, high = RANGES[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationError(key, f"must be a number from {low:g} to {high:g} (0: no limit)")
-    if key != "daily_budget" and value != int(value):
+    if key not in FRACTIONAL and value != int(value):
         raise ValidationError(key, f"must be a whole number from {low:g} to {high:g} (0: no limit)")
     if not low <= value <= high:
         raise ValidationError(key, f"must be from {low:g} to {high:g} (0: no limit)")
-    return round(float(value), 2) if key == "daily_budget" else int(value)
+    if key == "max_call_minutes" and 0 < value < MIN_CALL_MINUTES:
+        raise ValidationError(key, f"must be 0 (no limit) or at least {MIN_CALL_MINUTES:g} minute")
+    if key in FRACTIONAL:
+        value = round(float(value), 2)
+        return int(value) if key == "max_call_minutes" and value == int(value) else value
+    return int(value)
 
 
 def clean_countries(value: object) -> list[str]:

@@ -166,3 +166,96 @@ def test_event_log_page(web, store):
     user = web.client()
     user.login("381", STRONG)
     assert user.get("/security/events").status == 403
+
+
+# -- banned IPs (appliance.sipedge.bans) --------------------------------------------------------------
+
+class FakeBanTable:
+    """Kamailio's ipban htable as rpc.call shows it; `unban` goes through htable.delete."""
+
+    def __init__(self):
+        self.rows: dict[str, str] = {}
+
+    def call(self, settings, method, *params):
+        if method == "htable.dump":
+            return [{"slot": [{"name": ip, "value": value}]} for ip, value in self.rows.items()]
+        if method == "htable.delete":
+            if params[0] == "ipban":
+                self.rows.pop(params[1], None)
+            return None
+        raise AssertionError(method)
+
+
+@pytest.fixture
+def bans(store, monkeypatch):
+    from appliance.sipedge import rpc
+
+    table = FakeBanTable()
+    monkeypatch.setattr(rpc, "call", table.call)
+    yield table
+
+
+def ban_events() -> list[tuple[str, str, str]]:
+    return [(e.kind, e.subject, e.details.get("reason", "")) for e in
+            Event.select().where(Event.kind.startswith("sip.ip_")).order_by(Event.id)]
+
+
+def test_a_new_ban_and_its_end_are_recorded_once_each(bans, store):
+    from appliance.sipedge.bans import record_ban_changes
+
+    now = 1_900_000_000
+    bans.rows["192.0.2.7"] = f"{now + 900}:10"
+    known = record_ban_changes(store, {}, now)
+    known = record_ban_changes(store, known, now + 1)
+    [event] = Event.select().where(Event.kind == "sip.ip_banned")
+    assert (event.subject, event.severity, event.details["failures"]) == ("192.0.2.7", "warning", 10)
+    assert event.details["until"] == "2030-03-17T18:01:40Z" and "10 authentication failures" in event.message
+    # Still in the table after its end (Kamailio forgets it at the next request): ended all the same.
+    known = record_ban_changes(store, known, now + 901)
+    assert known == {}
+    record_ban_changes(store, known, now + 902)
+    assert ban_events() == [("sip.ip_banned", "192.0.2.7", ""), ("sip.ip_unbanned", "192.0.2.7", "expired")]
+
+
+def test_a_renewed_ban_is_a_new_ban_and_a_lifted_one_says_so(bans, store):
+    from appliance.sipedge.bans import record_ban_changes
+
+    now = 1_900_000_000
+    bans.rows["192.0.2.8"] = f"{now + 60}:3"
+    known = record_ban_changes(store, {}, now)
+    bans.rows["192.0.2.8"] = f"{now + 200}:3"
+    known = record_ban_changes(store, known, now + 100)
+    del bans.rows["192.0.2.8"]  # the API's DELETE /api/v1/bans/<ip>
+    record_ban_changes(store, known, now + 110)
+    assert ban_events() == [("sip.ip_banned", "192.0.2.8", ""), ("sip.ip_banned", "192.0.2.8", ""),
+                            ("sip.ip_unbanned", "192.0.2.8", "lifted")]
+
+
+def test_unbanning_from_the_ui_records_who_and_the_watcher_does_not_repeat_it(bans, store):
+    import time
+
+    from appliance.sipedge.bans import record_ban_changes, unban
+
+    bans.rows["192.0.2.9"] = f"{int(time.time()) + 600}:5"
+    known = record_ban_changes(store, {})
+    unban(store, "192.0.2.9", by="admin")
+    assert bans.rows == {}
+    record_ban_changes(store, known)
+    assert ban_events() == [("sip.ip_banned", "192.0.2.9", ""), ("sip.ip_unbanned", "192.0.2.9", "lifted")]
+    assert Event.select().where(Event.kind == "sip.ip_unbanned").get().details["by"] == "admin"
+    unban(store, "192.0.2.9", by="admin")  # not banned: nothing more to record
+    assert len(ban_events()) == 2
+
+
+def test_a_restarted_watcher_does_not_record_bans_already_recorded(bans, store):
+    import time
+
+    from appliance.sipedge.bans import _already_recorded, current_bans, record_ban_changes
+
+    bans.rows["192.0.2.10"] = f"{int(time.time()) + 600}:5"
+    record_ban_changes(store, {})
+    bans.rows["192.0.2.11"] = f"{int(time.time()) + 600}:7"
+    known = _already_recorded(current_bans(store))
+    assert set(known) == {"192.0.2.10"}
+    record_ban_changes(store, known)
+    assert ban_events() == [("sip.ip_banned", "192.0.2.10", ""), ("sip.ip_banned", "192.0.2.11", "")]

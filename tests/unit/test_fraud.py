@@ -300,6 +300,14 @@ def test_maximum_call_duration_is_in_the_verdict(store):
     assert check().max_seconds is None
 
 
+def test_maximum_call_duration_may_be_a_fraction_of_a_minute(store):
+    settings = service.update_settings({"max_call_minutes": 0.5})
+    assert service.to_public(settings)["max_call_minutes"] == 0.5
+    assert check().max_seconds == 30
+    assert service.to_public(service.update_settings({"max_call_minutes": 2.0}))["max_call_minutes"] == 2
+    assert check().max_seconds == 120
+
+
 # -- settings --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("data, field", [
@@ -313,6 +321,7 @@ def test_maximum_call_duration_is_in_the_verdict(store):
     ({"calls_per_minute_per_user": 1001}, "calls_per_minute_per_user"),
     ({"max_calls_per_user": True}, "max_calls_per_user"),
     ({"max_call_minutes": 1441}, "max_call_minutes"),
+    ({"max_call_minutes": 0.05}, "max_call_minutes"),
     ({"enabled": "yes"}, "enabled"),
     ({"premium_allowed": 1}, "premium_allowed"),
     ({"blocked_until": None}, "blocked_until"),

@@ -168,8 +168,10 @@ _SETTINGS_FIELDS = {
        for key, text in (
            ("calls_per_minute", "new outbound calls per minute, whole appliance; 0: no limit"),
            ("calls_per_minute_per_user", "new outbound calls per minute and user; 0: no limit"),
-           ("max_calls_per_user", "simultaneous outbound calls per user; 0: no limit"),
-           ("max_call_minutes", "longest outbound call, then it is cut; 0: no limit"))},
+           ("max_calls_per_user", "simultaneous outbound calls per user; 0: no limit"))},
+    "max_call_minutes": {"type": "number", "minimum": 0, "maximum": service.RANGES["max_call_minutes"][1],
+                         "description": "longest outbound call in minutes (fractions allowed, at least "
+                                        f"{service.MIN_CALL_MINUTES:g}), then the appliance cuts it; 0: no limit"},
     "premium_allowed": {"type": "boolean", "description": "allow premium-rate numbers"},
 }
 

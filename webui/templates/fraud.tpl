@@ -69,7 +69,7 @@
   % number("calls_per_minute", _("Calls per minute"), _("New outbound calls per minute for the whole appliance."))
   % number("calls_per_minute_per_user", _("Calls per minute per user"), _("New outbound calls per minute for one user."))
   % number("max_calls_per_user", _("Simultaneous calls per user"), _("Outbound calls one user may have at the same time."))
-  % number("max_call_minutes", _("Longest call (minutes)"), _("An outbound call is cut after this time."))
+  % number("max_call_minutes", _("Longest call (minutes)"), _("An outbound call is cut after this time."), step="0.1")
   <label for="premium_allowed">{{_("Premium-rate numbers")}}</label>
   <div><input type="checkbox" id="premium_allowed" name="premium_allowed" value="1" {{"checked" if values.get("premium_allowed") else ""}} {{"" if editable else "disabled"}}>
   <small class="hint">{{_("Allow calls to premium-rate numbers (surcharged services, satellite networks).")}}</small>
