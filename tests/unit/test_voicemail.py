@@ -22,6 +22,7 @@ from appliance.voicemail import email as vm_email
 from appliance.voicemail import service, storage
 from appliance.voicemail.models import Box, Message
 from tests.support.browser import STRONG, running_web
+from tests.support.fake_channel import FakeChannel, make_call
 
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 
@@ -290,3 +291,87 @@ def test_pages_render_for_the_admin_and_the_portal(web, admin):
     portal = alice.get("/portal/voicemail")
     assert portal.status == 200 and "0612345678" in portal.text and "<audio" in portal.text
     assert alice.get("/voicemail").status == 403
+
+
+# -- the phone menus, with a scripted channel ------------------------------------------------------------
+
+class KeypadChannel(FakeChannel):
+    """Keys the caller presses when they hear a prompt ({prompt name: [keys, ...]}); a recording is a tone."""
+
+    def __init__(self, keys: dict[str, list[str]], **kw):
+        super().__init__(**kw)
+        self.keys = {k: list(v) for k, v in keys.items()}
+        self.pending = ""
+
+    def play(self, path, loop=False, wait=True, stop_on_digit=False):
+        super().play(path, loop, wait, stop_on_digit)
+        queue = self.keys.get(Path(path).stem)
+        if queue:
+            self.pending += queue.pop(0)
+
+    def collect_digits(self, max_digits, timeout, terminator="#"):
+        self._check()
+        taken = ""
+        while self.pending and len(taken) < max_digits:
+            digit, self.pending = self.pending[0], self.pending[1:]
+            if terminator and digit in terminator:
+                break
+            taken += digit
+        self.log.append(("digits", taken))
+        return taken
+
+    def record(self, path, max_seconds, stop_digits="#"):
+        Path(path).write_bytes(wav_bytes(2))
+        return 2.0
+
+
+def test_by_phone_the_owner_changes_the_pin_records_a_greeting_and_hears_who_called_when(store):
+    from appliance.dialplan.apps.voicemail import voicemail_listen
+
+    make_user("201")
+    service.update_box("201", {"enabled": True, "pin": "1111", "announce": True})
+    box = service.get_box("201")
+    service.store_message(store, box, recording(store, box, 1), "0612", "", NOW)
+    channel = KeypadChannel({
+        "vm_enter_pin": ["1111#"],
+        "vm_main_menu": ["0", "1", "#"],
+        "vm_options_menu": ["4", "1", "*"],
+        "vm_new_pin": ["98765#"], "vm_pin_again": ["98765#"],
+        "vm_message_menu": ["*"],
+    }, caller="201", callee="*95", language="en")
+    voicemail_listen(make_call(store, channel, user="201"), {"mode": "own"})
+
+    box = service.get_box("201")
+    assert service.check_pin(box, "98765") and not service.check_pin(box, "1111")
+    assert box.greetings["unavailable"]["source"] == "recorded"
+    assert service.greeting_file(store, box, "unavailable") is not None
+    heard = channel.heard
+    assert heard.index("vm_pin_changed") < heard.index("vm_greeting_saved")
+    message_file = Path(service.list_messages(box)[0].file).stem
+    played = heard.index(message_file)
+    assert heard[played - 1] not in ("vm_main_menu", "vm_message_menu")   # the spoken header came first
+    assert service.list_messages(box)[0].read is True
+    assert heard[-1] == "goodbye" and channel.hangup_code is None and not channel.is_up
+
+
+def test_a_caller_who_presses_hash_skips_the_greeting_and_leaves_a_message(store):
+    from appliance.dialplan.apps.voicemail import voicemail
+
+    make_user("201")
+    service.update_box("201", {"enabled": True})
+    channel = KeypadChannel({"vm_leave_message": ["#"]}, caller="202", callee="201", language="fr")
+    voicemail(make_call(store, channel, user="202"), {"box": "201", "greeting": "busy"})
+    [message] = service.list_messages(service.get_box("201"))
+    assert message.caller == "202" and message.duration == 2.0
+    assert channel.heard.index("vm_leave_message") < channel.heard.index("beep") < channel.heard.index(
+        "vm_message_saved_for")
+
+
+def test_a_disabled_box_is_announced_as_unavailable(store):
+    from appliance.dialplan.apps.voicemail import voicemail
+
+    make_user("201")
+    channel = KeypadChannel({}, caller="202", callee="201")
+    voicemail(make_call(store, channel, user="202"), {"box": "201"})
+    assert "not_available" in channel.heard and channel.hangup_code == 480
+    assert service.list_messages(service.get_box("201")) == []
