@@ -185,6 +185,7 @@ class Session:
 
         email.settle(self.settings, self.box)
         service.purge_box(self.settings, self.box)
+        service.changed(self.settings, self.box)   # a phone registered since the last change learns the state
         try:
             new, saved = self.folder_counts()
             pressed = self.say(phrases.text("counts", self.language, new=new, saved=saved))
