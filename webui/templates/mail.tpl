@@ -1,5 +1,5 @@
 % rebase("layout.tpl")
-% include("mail_tabs.tpl", tab="mail")
+% include("settings_tabs.tpl", tab="mail")
 % manage = can("mail.manage")
 % def field_error(name):
 %   if name in errors:

@@ -1,5 +1,5 @@
 % rebase("layout.tpl")
-% include("mail_tabs.tpl", tab="mail")
+% include("settings_tabs.tpl", tab="mail")
 <section class="card narrow">
 <h1>{{title}}</h1>
 <p>{{question}}</p>

@@ -1,5 +1,5 @@
 % rebase("layout.tpl")
-% include("mail_tabs.tpl", tab="mail")
+% include("settings_tabs.tpl", tab="mail")
 % def field_error(name):
 %   if name in errors:
 <span class="field-error" data-field="{{name}}" role="alert">{{errors[name]}}</span>

@@ -1,4 +1,5 @@
 % rebase("layout.tpl")
+% include("settings_tabs.tpl", tab="system")
 % editable = can("settings.manage")
 % def field_error(name):
 %   if name in errors:
