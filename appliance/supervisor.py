@@ -10,6 +10,8 @@ Kamailio's config is rendered from the store before each of its starts. SIGHUP
 to the supervisor (pid in run/supervisor.pid; `request_edge_restart()`) means
 "re-render kamailio.cfg from the store and restart Kamailio": the web process
 asks for it when a saved setting cannot be applied to the running Kamailio.
+SIGUSR1 (`request_full_restart()`) means "restart every child, the secret key
+read again": a restored backup (appliance.backup) replaced the configuration.
 """
 
 from __future__ import annotations
@@ -102,6 +104,22 @@ def request_edge_restart(settings: Settings) -> bool:
     return True
 
 
+def request_full_restart(settings: Settings) -> bool:
+    """Ask the running supervisor to restart every child (key and config read again); False if none runs."""
+    try:
+        pid = int(pid_path(settings).read_text().strip())
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+    except (OSError, ValueError):
+        return False
+    if "appliance" not in cmdline:
+        return False
+    try:
+        os.kill(pid, signal.SIGUSR1)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -115,6 +133,7 @@ class Supervisor:
         self.children: list[Child] = []
         self._stopping = False
         self._edge_restart_requested = False
+        self._full_restart_requested = False
 
     # -- startup --------------------------------------------------------
     def prepare(self) -> str | None:
@@ -164,6 +183,7 @@ class Supervisor:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGHUP, self._on_restart_edge)
+        signal.signal(signal.SIGUSR1, self._on_restart_all)
         for child in self.children:
             child.start()
         pid_path(self.settings).write_text(f"{os.getpid()}\n")
@@ -199,6 +219,26 @@ class Supervisor:
     def _on_restart_edge(self, signum, frame) -> None:
         self._edge_restart_requested = True
 
+    def _on_restart_all(self, signum, frame) -> None:
+        self._full_restart_requested = True
+
+    def _restart_all(self) -> None:
+        """SIGUSR1: stop every child, read the secret key again, render Kamailio's config, start them all."""
+        from appliance.store import secrets
+
+        self._full_restart_requested = False
+        log.info("restarting every service (SIGUSR1: configuration replaced)")
+        print("restarting every service: the configuration was replaced", flush=True)
+        self.stop_all()
+        try:
+            secrets.load_key(self.settings.secret_key_path)
+        except Exception as exc:
+            log.error("secret key not read again: %s", exc)
+        self._render_edge()
+        for child in self.children:
+            child.backoff_s = BACKOFF_FIRST_S
+            child.start()
+
     def _render_edge(self) -> None:
         """Render kamailio.cfg from the store; on failure Kamailio starts with the last good one."""
         from appliance.sipedge.config import render
@@ -220,6 +260,8 @@ class Supervisor:
 
     def _watch(self) -> None:
         while not self._stopping:
+            if self._full_restart_requested:
+                self._restart_all()
             if self._edge_restart_requested:
                 self._restart_edge()
             now = time.monotonic()
