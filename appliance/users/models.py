@@ -46,6 +46,8 @@ class User(BaseModel):
     caller_id_number = peewee.CharField(max_length=32, default="")
     # Call recording: never | always | on_demand (the feature code during a call); see appliance.recordings.
     recording_mode = peewee.CharField(max_length=10, default="never")
+    # SSH console (serialconsole): OpenSSH authorized_keys lines of this account (admins, technicians).
+    ssh_keys = peewee.TextField(default="")
     created_at = peewee.DateTimeField(default=dt.datetime.utcnow)
     updated_at = peewee.DateTimeField(default=dt.datetime.utcnow)
 
