@@ -620,7 +620,63 @@ CREATE TABLE network_change (
 CREATE INDEX network_change_state ON network_change (interface, state);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15]
+# Network (netconfig/): the scenario and traffic-shaper limits, the four ports, the DHCP server on LAN1 and its
+# static leases. `applied_revision` is the revision live on the interfaces (confirmed or still in its rollback window).
+V16 = """
+CREATE TABLE net_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    scenario VARCHAR(16) NOT NULL DEFAULT 'separate',
+    shaper_upload_kbit INTEGER NOT NULL DEFAULT 0,
+    shaper_download_kbit INTEGER NOT NULL DEFAULT 0,
+    revision INTEGER NOT NULL DEFAULT 1,
+    applied_revision INTEGER NOT NULL DEFAULT 0,
+    updated_at DATETIME
+);
+INSERT INTO net_settings (id) VALUES (1);
+CREATE TABLE net_interface (
+    name VARCHAR(8) PRIMARY KEY,
+    mode VARCHAR(8) NOT NULL DEFAULT 'off',
+    address VARCHAR(64) NOT NULL DEFAULT '',
+    gateway VARCHAR(64) NOT NULL DEFAULT '',
+    dns VARCHAR(255) NOT NULL DEFAULT '',
+    mtu INTEGER NOT NULL DEFAULT 1500,
+    vlan INTEGER
+);
+INSERT INTO net_interface (name, mode) VALUES ('eth0', 'dhcp');
+INSERT INTO net_interface (name, mode, address) VALUES ('eth1', 'static', '10.135.0.1/24');
+INSERT INTO net_interface (name, mode) VALUES ('eth2', 'off');
+INSERT INTO net_interface (name, mode) VALUES ('eth3', 'off');
+CREATE TABLE dhcp_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    enabled INTEGER NOT NULL DEFAULT 1,
+    interface VARCHAR(8) NOT NULL DEFAULT 'eth1',
+    range_start VARCHAR(64) NOT NULL DEFAULT '10.135.0.100',
+    range_end VARCHAR(64) NOT NULL DEFAULT '10.135.0.250',
+    lease_minutes INTEGER NOT NULL DEFAULT 1440,
+    max_leases INTEGER NOT NULL DEFAULT 150,
+    domain VARCHAR(255) NOT NULL DEFAULT '',
+    gateway VARCHAR(64) NOT NULL DEFAULT '',
+    dns1 VARCHAR(64) NOT NULL DEFAULT '',
+    dns2 VARCHAR(64) NOT NULL DEFAULT '',
+    ntp1 VARCHAR(64) NOT NULL DEFAULT '',
+    ntp2 VARCHAR(64) NOT NULL DEFAULT '',
+    wins1 VARCHAR(64) NOT NULL DEFAULT '',
+    wins2 VARCHAR(64) NOT NULL DEFAULT '',
+    refuse_unknown INTEGER NOT NULL DEFAULT 0,
+    provisioning_name VARCHAR(255) NOT NULL DEFAULT 'provisioning.pbx.lan',
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME
+);
+INSERT INTO dhcp_settings (id) VALUES (1);
+CREATE TABLE dhcp_static_lease (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    mac VARCHAR(17) NOT NULL UNIQUE,
+    address VARCHAR(64) NOT NULL UNIQUE,
+    hostname VARCHAR(63) NOT NULL DEFAULT ''
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
