@@ -50,6 +50,7 @@ FRAME_BYTES = 640          # 20 ms of 16 kHz 16-bit mono: the workers' bridge fo
 JITTER_FRAMES = 2          # frames kept per peer beyond the one played: bounds the added latency
 REFRESH_S = 1.0
 RECENT_JOIN_S = 3.0        # a member this recent is never taken for a removed one
+GRAVE_S = 2.0              # a closed room's ports live on this long (pjmedia removes them asynchronously)
 
 
 def _vector_span(vec) -> tuple[int, int]:
@@ -148,11 +149,12 @@ class TonePlayer(pj.AudioMediaPlayer):
 
 
 class Member:
-    __slots__ = ("call_id", "muted", "entered")
+    __slots__ = ("call_id", "muted", "entered", "leaving")
 
     def __init__(self, call_id: str):
         self.call_id = call_id
         self.muted = False
+        self.leaving = False  # being taken out: its connections are undone, none made
         self.entered = time.monotonic()
 
 
@@ -190,11 +192,12 @@ class LocalRoom:
             objects[pid] = player
             want.add((pid, out_id))
             want.update((pid, port) for port in ports.values())
-        for leg, port in ports.items():
+        talking = {leg: port for leg, port in ports.items() if not self.members[leg].leaving}
+        for leg, port in talking.items():
             want.add((in_id, port))
             if not self.members[leg].muted:
                 want.add((port, out_id))
-                want.update((port, other) for other_leg, other in ports.items() if other_leg is not leg)
+                want.update((port, other) for other_leg, other in talking.items() if other_leg is not leg)
         for src, dst in self.edges - want:
             if src in objects and dst in objects:  # a port already gone took its connections with it
                 try:
@@ -237,11 +240,18 @@ class LocalRoom:
         return player
 
     def close(self) -> None:
-        self.out.peers = ()
+        """Disconnect everything; the ports are destroyed later (`ConferenceLinks.bury`).
+
+        pjmedia removes a port from its bridge asynchronously (on the clock thread's
+        next tick): a Python port destroyed at once could still be called back.
+        """
         self.members.clear()
-        self.players.clear()
+        self.players = [p for p in self.players if not p.done]
+        self.relink()
+        self.out.peers = ()
+        self.links.graveyard.append((time.monotonic(), self.out, self.inp, self.players))
+        self.players = []
         self.edges.clear()
-        # The ports' destructors remove them from the bridge: on the pjsua2 thread, before libDestroy.
         self.out = self.inp = None
 
 
@@ -261,6 +271,7 @@ class ConferenceLinks:
         self.tx.setblocking(False)  # a slow peer loses frames, never stalls the clock thread
         self.requests: queue.Queue = queue.Queue()
         self.closed = False
+        self.graveyard: list[tuple] = []  # (closed at, ports...) of rooms closed here, destroyed later
         threading.Thread(target=self._receive, name="conf-rx", daemon=True).start()
         threading.Thread(target=self._control, name="conf-control", daemon=True).start()
 
@@ -305,6 +316,10 @@ class ConferenceLinks:
         if room is None:
             return
         leg.conference = None
+        member = room.members.get(leg)
+        if member is not None:
+            member.leaving = True
+            room.relink()  # undo its connections while its port is still known
         room.members.pop(leg, None)
         if room.members:
             room.relink()
@@ -312,12 +327,19 @@ class ConferenceLinks:
             room.close()
             self.rooms.pop(room.room_id, None)
 
+    def bury(self, everything: bool = False) -> None:
+        """Destroy the ports of rooms closed a while ago (pjsua2 thread)."""
+        limit = time.monotonic() - GRAVE_S
+        self.graveyard = [] if everything else [g for g in self.graveyard if g[0] > limit]
+
     def close(self) -> None:
         """Worker stopping (pjsua2 thread): remove every port from the bridge."""
         self.closed = True
         for room in list(self.rooms.values()):
             room.close()
         self.rooms.clear()
+        time.sleep(0.1)  # the clock thread's next ticks remove them
+        self.bury(everything=True)
 
     # -- rx thread: datagrams from the other workers and notices -------------------------------
     def _receive(self) -> None:
@@ -351,6 +373,8 @@ class ConferenceLinks:
                 pass
             if not wanted:
                 wanted = set(self.rooms)
+                if self.graveyard:
+                    self.runtime.post(self.bury)
             for room_id in wanted:
                 if room_id in self.rooms:
                     try:

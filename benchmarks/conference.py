@@ -1,0 +1,279 @@
+"""Conference rooms: participants per room and for the appliance, and the latency a link between workers adds.
+
+Two parts (both by default):
+
+link   Two processes, each a pjsua2 Endpoint with the call core's own link
+       ports (appliance.callcore.conference OutPort / InPort) joined by a Unix
+       datagram socket: a tone burst played into the first is timed at its
+       OutPort and again when the second's InPort hands it to its bridge.
+       Also the Python cost of each port's 20 ms callback.
+rooms  The real stack and test phones (pjsua2, 4 calls per process): N
+       participants dial one room (N = --sizes); three of them, spread over
+       the room, play tones and three others record. A size passes when
+       every participant is in, every listener hears all three speakers and
+       no speaker hears itself. While the room is full the call core's CPU
+       and memory are sampled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import print_table, write_json
+
+PASSWORD = "Conf-Bench-Pass-77"
+CALLS_PER_PHONE = 4
+SPEAKER_TONES = (500, 900, 1400)
+
+
+# -- link: one side of the two-process experiment ----------------------------------------------------
+
+def link_side(role: str, folder: str, bursts: int) -> None:
+    """Run in a child process: role "a" plays bursts into an OutPort, "b" receives them with an InPort."""
+    import array
+    import collections
+    import math
+    import os
+    import socket
+    import struct
+    import threading
+    import wave
+
+    import pjsua2 as pj
+
+    from appliance.callcore import conference as conf
+    from appliance.conference import live
+
+    ep = pj.Endpoint()
+    ep.libCreate()
+    cfg = pj.EpConfig()
+    cfg.uaConfig.threadCnt = 1
+    cfg.logConfig.level = 0
+    cfg.logConfig.consoleLevel = 0
+    cfg.medConfig.clockRate = 16000
+    cfg.medConfig.sndClockRate = 16000
+    cfg.medConfig.noVad = True
+    ep.libInit(cfg)
+    ep.libStart()
+    ep.audDevManager().setNullDev()
+    address_b = b"\0appliance-conf-bench-" + str(os.getppid()).encode()
+    onsets: list[float] = []
+    costs: list[float] = []
+
+    def loud(data: bytes) -> bool:
+        return max(abs(x) for x in array.array("h", data)[::7]) > 2000
+
+    if role == "a":
+        burst = os.path.join(folder, "burst.wav")
+        with wave.open(burst, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16000)
+            tone = b"".join(struct.pack("<h", int(12000 * math.sin(2 * math.pi * 1000 * n / 16000)))
+                            for n in range(1600))
+            w.writeframes((tone + bytes(2 * 6400)) * bursts)
+
+        class TimedOut(conf.OutPort):
+            prev = False
+
+            def onFrameReceived(self, frame):
+                t0 = time.perf_counter()
+                super().onFrameReceived(frame)
+                costs.append(time.perf_counter() - t0)
+                address, size = conf._vector_span(frame.buf)
+                if size == conf.FRAME_BYTES:
+                    now = loud(__import__("ctypes").string_at(address, size))
+                    if now and not self.prev:
+                        onsets.append(time.time())
+                    self.prev = now
+
+        tx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        tx.setblocking(False)
+        port = TimedOut(tx, live.AUDIO_HEADER.pack(live.AUDIO, 1, 0))
+        port.createPort("out", conf.audio_format())
+        port.peers = (address_b,)
+        player = pj.AudioMediaPlayer()
+        time.sleep(1.0)  # b is listening
+        player.createPlayer(burst, pj.PJMEDIA_FILE_NO_LOOP)
+        player.startTransmit(port)
+        time.sleep(bursts * 0.5 + 0.5)
+        player.stopTransmit(port)
+        del player, port
+    else:
+        class TimedIn(conf.InPort):
+            prev = False
+
+            def onFrameRequested(self, frame):
+                t0 = time.perf_counter()
+                super().onFrameRequested(frame)
+                costs.append(time.perf_counter() - t0)
+                if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO:
+                    now = loud(bytes(frame.buf)[:conf.FRAME_BYTES]) if False else loud(
+                        __import__("ctypes").string_at(conf._vector_span(self.vec)[0], conf.FRAME_BYTES))
+                    if now and not self.prev:
+                        onsets.append(time.time())
+                    self.prev = now
+
+        rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        rx.bind(address_b)
+        port = TimedIn()
+        port.createPort("in", conf.audio_format())
+        port.inbox[0] = collections.deque(maxlen=8)
+        sink = pj.AudioMediaRecorder()
+        sink.createRecorder(os.path.join(folder, "b.wav"))
+        port.startTransmit(sink)
+
+        def receive():
+            while True:
+                data = rx.recv(2048)
+                port.inbox[0].append(data[live.AUDIO_HEADER.size:])
+
+        threading.Thread(target=receive, daemon=True).start()
+        time.sleep(bursts * 0.5 + 2.5)
+        port.stopTransmit(sink)
+        del sink, port
+    print(json.dumps({"onsets": onsets, "cost_us": 1e6 * statistics.median(costs) if costs else None}), flush=True)
+    ep.libDestroy()
+    os._exit(0)
+
+
+def run_link(bursts: int = 12) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        argv = [sys.executable, "-m", "benchmarks.conference", "--link-side"]
+        b = subprocess.Popen([*argv, "b", folder, str(bursts)], stdout=subprocess.PIPE, text=True)
+        a = subprocess.Popen([*argv, "a", folder, str(bursts)], stdout=subprocess.PIPE, text=True)
+        out_a, out_b = a.communicate(timeout=60), b.communicate(timeout=60)
+    side_a = json.loads(out_a[0].strip().splitlines()[-1])
+    side_b = json.loads(out_b[0].strip().splitlines()[-1])
+    delays = [1000 * (tb - ta) for ta, tb in zip(side_a["onsets"], side_b["onsets"], strict=False)]
+    return {"bursts": len(delays), "latency_ms": {
+        "median": round(statistics.median(delays), 1), "min": round(min(delays), 1), "max": round(max(delays), 1)},
+        "out_port_cost_us": round(side_a["cost_us"], 1), "in_port_cost_us": round(side_b["cost_us"], 1)}
+
+
+# -- rooms: the real stack and test phones -------------------------------------------------------------
+
+def run_rooms(sizes: list[int], folder: Path) -> list[dict]:
+    from benchmarks.concurrent_calls import measure
+    from tests.support.phone import TestPhone
+    from tests.support.stack import Stack
+
+    biggest = max(sizes)
+    stack = Stack(folder / "data", spare_workers=4, workers_max=biggest // 2 + 8).start()
+    phones: list[TestPhone] = []
+    results = []
+    try:
+        stack.set_flood_limit(20000)
+        api = stack.admin_api()
+        status, body = api.request("POST", "/api/v1/conferences", {
+            "name": "bench", "number": "880", "max_participants": 200, "announce_count": False,
+            "entry_tones": False, "exit_tones": False})
+        assert status == 201, body
+        phones = [TestPhone(f"conf{p}") for p in range((biggest + CALLS_PER_PHONE - 1) // CALLS_PER_PHONE)]
+        seats = []  # (phone, account, extension)
+        for i in range(biggest):
+            extension = str(3000 + i)
+            api.create_user(extension, "Conf", f"P{i}", PASSWORD)
+            phone, account = phones[i // CALLS_PER_PHONE], f"a{i % CALLS_PER_PHONE}"
+            assert phone.register(extension, PASSWORD, "127.0.0.1", stack.settings.sip_port, account=account) == 200
+            seats.append((phone, account, extension))
+        for size in sizes:
+            results.append(run_room(stack, api, seats[:size], folder / f"n{size}", measure))
+    finally:
+        for phone in phones:
+            phone.close()
+        stack.stop()
+    return results
+
+
+def run_room(stack, api, seats, folder: Path, measure) -> dict:
+    from tests.support import audio
+
+    folder.mkdir(parents=True)
+    n = len(seats)
+    speakers = {0: SPEAKER_TONES[0], n // 2: SPEAKER_TONES[1], n - 1: SPEAKER_TONES[2]}
+    listeners = sorted({1, n // 2 + 1, n - 2} - set(speakers))
+    calls = []
+    started = time.monotonic()
+    for i, (phone, account, _extension) in enumerate(seats):
+        cid = phone.call(f"sip:880@127.0.0.1:{stack.settings.sip_port}", account=account)
+        if i in speakers:
+            phone.play_tone(speakers[i], call=cid)
+        calls.append((phone, cid))
+        phone.wait_for("confirmed", 20, call=cid)
+    deadline = time.monotonic() + 30
+    while True:
+        state = api.request("GET", "/api/v1/conferences/bench/live")[1]
+        if state["count"] == n or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    join_s = time.monotonic() - started
+    time.sleep(1.0)
+    for i in list(speakers) + listeners:
+        phone, cid = calls[i]
+        phone.record(folder / f"p{i}.wav", call=cid)
+    sample = measure(stack, 6.0)
+    for i in list(speakers) + listeners:
+        phone, cid = calls[i]
+        phone.stop_recording(call=cid)
+    heard = sum(1 for i in listeners for f in SPEAKER_TONES
+                if audio.has_tone(folder / f"p{i}.wav", f, tolerance=20, min_share=0.1))
+    own = sum(1 for i, f in speakers.items() if audio.has_tone(folder / f"p{i}.wav", f, tolerance=20, min_share=0.02))
+    others = sum(1 for i, f in speakers.items() for j, g in speakers.items()
+                 if i != j and audio.has_tone(folder / f"p{i}.wav", g, tolerance=20, min_share=0.1))
+    for phone, cid in calls:
+        phone.hangup(call=cid)
+    for phone, cid in calls:
+        phone.wait_for("disconnected", 15, call=cid)
+    deadline = time.monotonic() + 20
+    while api.request("GET", "/api/v1/conferences/bench/live")[1]["count"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = sample["memory"]["by_process"].get("appliance callcore", {})
+    return {"participants": n, "in_room": state["count"], "workers": len(state["workers"]),
+            "join_seconds": round(join_s, 1),
+            "listeners_hearing_each_speaker": f"{heard}/{len(listeners) * len(SPEAKER_TONES)}",
+            "speakers_hearing_each_other": f"{others}/{len(speakers) * (len(speakers) - 1)}",
+            "speakers_hearing_themselves": own,
+            "cpu_cores_all_processes": sample["cpu_cores_used"],
+            "callcore_pss_mib": round(workers.get("pss_mib", 0), 1)}
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--link-side":
+        link_side(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10,20,30", help="room sizes to try, comma-separated")
+    parser.add_argument("--only", choices=("link", "rooms"), help="run one part only")
+    args = parser.parse_args()
+    results: dict = {}
+    rows: list[tuple[str, object]] = []
+    if args.only != "rooms":
+        link = results["link"] = run_link()
+        rows += [("link latency, median (min-max) ms",
+                  f"{link['latency_ms']['median']} ({link['latency_ms']['min']}-{link['latency_ms']['max']})"),
+                 ("OutPort / InPort Python cost per 20 ms frame (us)",
+                  f"{link['out_port_cost_us']} / {link['in_port_cost_us']}")]
+    if args.only != "link":
+        with tempfile.TemporaryDirectory() as tmp:
+            rooms = results["rooms"] = run_rooms([int(s) for s in args.sizes.split(",")], Path(tmp))
+        for r in rooms:
+            rows += [(f"room of {r['participants']}: in the room / workers", f"{r['in_room']} / {r['workers']}"),
+                     (f"room of {r['participants']}: listeners hear speakers / speakers hear others / own",
+                      f"{r['listeners_hearing_each_speaker']} / {r['speakers_hearing_each_other']} / "
+                      f"{r['speakers_hearing_themselves']}"),
+                     (f"room of {r['participants']}: CPU all processes (cores) / call-core PSS (MiB)",
+                      f"{r['cpu_cores_all_processes']} / {r['callcore_pss_mib']}")]
+    print_table("Conference rooms", rows)
+    write_json("conference", results)
+
+
+if __name__ == "__main__":
+    main()
