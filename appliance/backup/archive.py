@@ -70,6 +70,8 @@ SECRET_COLUMNS = (
     ("trunk", "password_enc"), ("trunk", "ha1"), ("mail_profile", "password_enc"),
     ("voicemail_box", "pin_hash"), ("conference_room", "pin"), ("conference_room", "moderator_pin"),
 )
+# Any column named like a secret is one (catches columns added by later migrations).
+SECRET_COLUMN_RE = re.compile(r"password|passwd|secret|(^|_)pins?($|_)|ha1|hash|token|private|psk|csrf", re.I)
 SUMMARY_QUERIES = {
     "users": "SELECT COUNT(*) FROM user",
     "trunks": "SELECT COUNT(*) FROM trunk",
@@ -135,7 +137,7 @@ def snapshot_store(db_path: Path, target: Path) -> None:
         source.close()
 
 
-def trim_store(path: Path, parts: set[str], secrets: bool, extra_drop: tuple[str, ...] = ()) -> None:
+def trim_store(path: Path, parts: set[str], extra_drop: tuple[str, ...] = ()) -> None:
     """Remove from a store copy what the archive must not hold, then VACUUM (no deleted page remains)."""
     conn = sqlite3.connect(str(path))
     try:
@@ -147,12 +149,38 @@ def trim_store(path: Path, parts: set[str], secrets: bool, extra_drop: tuple[str
         for table in drop:
             if table in tables:
                 conn.execute(f'DELETE FROM "{table}"')
-        if not secrets:
-            for table, column in SECRET_COLUMNS:
-                if table in tables and column in column_names(conn, table):
-                    notnull = [r[3] for r in conn.execute(f'PRAGMA table_info("{table}")') if r[1] == column][0]
-                    empty = "''" if notnull else "NULL"
-                    conn.execute(f'UPDATE "{table}" SET "{column}" = {empty}')
+        conn.commit()
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
+
+
+def secret_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(table, column) of every secret in a store: the known ones and any column named like one."""
+    found = []
+    for table in sorted(table_names(conn)):
+        if table.startswith("sqlite_"):
+            continue
+        for column in column_names(conn, table):
+            if (table, column) in SECRET_COLUMNS or SECRET_COLUMN_RE.search(column):
+                found.append((table, column))
+    return found
+
+
+def blank_secrets(path: Path) -> None:
+    """Empty every secret column of a store copy (NULL, '' where NOT NULL, a placeholder where UNIQUE)."""
+    conn = sqlite3.connect(str(path))
+    try:
+        for table, column in secret_columns(conn):
+            info = [r for r in conn.execute(f'PRAGMA table_info("{table}")') if r[1] == column][0]
+            if info[5]:  # part of the primary key: the rows go
+                conn.execute(f'DELETE FROM "{table}"')
+                continue
+            empty = "''" if info[3] else "NULL"
+            try:
+                conn.execute(f'UPDATE "{table}" SET "{column}" = {empty} WHERE "{column}" IS NOT NULL')
+            except sqlite3.IntegrityError:  # NOT NULL UNIQUE: a distinct placeholder per row
+                conn.execute(f'UPDATE "{table}" SET "{column}" = \'removed-\' || rowid')
         conn.commit()
         conn.execute("VACUUM")
     finally:
@@ -300,7 +328,9 @@ def create_backup(settings: Settings, out: BinaryIO, parts=(), passphrase: str |
     try:
         store_copy = scratch / "appliance.sqlite"
         snapshot_store(settings.db_path, store_copy)
-        trim_store(store_copy, chosen, secrets)
+        trim_store(store_copy, chosen)
+        if not secrets:
+            blank_secrets(store_copy)
         summary = summarize_store(store_copy)
         now = dt.datetime.now(dt.UTC)
         config = [Entry(STORE_MEMBER, store_copy, "config")]

@@ -200,7 +200,7 @@ def _carry_secrets(settings: Settings, conn: sqlite3.Connection, staged_key: Pat
     try:
         tables, live_tables = archive.table_names(conn), archive.table_names(conn, "live")
         kept = 0
-        for table, column in archive.SECRET_COLUMNS:
+        for table, column in archive.secret_columns(conn):
             key = NATURAL_KEYS.get(table)
             if key is None or table not in tables or table not in live_tables:
                 continue
