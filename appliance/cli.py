@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generate the system announcements in fr/en/de/it (the image build runs it)")
     sub.add_parser("reset-admin-password", parents=[common],
                    help="print a new one-time password for admin (local, root)")
+    from appliance.backup.cli import add_parser as add_backup_parser
+
+    add_backup_parser(sub, common)
 
     serve = sub.add_parser("serve", help=argparse.SUPPRESS)
     serve.add_argument("service", choices=("web", "callcore"))
@@ -68,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         return Supervisor(_settings(args)).run()
     if args.command == "reset-admin-password":
         return _reset_admin_password(_settings(args))
+    if args.command == "backup":
+        from appliance.backup.cli import run as run_backup
+
+        return run_backup(args, _settings(args))
     if args.command == "prompts":
         from appliance.sounds.library import build_system_prompts
 
