@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     from appliance.backup.cli import add_parser as add_backup_parser
 
     add_backup_parser(sub, common)
+    from serialconsole.cli import add_parser as add_console_parser
+
+    add_console_parser(sub, common)
 
     serve = sub.add_parser("serve", help=argparse.SUPPRESS)
     serve.add_argument("service", choices=("web", "callcore"))
@@ -75,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         from appliance.backup.cli import run as run_backup
 
         return run_backup(args, _settings(args))
+    if args.command == "console":
+        from serialconsole.cli import run as run_console
+
+        return run_console(args, _settings(args))
     if args.command == "prompts":
         from appliance.sounds.library import build_system_prompts
 
