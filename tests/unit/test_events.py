@@ -259,3 +259,15 @@ def test_a_restarted_watcher_does_not_record_bans_already_recorded(bans, store):
     assert set(known) == {"192.0.2.10"}
     record_ban_changes(store, known)
     assert ban_events() == [("sip.ip_banned", "192.0.2.10", ""), ("sip.ip_banned", "192.0.2.11", "")]
+
+
+def test_unbanning_from_the_bans_page_is_logged_with_who_did_it(bans, web):
+    import time
+
+    bans.rows["192.0.2.12"] = f"{int(time.time()) + 600}:4"
+    admin = web.client()
+    assert admin.login("admin", STRONG).status == 303
+    response = admin.post_form("/security/bans/192.0.2.12/unban", {})
+    assert response.status == 303 and bans.rows == {}
+    [event] = Event.select().where(Event.kind == "sip.ip_unbanned")
+    assert (event.subject, event.details["by"], event.details["reason"]) == ("192.0.2.12", "admin", "lifted")
