@@ -1,0 +1,151 @@
+"""The appliance's services seen from the console: state, and restart through the supervisor.
+
+In lab mode the supervisor (`appliance run`, pid in run/supervisor.pid) owns
+three children: kamailio, callcore (the worker pool) and web. It has two
+control levers, and the console uses nothing else:
+- SIGHUP to the supervisor re-renders kamailio.cfg and restarts Kamailio
+  (`appliance.supervisor.request_edge_restart`);
+- a child that exits is restarted by the supervisor (after 1 s the first
+  time), so restarting callcore or web is: SIGTERM to that child's process
+  group (it leaves cleanly, its workers with it), then the supervisor starts
+  a fresh one.
+On the image systemd units do this job (`systemctl restart <unit>`), through
+the same `restart()` entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import psutil
+
+from appliance.settings import Settings
+
+SERVICES = ("kamailio", "callcore", "web")
+
+
+def supervisor_process(settings: Settings) -> psutil.Process | None:
+    from appliance.supervisor import pid_path
+
+    try:
+        pid = int(pid_path(settings).read_text().strip())
+        proc = psutil.Process(pid)
+        if "appliance" not in " ".join(proc.cmdline()):
+            return None
+        return proc
+    except (OSError, ValueError, psutil.Error):
+        return None
+
+
+def _which(proc: psutil.Process) -> str | None:
+    try:
+        argv = proc.cmdline()
+    except psutil.Error:
+        return None
+    if argv and os.path.basename(argv[0]) == "kamailio":
+        return "kamailio"
+    if "serve" in argv:
+        index = argv.index("serve")
+        if index + 1 < len(argv) and argv[index + 1] in ("callcore", "web"):
+            return argv[index + 1]
+    return None
+
+
+def children(settings: Settings) -> dict[str, psutil.Process]:
+    sup = supervisor_process(settings)
+    found: dict[str, psutil.Process] = {}
+    if sup is None:
+        return found
+    try:
+        kids = sup.children()
+    except psutil.Error:
+        return found
+    for proc in kids:
+        name = _which(proc)
+        if name and name not in found:
+            found[name] = proc
+    return found
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc] + _safe_children(proc):
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def _safe_children(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return proc.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def status(settings: Settings) -> list[dict]:
+    """One row per service: name, state, pid, uptime (s), rss (bytes, with its children), detail."""
+    sup = supervisor_process(settings)
+    kids = children(settings)
+    rows = []
+    now = time.time()
+    for name in SERVICES:
+        proc = kids.get(name)
+        if proc is None:
+            rows.append({"name": name, "state": "stopped" if sup else "unknown", "pid": None, "uptime": None,
+                         "rss": None, "detail": "" if sup else "supervisor not running"})
+            continue
+        try:
+            row = {"name": name, "state": "running", "pid": proc.pid, "uptime": int(now - proc.create_time()),
+                   "rss": _tree_rss(proc), "detail": ""}
+        except psutil.Error:
+            row = {"name": name, "state": "stopped", "pid": None, "uptime": None, "rss": None, "detail": ""}
+        if name == "callcore":
+            row["detail"] = _workers_detail(settings)
+        rows.append(row)
+    return rows
+
+
+def _workers_detail(settings: Settings) -> str:
+    try:
+        state = json.loads((settings.run_dir / "callcore.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    workers = state.get("workers", [])
+    legs = sum(int(w.get("legs", 0)) for w in workers)
+    return f"{len(workers)} workers, {legs} legs in use"
+
+
+class RestartFailed(Exception):
+    pass
+
+
+def restart(settings: Settings, name: str, wait_s: float = 15.0) -> str:
+    """Restart one service through the supervisor; returns what happened. RestartFailed if it could not."""
+    from appliance.supervisor import request_edge_restart
+
+    if name not in SERVICES:
+        raise RestartFailed(f"no service named {name!r}")
+    if supervisor_process(settings) is None:
+        raise RestartFailed("the supervisor is not running: nothing to restart")
+    before = children(settings).get(name)
+    old_pid = before.pid if before else None
+    if name == "kamailio":
+        if not request_edge_restart(settings):
+            raise RestartFailed("the supervisor did not take the request")
+    elif before is not None:
+        try:
+            os.killpg(before.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        now = children(settings).get(name)
+        if now is not None and now.pid != old_pid:
+            return f"{name} restarted (pid {old_pid or '-'} -> {now.pid})"
+        time.sleep(0.2)
+    raise RestartFailed(f"{name} was asked to restart but is not back after {wait_s:.0f} s; see the system log")
