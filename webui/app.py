@@ -24,10 +24,12 @@ from webui.routes import (
     users,
 )
 from webui.routes import conferences as conferences_area
+from webui.routes import devices as devices_area
 from webui.routes import events as events_area
 from webui.routes import fraud as fraud_area
 from webui.routes import mail as mail_area
 from webui.routes import prices as prices_area
+from webui.routes import provisioning as provisioning_area
 from webui.routes import recordings as recordings_area
 from webui.routes import settings as settings_area
 from webui.routes import trunks as trunks_area
@@ -43,6 +45,7 @@ AREAS += (recordings_area,)
 AREAS += (voicemail_area,)
 AREAS += (mail_area,)
 AREAS += (conferences_area,)
+AREAS += (devices_area, provisioning_area)
 
 
 def create_app(settings: Settings) -> bottle.Bottle:

@@ -1,0 +1,204 @@
+"""Answer one provisioning request: which vendor's file, for which device, may it have it, render it.
+
+Framework-free (the web route builds a ProvRequest from Bottle's request), so unit tests and the
+benchmark drive it directly. Who gets a device's file:
+
+1. an address banned for repeated failures (the web login's failure table) gets nothing (403);
+2. a device with trusted ranges refuses any address outside them (403);
+3. through its secret link (`/prov/t/<token>/...`), a right digest answer, or from inside its trusted
+   ranges, the device gets its file;
+4. a device that never received its credentials gets them once without any (first contact), while
+   auto-add is open (or within 2 h of being added by hand);
+5. an unknown MAC is added (not assigned) while auto-add is open, else 404;
+6. anything else is challenged (401, digest); a wrong answer counts as a failure for the address.
+
+A device assigned to nobody gets a config with no account (it shows that it waits).
+Common files (`y0000000000NN.cfg`, `000000000000.cfg`, `snom<model>.htm`, ...) hold no secret and are
+served to anyone not banned.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from appliance.auth import sessions
+from appliance.provisioning import PREFIX, digest, service
+from appliance.provisioning.models import Device, get_provisioning_settings
+from appliance.provisioning.vendors import BY_KEY, Context, FileMatch, Identity, identify, match_file
+from appliance.provisioning.vendors.base import Account
+from appliance.settings import Settings
+from appliance.system.models import get_system_settings
+from appliance.users.service import reveal_sip_password
+
+log = logging.getLogger(__name__)
+
+_HOST_RE = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})$")
+_FILE_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+PHONEBOOK_FILE = "phonebook.xml"
+
+
+@dataclass
+class ProvRequest:
+    path: str  # what follows the prefix: "y000000000028.cfg" or "t/<token>/805ec0123456.cfg"
+    client_ip: str
+    user_agent: str = ""
+    host: str = "127.0.0.1"  # the appliance's address as the phone reached it (Host header)
+    port: int = 80
+    scheme: str = "http"
+    authorization: str | None = None
+    method: str = "GET"
+
+
+@dataclass
+class ProvResponse:
+    status: int
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    device: str = ""  # the device's MAC, for the access log
+
+
+def handle(req: ProvRequest, settings: Settings) -> ProvResponse:
+    if sessions.is_locked_out(req.client_ip):
+        return ProvResponse(403, b"too many failed attempts from your address\n")
+    token, filename = _split(req.path)
+    if filename is None:
+        return ProvResponse(404, b"not found\n")
+    linked = None
+    if token is not None:
+        linked = service.find_by_token(token)
+        if linked is None:
+            sessions.record_failure(req.client_ip, "prov:link")
+            return ProvResponse(404, b"not found\n")
+    ident = identify(req.user_agent)
+    if filename == PHONEBOOK_FILE:
+        if linked is None:
+            return ProvResponse(404, b"not found\n")
+        return _phonebook(req, linked)
+    match = match_file(filename, ident.vendor if ident else "", _stored_vendor)
+    if match is None:
+        return ProvResponse(404, b"not found\n")
+    if match.kind == "common":
+        ctx = _context(req, settings, match, None, token)
+        return ProvResponse(200, match.vendor.render_common(ctx).encode(), match.vendor.content_type)
+    return _device_file(req, settings, match, ident, linked, token)
+
+
+def _device_file(req: ProvRequest, settings: Settings, match: FileMatch, ident: Identity | None,
+                 linked: Device | None, token: str | None) -> ProvResponse:
+    mac = match.mac
+    if linked is not None and linked.mac != mac:
+        sessions.record_failure(req.client_ip, f"prov:{mac}")
+        return ProvResponse(403, b"this link is for another device\n")
+    device = linked or Device.get_or_none(Device.mac == mac)
+    first_contact = False
+    if device is None:
+        model = (ident.model if ident and ident.vendor == match.vendor.key else "") or \
+            match.vendor.model_from_file(match)
+        device = service.auto_add(mac, match.vendor.key, model, ident.firmware if ident else "",
+                                  req.user_agent, req.client_ip)
+        if device is None:
+            return ProvResponse(404, b"unknown device (auto-add is closed)\n")
+        log.info("new device %s (%s %s) from %s", mac, match.vendor.name, model, req.client_ip)
+        first_contact = True
+    ranges = device.ranges
+    if ranges and not service.in_ranges(req.client_ip, ranges):
+        log.warning("provisioning of %s refused: %s is outside its trusted ranges", mac, req.client_ip)
+        return ProvResponse(403, b"your address may not fetch this device's configuration\n", device=mac)
+    allowed = linked is not None or first_contact or (ranges and service.in_ranges(req.client_ip, ranges))
+    if not allowed and req.authorization:
+        verdict = _check_digest(req, device)
+        if verdict == "stale":
+            return _challenge(stale=True, device=mac)
+        if verdict != "ok":
+            sessions.record_failure(req.client_ip, f"prov:{mac}")
+            log.warning("provisioning of %s: wrong credentials from %s", mac, req.client_ip)
+            return _challenge(device=mac)
+        allowed = True
+    if not allowed and service.first_contact_open(device):
+        allowed = first_contact = True
+    if not allowed:
+        return _challenge(device=mac)
+    vendor = match.vendor
+    ctx = _context(req, settings, match, device, token)
+    body = vendor.render_device(ctx).encode()
+    same_vendor = ident is not None and ident.vendor == vendor.key
+    service.seen(device, req.client_ip, match.name, vendor=vendor.key,
+                 model=ident.model if same_vendor else "", firmware=ident.firmware if same_vendor else "",
+                 user_agent=req.user_agent, delivered=True)
+    return ProvResponse(200, body, vendor.content_type, device=mac)
+
+
+def _phonebook(req: ProvRequest, device: Device) -> ProvResponse:
+    ranges = device.ranges
+    if ranges and not service.in_ranges(req.client_ip, ranges):
+        return ProvResponse(403, b"your address may not fetch this phonebook\n", device=device.mac)
+    vendor = BY_KEY.get(device.vendor) or BY_KEY["yealink"]
+    name = get_system_settings().appliance_name
+    body = vendor.render_phonebook(service.phonebook_entries(), title=name).encode()
+    return ProvResponse(200, body, vendor.phonebook_content_type, device=device.mac)
+
+
+def _check_digest(req: ProvRequest, device: Device) -> str:
+    params = digest.parse(req.authorization)
+    if params is None or params.get("username") != device.prov_username:
+        return "bad"
+    if params.get("realm", digest.REALM) != digest.REALM:
+        return "bad"
+    return digest.check(params, req.method, device.prov_ha1)
+
+
+def _challenge(stale: bool = False, device: str = "") -> ProvResponse:
+    return ProvResponse(401, b"authentication required\n",
+                        headers={"WWW-Authenticate": digest.challenge(stale=stale)}, device=device)
+
+
+def _split(path: str) -> tuple[str | None, str | None]:
+    parts = path.lstrip("/").split("/")
+    if len(parts) == 1 and _FILE_RE.match(parts[0]):
+        return None, parts[0]
+    if len(parts) == 3 and parts[0] == "t" and _FILE_RE.match(parts[2]) and re.match(r"^[\w-]{16,64}$", parts[1]):
+        return parts[1], parts[2]
+    return None, None
+
+
+def _stored_vendor(mac: str) -> str:
+    row = Device.select(Device.vendor).where(Device.mac == mac).first()
+    return row.vendor if row else ""
+
+
+def base_url(req: ProvRequest) -> str:
+    host = req.host if _HOST_RE.match(req.host or "") else "127.0.0.1"
+    default = 443 if req.scheme == "https" else 80
+    port = "" if req.port == default else f":{req.port}"
+    return f"{req.scheme}://{host}{port}{PREFIX}"
+
+
+def _context(req: ProvRequest, settings: Settings, match: FileMatch, device: Device | None,
+             token: str | None) -> Context:
+    system = get_system_settings()
+    prov = get_provisioning_settings()
+    host = req.host if _HOST_RE.match(req.host or "") else "127.0.0.1"
+    root = base_url(req)
+    ctx = Context(
+        file=match.name, server_host=host.strip("[]"), sip_port=settings.sip_port, sip_domain=system.sip_domain,
+        prov_url=root + (f"t/{token}/" if token else ""), language=system.language, timezone=system.timezone,
+        ntp_server=host.strip("[]"), codecs=tuple(prov.codecs.split(",")), appliance_name=system.appliance_name,
+        model=match.model,
+    )
+    if device is None:
+        return ctx
+    ctx.mac = device.mac
+    ctx.model = match.model or device.model
+    ctx.prov_username = device.prov_username
+    ctx.prov_password = service.prov_password(device)
+    ctx.phonebook_url = f"{root}t/{service.link_token(device)}/{PHONEBOOK_FILE}"
+    user = device.user
+    password = reveal_sip_password(user) if user is not None and user.extension else None
+    if user is not None and password:
+        ctx.account = Account(extension=user.extension, auth_user=user.extension, password=password,
+                              display_name=user.display_name, label=f"{user.extension} {user.display_name}")
+        ctx.language = user.language or system.language
+    return ctx
