@@ -14,11 +14,7 @@ from webui.web import _
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 # Menu entries not built yet: what each will hold, shown on its page.
-COMING = {
-    "devices": (N_("Devices"), N_("Phones, DECT bases and media gateways found on LAN1, their automatic "
-                                  "provisioning and the user each one is assigned to. Coming in a "
-                                  "later release.")),
-}
+COMING: dict[str, tuple[str, str]] = {}
 
 
 def register(app: bottle.Bottle) -> None:
