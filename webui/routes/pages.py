@@ -7,7 +7,6 @@ from pathlib import Path
 import bottle
 
 from webui import web
-from webui.i18n import N_
 from webui.permissions import home_for
 from webui.web import _
 
