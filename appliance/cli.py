@@ -12,7 +12,7 @@ from appliance.settings import Settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     values = {"data_dir": Path(args.data_dir).resolve()}
-    for flag in ("bind", "http_port", "sip_port", "kamailio_rpc_port", "worker_sip_port_base",
+    for flag in ("bind", "http_port", "sip_port", "sip_tls_port", "kamailio_rpc_port", "worker_sip_port_base",
                  "rtp_port_base", "spare_workers", "worker_count_max", "clock_file"):
         value = getattr(args, flag, None)
         if value is not None:
@@ -30,6 +30,10 @@ def _port(text: str) -> int:
     return value
 
 
+def _tls_port(text: str) -> int:
+    return 0 if text.strip() == "0" else _port(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="appliance", description="On-premise PBX appliance")
     common = argparse.ArgumentParser(add_help=False)
@@ -40,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--bind", help="address for the web UI and SIP (default 127.0.0.1)")
     run.add_argument("--http-port", type=_port, help="web UI port (default 8080)")
     run.add_argument("--sip-port", type=_port, help="SIP port, UDP and TCP (default 5060)")
+    run.add_argument("--sip-tls-port", type=_tls_port,
+                     help="SIP over TLS port (default 5061 with SIP on 5060, else none; 0: no TLS)")
     run.add_argument("--kamailio-rpc-port", type=_port, help="Kamailio JSON-RPC port on loopback (default 5090)")
     run.add_argument("--worker-sip-port-base", type=_port, help="first call-core worker SIP port (default 5100)")
     run.add_argument("--rtp-port-base", type=_port, help="first RTP port of the call core (default 20000)")

@@ -20,6 +20,9 @@ class Settings:
     bind: str = "127.0.0.1"
     http_port: int = 8080
     sip_port: int = 5060
+    # SIP over TLS (trunks to providers, phones). None: 5061 beside the standard 5060, else no
+    # TLS listener (a second appliance or a test on other ports picks its own); 0: no TLS.
+    sip_tls_port: int | None = None
     # Kamailio's JSON-RPC over HTTP, loopback only.
     kamailio_rpc_port: int = 5090
     # Call-core workers: worker N listens on 127.0.0.1:worker_sip_port_base + N
@@ -36,6 +39,10 @@ class Settings:
     # Tests only: a file holding an ISO date-time the dialplan takes as "now"
     # (time ranges) instead of the clock, so tests inject time, never wait for it.
     clock_file: str = ""
+
+    def __post_init__(self) -> None:
+        if self.sip_tls_port is None:
+            object.__setattr__(self, "sip_tls_port", 5061 if self.sip_port == 5060 else 0)
 
     # -- derived paths -------------------------------------------------
     @property

@@ -71,6 +71,10 @@ def render(settings: Settings, *, flood_limit: int | None = None, log_level: int
     from appliance.sipedge import trunk_tables
 
     trunk_tables.render(settings)
+    # The appliance's certificate (made on first start) and the providers' verification.
+    from appliance.sipedge import tls
+
+    tls.render(settings)
     target = config_path(settings)
     previous = target.with_name(target.name + ".previous")
     if target.exists():
@@ -103,6 +107,9 @@ def render_text(settings: Settings, system, *, flood_limit: int = DEFAULT_FLOOD_
         "sip_domain": realm,
         "bind": settings.bind or "0.0.0.0",
         "sip_port": settings.sip_port,
+        "tls_define": "#!define WITH_TLS" if settings.sip_tls_port else "# (no TLS port: TLS off)",
+        "sip_tls_port": settings.sip_tls_port or 0,
+        "tls_cfg": str((settings.run_dir / "tls.cfg").resolve()),
         "rpc_port": settings.kamailio_rpc_port,
         "worker_port_min": settings.worker_sip_port_base,
         "worker_port_max": settings.worker_sip_port_base + settings.worker_count_max - 1,

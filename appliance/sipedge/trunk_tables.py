@@ -50,6 +50,7 @@ class TrunkEdge:
     max_calls: int
     contact_user: str  # our registration's Contact user: an unguessable per-trunk token
     keepalive: bool = False  # OPTIONS keep-alives (trunks that do not register)
+    tls_verify: bool = True  # TLS: verify the provider's certificate (appliance.sipedge.tls)
 
 
 def md5_ha1(user: str, realm: str, password: str) -> str:
@@ -96,6 +97,7 @@ def edge_view(trunk, sip_domain: str) -> TrunkEdge | None:
         auth_user=trunk.auth_user or "", realm=realm, ha1=ha1, from_user=trunk.from_user or "",
         caller_id=trunk.outbound_caller_id or "", domain=domain, max_calls=max(0, int(trunk.max_calls or 0)),
         contact_user=contact_user(trunk.name, trunk.password_enc), keepalive=bool(trunk.keepalive),
+        tls_verify=bool(getattr(trunk, "tls_verify", True)),
     )
     fields = (view.host, view.auth_user, view.realm, view.from_user, view.caller_id, view.domain)
     if not view.host or any(FIELD_FORBIDDEN & set(f) for f in fields):
@@ -121,8 +123,18 @@ def uacreg_row(view: TrunkEdge, settings: Settings) -> dict:
         "r_username": view.auth_user, "r_domain": view.domain, "realm": view.realm,
         "auth_username": view.auth_user, "auth_password": "", "auth_ha1": view.ha1,
         "auth_proxy": proxy, "expires": REGISTER_EXPIRES_S, "flags": 0, "reg_delay": 0,
-        "contact_addr": f"{contact_host(settings, view)}:{settings.sip_port}", "socket": "",
+        "contact_addr": contact_addr(settings, view), "socket": "",
     }
+
+
+def contact_addr(settings: Settings, view: TrunkEdge) -> str:
+    """host:port of our registration's Contact; a TLS trunk's provider calls us back over TLS."""
+    host = contact_host(settings, view)
+    if view.transport == "tls" and settings.sip_tls_port:
+        return f"{host}:{settings.sip_tls_port};transport=tls"
+    if view.transport == "tcp":
+        return f"{host}:{settings.sip_port};transport=tcp"
+    return f"{host}:{settings.sip_port}"
 
 
 def contact_host(settings: Settings, view: TrunkEdge) -> str:
@@ -254,12 +266,19 @@ def rendered_registrations(settings: Settings) -> dict[str, dict]:
 def sync(settings: Settings) -> None:
     """Render the tables and make the running Kamailio follow: new addresses and settings at once,
     registrations added, changed ones started again, removed ones unregistered."""
-    from appliance.sipedge import rpc
+    from appliance.sipedge import rpc, tls
 
     before = rendered_registrations(settings)
     after = render(settings)
+    tls_changed = tls.render(settings, changed=True) is not None
     try:
         rpc.call(settings, "htable.reload", "trunkmap")
+        if tls_changed:
+            # New TLS connections trust the certificates of the trunks with tls_verify off as they are now.
+            try:
+                rpc.call(settings, "tls.reload")
+            except rpc.RpcFault as exc:
+                log.warning("the SIP edge did not reload its TLS settings (%s): they apply at its next start", exc)
         loaded = {r.get("l_uuid"): r for r in (rpc.call(settings, "uac.reg_dump") or [])}
     except SipEdgeError as exc:
         log.info("SIP edge not running (%s): it loads the trunks when it starts", exc)

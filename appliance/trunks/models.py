@@ -36,6 +36,8 @@ class Trunk(BaseModel):
     register = peewee.BooleanField(default=True)
     keepalive = peewee.BooleanField(default=True)
     transport = peewee.CharField(max_length=3, default="udp")
+    # TLS: verify the provider's certificate against the system's CAs (off: accept a self-signed one).
+    tls_verify = peewee.BooleanField(default=True)
     codecs = JSONField(default=lambda: ["PCMA", "PCMU", "G722"])
     max_calls = peewee.IntegerField(default=0)
     country_code = peewee.CharField(max_length=4, default="")

@@ -50,7 +50,7 @@ LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 WRITABLE_FIELDS = (
     "name", "title", "preset", "auth_user", "from_user", "provider_domain", "host", "password", "register",
-    "keepalive", "transport", "codecs", "max_calls", "country_code", "inbound_procedure", "outbound_caller_id",
+    "keepalive", "transport", "tls_verify", "codecs", "max_calls", "country_code", "inbound_procedure", "outbound_caller_id",
     "called_header", "ip_auth", "price_list", "enabled",
 )
 # Names the web UI and the API use as paths under /trunks and /api/v1/trunks.
@@ -86,6 +86,7 @@ def to_public(trunk: Trunk) -> dict:
         "register": bool(trunk.register),
         "keepalive": bool(trunk.keepalive),
         "transport": trunk.transport,
+        "tls_verify": bool(trunk.tls_verify),
         "codecs": list(trunk.codecs or []),
         "max_calls": trunk.max_calls,
         "country_code": trunk.country_code,
@@ -269,6 +270,7 @@ def _validated(data: dict, current: Trunk | None) -> dict:
         "title": _title, "preset": _preset, "auth_user": _auth_user, "from_user": _from_user,
         "provider_domain": _provider_domain, "host": _host, "password": _password,
         "register": lambda v: _bool("register", v), "keepalive": lambda v: _bool("keepalive", v),
+        "tls_verify": lambda v: _bool("tls_verify", v),
         "enabled": lambda v: _bool("enabled", v), "transport": _transport, "codecs": _codecs,
         "max_calls": _max_calls, "country_code": _country_code, "inbound_procedure": _inbound_procedure,
         "outbound_caller_id": _caller_id, "called_header": _called_header, "ip_auth": _ip_auth,

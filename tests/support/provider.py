@@ -7,6 +7,9 @@
   phone: calls with audio) or answered with `answer_with(code)` (486 by default).
 - INVITE from anyone else (the "PSTN"): sent to the customer's registered Contact,
   the called number kept in To, as providers do.
+- `tls=True`: a TLS listener too (`host` then names it), with a self-signed test
+  certificate for the realm; INVITEs from the customer may come over TLS (from any
+  port), and `seen("register_proto")` / `seen("invite_proto")` say how they came.
 
 State is read and steered over the provider's own JSON-RPC (htables `seen`, `ctl`).
 """
@@ -31,10 +34,12 @@ tcp_children=1
 listen=udp:127.0.0.1:%(port)d
 listen=tcp:127.0.0.1:%(port)d
 listen=tcp:127.0.0.1:%(rpc_port)d
+%(tls_listen)s
 auto_aliases=no
 alias="%(realm)s"
 tcp_accept_no_cl=yes
 
+%(tls_modules)s
 loadmodule "jsonrpcs.so"
 loadmodule "xhttp.so"
 loadmodule "kex.so"
@@ -89,6 +94,7 @@ request_route {
 	}
 	if (is_method("REGISTER")) {
 		$var(counter) = "registers"; route(COUNT);
+		$sht(seen=>register_proto) = $proto;
 		if (!pv_www_authenticate("%(realm)s", "%(password)s", "0")) {
 			if ($rc == -2) {
 				$var(counter) = "bad_passwords";
@@ -105,7 +111,7 @@ request_route {
 		$sht(seen=>contact) = $hdr(Contact);
 		exit;
 	}
-	if (is_method("INVITE") && $si == "127.0.0.1" && $sp == %(customer_port)d) {
+	if (is_method("INVITE") && $si == "127.0.0.1" && ($sp == %(customer_port)d || $proto == "tls")) {
 		if (!pv_proxy_authenticate("%(realm)s", "%(password)s", "0")) {
 			proxy_challenge("%(realm)s", "0");
 			exit;
@@ -117,6 +123,7 @@ request_route {
 		consume_credentials();
 		$var(counter) = "invites"; route(COUNT);
 		$sht(seen=>ruri) = $ru;
+		$sht(seen=>invite_proto) = $proto;
 		$sht(seen=>from) = $hdr(From);
 		$sht(seen=>pai) = $hdr(P-Asserted-Identity);
 		$sht(seen=>privacy) = $hdr(Privacy);
@@ -165,9 +172,10 @@ event_route[xhttp:request] {
 
 class FakeProvider:
     def __init__(self, work_dir: Path, *, user: str, password: str, realm: str = "provider.test",
-                 customer_port: int):
-        base = free_port_block(2)
+                 customer_port: int, tls: bool = False):
+        base = free_port_block(3)
         self.port, self.rpc_port = base, base + 1
+        self.tls_port = base + 2 if tls else None
         self.user, self.password, self.realm = user, password, realm
         self.customer_port = customer_port
         self.dir = work_dir
@@ -176,14 +184,14 @@ class FakeProvider:
 
     @property
     def host(self) -> str:
-        """What a trunk's host field says to reach this provider."""
-        return f"127.0.0.1:{self.port}"
+        """What a trunk's host field says to reach this provider (its TLS port with `tls`)."""
+        return f"127.0.0.1:{self.tls_port or self.port}"
 
     def start(self) -> FakeProvider:
         cfg = self.dir / "provider.cfg"
         cfg.write_text(CONFIG % {
             "port": self.port, "rpc_port": self.rpc_port, "realm": self.realm, "user": self.user,
-            "password": self.password, "customer_port": self.customer_port,
+            "password": self.password, "customer_port": self.customer_port, **self._tls_values(),
         })
         log = open(self.dir / "provider.log", "ab")
         self.process = subprocess.Popen(
@@ -201,6 +209,27 @@ class FakeProvider:
                     raise RuntimeError("the fake provider did not start: see " + str(self.dir / "provider.log")) from None
                 time.sleep(0.1)
         raise RuntimeError("the fake provider did not answer its RPC")
+
+    def _tls_values(self) -> dict:
+        if not self.tls_port:
+            return {"tls_listen": "", "tls_modules": ""}
+        from appliance.certificates import CertificateFiles, make_self_signed
+
+        files = CertificateFiles(self.dir / "tls" / "provider.crt", self.dir / "tls" / "provider.key")
+        make_self_signed(files, [self.realm, "127.0.0.1"])
+        tls_cfg = self.dir / "tls.cfg"
+        own = f"certificate = {files.certificate}\nprivate_key = {files.key}\n"
+        # The customer's certificate is self-signed too: the provider does not check it.
+        tls_cfg.write_text(
+            "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n" + own
+            + "\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n" + own)
+        return {"tls_listen": f"enable_tls=yes\nlisten=tls:127.0.0.1:{self.tls_port}",
+                "tls_modules": f'loadmodule "tls.so"\nmodparam("tls", "config", "{tls_cfg}")'}
+
+    @property
+    def certificate(self) -> Path:
+        """The provider's (self-signed) certificate, with `tls`."""
+        return self.dir / "tls" / "provider.crt"
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -49,11 +49,11 @@ def seed_generated_sounds(settings: Settings) -> None:
 
 class Stack:
     def __init__(self, data_dir: Path, spare_workers: int = 2, workers_max: int = WORKERS_MAX):
-        base = free_port_block(3 + workers_max)
+        base = free_port_block(4 + workers_max)
         rtp = free_port_block(workers_max * 40)
         self.settings = Settings(
             data_dir=data_dir, http_port=base, sip_port=base + 1, kamailio_rpc_port=base + 2,
-            worker_sip_port_base=base + 3, worker_count_max=workers_max, rtp_port_base=rtp,
+            sip_tls_port=base + 3, worker_sip_port_base=base + 4, worker_count_max=workers_max, rtp_port_base=rtp,
             spare_workers=spare_workers, clock_file=str(data_dir / "clock"),
         )
         self.process: subprocess.Popen | None = None
@@ -76,7 +76,7 @@ class Stack:
         s = self.settings
         argv = [
             sys.executable, "-m", "appliance.cli", "run", "--data-dir", str(s.data_dir),
-            "--http-port", str(s.http_port), "--sip-port", str(s.sip_port),
+            "--http-port", str(s.http_port), "--sip-port", str(s.sip_port), "--sip-tls-port", str(s.sip_tls_port),
             "--kamailio-rpc-port", str(s.kamailio_rpc_port),
             "--worker-sip-port-base", str(s.worker_sip_port_base),
             "--worker-count-max", str(s.worker_count_max),

@@ -901,3 +901,76 @@ def test_settings_page_shows_and_saves_the_dialling_prefixes(browser):
         assert get_system_settings().international_prefix == "011"
     finally:
         update_system_settings({"national_prefix": "0", "international_prefix": "00"})
+
+
+# -- TLS: the certificate check per trunk, the appliance's own certificate -----------------------
+
+
+def test_a_tls_trunk_verifies_the_providers_certificate_unless_told_not_to(web):
+    trunk = _trunk(host="sip.example.com", transport="tls")
+    assert service.to_public(trunk)["tls_verify"] is True
+    relaxed = service.update_trunk(trunk.name, {"tls_verify": False})
+    assert service.to_public(relaxed)["tls_verify"] is False
+    assert _field_of({"name": "ok1", "host": "sip.example.com", "register": False, "tls_verify": "no"}) == "tls_verify"
+
+
+def test_the_new_trunk_form_offers_the_certificate_check_ticked(browser):
+    form = browser.get("/trunks/new")
+    assert re.search(r'<input type="checkbox" id="tls_verify" name="tls_verify" value="1" checked', form.text)
+
+
+def test_the_appliance_makes_its_own_certificate_once_key_private_names_in_it(tmp_path, monkeypatch):
+    import os
+
+    from cryptography import x509
+
+    from appliance import certificates
+    from appliance.settings import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    files = certificates.ensure(settings, ["pbx.example.com", "127.0.0.1"])
+    assert os.stat(files.key).st_mode & 0o777 == 0o600
+    cert = x509.load_pem_x509_certificate(files.certificate.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["pbx.example.com"]
+    assert [str(a) for a in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    # Same names: the same certificate; a new SIP domain: a new one.
+    assert certificates.ensure(settings, ["pbx.example.com"]).certificate.read_bytes() == files.certificate.read_bytes()
+    certificates.ensure(settings, ["voice.example.com", "127.0.0.1"])
+    renewed = x509.load_pem_x509_certificate(files.certificate.read_bytes())
+    assert renewed.serial_number != cert.serial_number
+    # A certificate the administrator put there is never replaced, even without the names.
+    other = certificates.CertificateFiles(tmp_path / "o.crt", tmp_path / "o.key")
+    monkeypatch.setattr(certificates, "SELF_MADE", "Example Corp")
+    certificates.make_self_signed(other, ["admin.example.com"])
+    monkeypatch.undo()
+    installed = other.certificate.read_bytes()
+    files.certificate.write_bytes(installed)
+    files.key.write_bytes(other.key.read_bytes())
+    certificates.ensure(settings, ["voice.example.com"])
+    assert files.certificate.read_bytes() == installed
+
+
+def test_tls_listens_on_5061_beside_5060_and_stays_off_on_other_ports_unless_given():
+    from appliance.cli import _settings, build_parser
+    from appliance.settings import Settings
+
+    assert Settings().sip_tls_port == 5061
+    assert Settings(sip_port=6060).sip_tls_port == 0
+    assert Settings(sip_port=6060, sip_tls_port=6061).sip_tls_port == 6061
+    args = build_parser().parse_args(["run", "--sip-port", "6060", "--sip-tls-port", "6062"])
+    assert _settings(args).sip_tls_port == 6062
+    assert _settings(build_parser().parse_args(["run", "--sip-tls-port", "0"])).sip_tls_port == 0
+
+
+def test_tls_cfg_verifies_providers_against_the_system_and_the_trusted_trunk_certificates(tmp_path):
+    from appliance.settings import Settings
+    from appliance.sipedge import tls
+
+    settings = Settings(data_dir=tmp_path, sip_tls_port=5061)
+    text = tls.render_text(settings, "pbx.example.com", None)
+    client = text.split("[client:default]")[1]
+    assert "verify_certificate = yes" in client and "ca_path = /etc/ssl/certs" in client
+    assert "ca_list" not in client
+    trusted = tmp_path / "trusted.pem"
+    assert f"ca_list = {trusted}" in tls.render_text(settings, "pbx.example.com", trusted)

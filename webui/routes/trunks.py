@@ -45,7 +45,7 @@ GROUP_PAGE = "/trunks/groups"
 TRUNK_TEXT_FIELDS = ("name", "title", "preset", "auth_user", "from_user", "provider_domain", "host", "transport",
                      "max_calls", "country_code", "inbound_procedure", "outbound_caller_id", "called_header",
                      "price_list")
-TRUNK_BOOL_FIELDS = ("register", "keepalive", "enabled")
+TRUNK_BOOL_FIELDS = ("register", "keepalive", "tls_verify", "enabled")
 CODEC_SLOTS = 3
 STATE_LABELS = {
     "registered": N_("Registered"),
@@ -300,7 +300,8 @@ def new_trunk_form():
     if presets.get(key) is None:
         key = presets.DEFAULT
     values = {field: "" for field in TRUNK_TEXT_FIELDS}
-    values.update({"enabled": True, "inbound_procedure": "main", "max_calls": "0", "ip_auth": "", "password": ""})
+    values.update({"enabled": True, "tls_verify": True, "inbound_procedure": "main", "max_calls": "0",
+                   "ip_auth": "", "password": ""})
     return _trunk_form(200, "new", _preset_values(key, values))
 
 
@@ -778,6 +779,9 @@ _TRUNK_WRITABLE = {
     "register": {"type": "boolean", "description": "register to the provider (off for dynamic and IP-auth trunks)"},
     "keepalive": {"type": "boolean", "description": "send OPTIONS keep-alives"},
     "transport": {"type": "string", "enum": list(TRANSPORTS)},
+    "tls_verify": {"type": "boolean", "default": True,
+                   "description": "TLS: verify the provider's certificate against the system's CAs; false accepts a "
+                                  "self-signed one (a PBX, a test provider)"},
     "codecs": {"type": "array", "items": {"type": "string", "enum": list(service.CODECS)}, "minItems": 1,
                "description": "in order of preference, no duplicates"},
     "max_calls": {"type": "integer", "minimum": 0, "maximum": service.MAX_CALLS_MAX, "description": "0: no limit"},

@@ -64,6 +64,7 @@
   </select>
   % field_error("transport")
   </div>
+  % checkbox("tls_verify", _("Verify the provider's certificate"), _("With TLS: the provider's certificate must be signed by an authority the system trusts. Untick only for a PBX or provider with a self-signed certificate."))
   % text_input("provider_domain", _("Provider domain"), _("Domain used in From and the request URI when it differs from the host (optional)."), 'class="mono" spellcheck="false"')
   % checkbox("register", _("Register"), _("Register to the provider (outbound registration). Off for \"dynamic\" and for IP authentication."))
   % checkbox("keepalive", _("Keep-alive"), _("Send OPTIONS regularly to check the provider answers and keep NAT open."))
