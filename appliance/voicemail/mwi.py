@@ -99,5 +99,7 @@ def _run() -> None:
         settings, extension, new, old = _queue.get()
         try:
             send(settings, extension, new, old)
+        except SipEdgeError as exc:
+            log.warning("MWI to %s not sent: %s", extension, exc)
         except Exception:  # noqa: BLE001 -- MWI is best effort; the next change sends it again
             log.exception("MWI to %s failed", extension)

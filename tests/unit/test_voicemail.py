@@ -1,4 +1,6 @@
-"""Voicemail without Kamailio: the box service (PIN, quota, retention, email option) and the web API.
+"""Voicemail without Kamailio: the box service (PIN, quota, retention, email option), the phone menus
+with a scripted channel, and the web API and pages (tests that open their own store come first: the
+module's web server keeps its store to the end).
 
 The API runs on a real cheroot server in this process (tests.support.browser.running_web); bad
 input answers 400 naming the field, a user only ever sees their own box.
@@ -9,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import os
 import struct
 import wave
 from pathlib import Path
@@ -21,7 +24,7 @@ from appliance.users.models import User
 from appliance.voicemail import email as vm_email
 from appliance.voicemail import service, storage
 from appliance.voicemail.models import Box, Message
-from tests.support.browser import STRONG, running_web
+from tests.support.browser import CHROMIUM, STRONG, launch_chromium, running_web
 from tests.support.fake_channel import FakeChannel, make_call
 
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
@@ -175,6 +178,90 @@ def test_attach_and_delete_removes_the_message_only_once_the_mail_is_sent(store)
     assert not storage.message_path(store, message.file).exists()
 
 
+# -- the phone menus, with a scripted channel ------------------------------------------------------------
+
+class KeypadChannel(FakeChannel):
+    """Keys the caller presses when they hear a prompt ({prompt name: [keys, ...]}); a recording is a tone."""
+
+    def __init__(self, keys: dict[str, list[str]], **kw):
+        super().__init__(**kw)
+        self.keys = {k: list(v) for k, v in keys.items()}
+        self.pending = ""
+
+    def play(self, path, loop=False, wait=True, stop_on_digit=False):
+        super().play(path, loop, wait, stop_on_digit)
+        queue = self.keys.get(Path(path).stem)
+        if queue:
+            self.pending += queue.pop(0)
+
+    def collect_digits(self, max_digits, timeout, terminator="#"):
+        self._check()
+        taken = ""
+        while self.pending and len(taken) < max_digits:
+            digit, self.pending = self.pending[0], self.pending[1:]
+            if terminator and digit in terminator:
+                break
+            taken += digit
+        self.log.append(("digits", taken))
+        return taken
+
+    def record(self, path, max_seconds, stop_digits="#"):
+        Path(path).write_bytes(wav_bytes(2))
+        return 2.0
+
+
+def test_by_phone_the_owner_changes_the_pin_records_a_greeting_and_hears_who_called_when(store):
+    from appliance.dialplan.apps.voicemail import voicemail_listen
+
+    make_user("201")
+    service.update_box("201", {"enabled": True, "pin": "1111", "announce": True})
+    box = service.get_box("201")
+    service.store_message(store, box, recording(store, box, 1), "0612", "", NOW)
+    channel = KeypadChannel({
+        "vm_enter_pin": ["1111#"],
+        "vm_main_menu": ["0", "1", "#"],
+        "vm_options_menu": ["4", "1", "*"],
+        "vm_new_pin": ["98765#"], "vm_pin_again": ["98765#"],
+        "vm_message_menu": ["*"],
+    }, caller="201", callee="*95", language="en")
+    voicemail_listen(make_call(store, channel, user="201"), {"mode": "own"})
+
+    box = service.get_box("201")
+    assert service.check_pin(box, "98765") and not service.check_pin(box, "1111")
+    assert box.greetings["unavailable"]["source"] == "recorded"
+    assert service.greeting_file(store, box, "unavailable") is not None
+    heard = channel.heard
+    assert heard.index("vm_pin_changed") < heard.index("vm_greeting_saved")
+    message_file = Path(service.list_messages(box)[0].file).stem
+    played = heard.index(message_file)
+    assert heard[played - 1] not in ("vm_main_menu", "vm_message_menu")   # the spoken header came first
+    assert service.list_messages(box)[0].read is True
+    assert heard[-1] == "goodbye" and channel.hangup_code is None and not channel.is_up
+
+
+def test_a_caller_who_presses_hash_skips_the_greeting_and_leaves_a_message(store):
+    from appliance.dialplan.apps.voicemail import voicemail
+
+    make_user("201")
+    service.update_box("201", {"enabled": True})
+    channel = KeypadChannel({"vm_leave_message": ["#"]}, caller="202", callee="201", language="fr")
+    voicemail(make_call(store, channel, user="202"), {"box": "201", "greeting": "busy"})
+    [message] = service.list_messages(service.get_box("201"))
+    assert message.caller == "202" and message.duration == 2.0
+    assert channel.heard.index("vm_leave_message") < channel.heard.index("beep") < channel.heard.index(
+        "vm_message_saved_for")
+
+
+def test_a_disabled_box_is_announced_as_unavailable(store):
+    from appliance.dialplan.apps.voicemail import voicemail
+
+    make_user("201")
+    channel = KeypadChannel({}, caller="202", callee="201")
+    voicemail(make_call(store, channel, user="202"), {"box": "201"})
+    assert "not_available" in channel.heard and channel.hangup_code == 480
+    assert service.list_messages(service.get_box("201")) == []
+
+
 # -- the web API ---------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -293,85 +380,64 @@ def test_pages_render_for_the_admin_and_the_portal(web, admin):
     assert alice.get("/voicemail").status == 403
 
 
-# -- the phone menus, with a scripted channel ------------------------------------------------------------
+# -- in a browser ------------------------------------------------------------------------------------------
 
-class KeypadChannel(FakeChannel):
-    """Keys the caller presses when they hear a prompt ({prompt name: [keys, ...]}); a recording is a tone."""
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+def test_in_a_browser_the_admin_adds_and_deletes_boxes_and_a_user_manages_messages(web, admin):
+    from playwright.sync_api import expect, sync_playwright
 
-    def __init__(self, keys: dict[str, list[str]], **kw):
-        super().__init__(**kw)
-        self.keys = {k: list(v) for k, v in keys.items()}
-        self.pending = ""
-
-    def play(self, path, loop=False, wait=True, stop_on_digit=False):
-        super().play(path, loop, wait, stop_on_digit)
-        queue = self.keys.get(Path(path).stem)
-        if queue:
-            self.pending += queue.pop(0)
-
-    def collect_digits(self, max_digits, timeout, terminator="#"):
-        self._check()
-        taken = ""
-        while self.pending and len(taken) < max_digits:
-            digit, self.pending = self.pending[0], self.pending[1:]
-            if terminator and digit in terminator:
-                break
-            taken += digit
-        self.log.append(("digits", taken))
-        return taken
-
-    def record(self, path, max_seconds, stop_digits="#"):
-        Path(path).write_bytes(wav_bytes(2))
-        return 2.0
-
-
-def test_by_phone_the_owner_changes_the_pin_records_a_greeting_and_hears_who_called_when(store):
-    from appliance.dialplan.apps.voicemail import voicemail_listen
-
-    make_user("201")
-    service.update_box("201", {"enabled": True, "pin": "1111", "announce": True})
-    box = service.get_box("201")
-    service.store_message(store, box, recording(store, box, 1), "0612", "", NOW)
-    channel = KeypadChannel({
-        "vm_enter_pin": ["1111#"],
-        "vm_main_menu": ["0", "1", "#"],
-        "vm_options_menu": ["4", "1", "*"],
-        "vm_new_pin": ["98765#"], "vm_pin_again": ["98765#"],
-        "vm_message_menu": ["*"],
-    }, caller="201", callee="*95", language="en")
-    voicemail_listen(make_call(store, channel, user="201"), {"mode": "own"})
-
-    box = service.get_box("201")
-    assert service.check_pin(box, "98765") and not service.check_pin(box, "1111")
-    assert box.greetings["unavailable"]["source"] == "recorded"
-    assert service.greeting_file(store, box, "unavailable") is not None
-    heard = channel.heard
-    assert heard.index("vm_pin_changed") < heard.index("vm_greeting_saved")
-    message_file = Path(service.list_messages(box)[0].file).stem
-    played = heard.index(message_file)
-    assert heard[played - 1] not in ("vm_main_menu", "vm_message_menu")   # the spoken header came first
-    assert service.list_messages(box)[0].read is True
-    assert heard[-1] == "goodbye" and channel.hangup_code is None and not channel.is_up
-
-
-def test_a_caller_who_presses_hash_skips_the_greeting_and_leaves_a_message(store):
-    from appliance.dialplan.apps.voicemail import voicemail
-
-    make_user("201")
-    service.update_box("201", {"enabled": True})
-    channel = KeypadChannel({"vm_leave_message": ["#"]}, caller="202", callee="201", language="fr")
-    voicemail(make_call(store, channel, user="202"), {"box": "201", "greeting": "busy"})
-    [message] = service.list_messages(service.get_box("201"))
-    assert message.caller == "202" and message.duration == 2.0
-    assert channel.heard.index("vm_leave_message") < channel.heard.index("beep") < channel.heard.index(
-        "vm_message_saved_for")
-
-
-def test_a_disabled_box_is_announced_as_unavailable(store):
-    from appliance.dialplan.apps.voicemail import voicemail
-
-    make_user("201")
-    channel = KeypadChannel({}, caller="202", callee="201")
-    voicemail(make_call(store, channel, user="202"), {"box": "201"})
-    assert "not_available" in channel.heard and channel.hangup_code == 480
-    assert service.list_messages(service.get_box("201")) == []
+    box = service.get_box("202")
+    service.store_message(web.settings, box, recording(web.settings, box, 1), "0698765432", "", NOW)
+    mine = service.get_box("201")
+    for caller in ("0611111111", "0622222222"):
+        service.store_message(web.settings, mine, recording(web.settings, mine, 1), caller, "", NOW)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            for login in ("admin", "201"):
+                context = browser.new_context(locale="en-US")
+                page = context.new_page()
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                page.on("dialog", lambda dialog: dialog.accept())
+                page.goto(web.url + "/login")
+                page.fill("#username", login)
+                page.fill("#password", STRONG)
+                page.click("button[type=submit]:has-text('Log in')")
+                page.wait_for_load_state("networkidle")
+                if login == "admin":
+                    page.goto(web.url + "/voicemail")
+                    page.fill("#vm-number", "201")
+                    page.click("[data-vm-create] button[type=submit]")
+                    expect(page.locator('#voicemail-create [data-error-for="number"]')).to_be_visible()
+                    page.fill("#vm-number", "300")
+                    page.fill("#vm-name", "Reception")
+                    page.fill("#vm-subscribers", "201")
+                    page.click("[data-vm-create] button[type=submit]")
+                    expect(page.locator('tr[data-number="300"]')).to_contain_text("Reception")
+                    page.click('tr[data-number="202"] [data-vm-delete]')      # holds a message: asked twice
+                    expect(page.locator('tr[data-number="202"] td').nth(4)).to_have_text("0")  # "new" count
+                    assert Message.select().where(Message.box == box.id).count() == 0
+                else:
+                    page.goto(web.url + "/portal/voicemail")
+                    rows = page.locator('[data-vm-messages="201"] tr[data-message]')
+                    held = len(service.list_messages(mine))
+                    expect(rows).to_have_count(held)
+                    rows.nth(0).locator('[data-vm-msg="read"]').click()
+                    expect(rows.nth(0).locator('[data-vm-msg="unread"]')).to_be_visible()
+                    rows.nth(1).locator('[data-vm-msg="delete"]').click()
+                    expect(rows).to_have_count(held - 1)
+                    page.click("details summary")
+                    page.fill("#vm-pin-201", "12ab")
+                    page.click('[data-vm-settings="201"] button[type=submit]')
+                    expect(page.locator('[data-vm-settings="201"] [data-error-for="pin"]')).to_contain_text("digits")
+                    page.fill("#vm-pin-201", "2580")
+                    page.click('[data-vm-settings="201"] button[type=submit]')
+                    expect(page.locator('[data-vm-settings="201"] [data-saved]')).to_be_visible()
+                    assert service.check_pin(service.get_box("201"), "2580")
+                    expect(page.locator("h2", has_text="300")).to_be_visible()   # the shared box she subscribes to
+                context.close()
+        finally:
+            browser.close()
+    assert errors == [], f"JavaScript errors: {errors}"
