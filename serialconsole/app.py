@@ -223,7 +223,8 @@ def _boot_recover(term: Terminal, console: Console) -> None:
         return
     term.say("Keeping a backup of the configuration...")
     backup, how, password = recovery.factory_reset(console.settings)
-    term.say(f"Backup kept: {backup} ({how}).")
+    term.say(f"Backup kept ({how}):")
+    term.say(f"  {backup}")
     term.say("The configuration is back to factory defaults.")
     term.say(f"New one-time password for admin: {password}")
 
