@@ -8,7 +8,7 @@ benchmark drive it directly. Who gets a device's file:
 3. through its secret link (`/prov/t/<token>/...`), a right digest answer, or from inside its trusted
    ranges, the device gets its file;
 4. a device that never received its credentials gets them once without any (first contact), while
-   auto-add is open (or within 2 h of being added by hand);
+   auto-add is open;
 5. an unknown MAC is added (not assigned) while auto-add is open, else 404;
 6. anything else is challenged (401, digest); a wrong answer counts as a failure for the address.
 

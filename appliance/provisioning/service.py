@@ -205,13 +205,10 @@ def prov_password(device: Device) -> str:
 
 
 def first_contact_open(device: Device) -> bool:
-    """May this device fetch its config without credentials, once, to learn them? While auto-add is
-    open, or within AUTO_ADD_WINDOW of being added by hand."""
-    if device.credentials_delivered:
-        return False
-    if device.added_by == "manual" and device.created_at and now() - device.created_at < AUTO_ADD_WINDOW:
-        return True
-    return auto_add_open()
+    """May this device fetch its config without credentials, once, to learn them? Only while auto-add
+    is open (the installer is there, on the LAN). A device added by hand gets its config through its
+    link, its trusted ranges, or the credentials typed into the phone."""
+    return not device.credentials_delivered and auto_add_open()
 
 
 def seen(device: Device, ip: str, filename: str, vendor: str = "", model: str = "", firmware: str = "",

@@ -13,7 +13,7 @@ from appliance.provisioning.vendors.base import Context, Vendor
 
 
 def _quoted(value: str) -> str:
-    return '"' + str(value).replace('"', "").replace("'", "") + '"'
+    return '"' + str(value).replace('"', "") + '"'
 
 
 class Gigaset(Vendor):

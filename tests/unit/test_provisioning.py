@@ -1,0 +1,472 @@
+"""Provisioning: every vendor's files rendered and parsed back, file names and User-Agents per vendor,
+who may fetch what (digest, trusted ranges, link, first contact, auto-add window, bans), and the
+devices API's answers to bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from appliance.auth import sessions
+from appliance.provisioning import digest, server, service
+from appliance.provisioning.models import Device
+from appliance.provisioning.vendors import BY_KEY, VENDORS, identify, match_file
+from appliance.users import service as users
+from tests.support.browser import STRONG, running_web
+
+SIP_PASSWORD = "Sip-Secret-4711"
+HOST = "10.135.0.1"
+PHONE_IP = "10.135.0.50"
+
+# One device per vendor: its MAC, the file it asks for, the User-Agent it sends.
+PHONES = {
+    "yealink": ("805ec0a1b2c3", "805ec0a1b2c3.cfg", "Yealink SIP-T46S 66.86.0.15 80:5e:c0:a1:b2:c3"),
+    "snom": ("000413a1b2c3", "snomD785-000413A1B2C3.htm",
+             "Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12-00004-g9ba52f5 000413A1B2C3 SXM:0 UXM:0)"),
+    "grandstream": ("c074ada1b2c3", "cfgc074ada1b2c3.xml",
+                    "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId c074ada1b2c3"),
+    "polycom": ("0004f2a1b2c3", "0004f2a1b2c3-phone.cfg", "FileTransport PolycomVVX-VVX_411-UA/5.9.5.0614"),
+    "fanvil": ("0c383ea1b2c3", "0c383ea1b2c3.cfg", "Fanvil X4U 2.12.1 0c383ea1b2c3"),
+    "gigaset": ("7c2f80a1b2c3", "7C2F80A1B2C3.xml", "Gigaset N870 IP PRO/83.V2.11.0+build.a546b8d;7C2F80A1B2C3"),
+}
+
+
+# -- parsing configs back, the way each phone reads them ---------------------------------------------
+
+def _yealink(text: str) -> dict:
+    values = dict(line.split(" = ", 1) for line in text.splitlines() if " = " in line and not line.startswith("#"))
+    return {"extension": values.get("account.1.user_name", ""), "password": values.get("account.1.password", ""),
+            "server": values.get("account.1.sip_server.1.address", ""),
+            "port": values.get("account.1.sip_server.1.port", ""), "enabled": values.get("account.1.enable"),
+            "name": values.get("account.1.display_name", ""),
+            "prov_user": values.get("static.auto_provision.server.username", ""),
+            "prov_password": values.get("static.auto_provision.server.password", "")}
+
+
+def _snom(text: str) -> dict:
+    settings = ET.fromstring(text).find("phone-settings")
+    get = lambda tag: (settings.findtext(tag) or "")  # noqa: E731
+    outbound = get("user_outbound")
+    server_host, _, rest = outbound.partition(":")
+    return {"extension": get("user_name"), "password": get("user_pass"), "server": server_host,
+            "port": rest.split(";")[0], "enabled": "1" if get("user_active") == "on" else "0",
+            "name": get("user_realname"), "prov_user": get("http_user"), "prov_password": get("http_pass")}
+
+
+def _grandstream(text: str) -> dict:
+    config = ET.fromstring(text).find("config")
+    get = lambda tag: (config.findtext(tag) or "")  # noqa: E731
+    server_host, _, port = get("P47").partition(":")
+    return {"extension": get("P35"), "password": get("P34"), "server": server_host, "port": port,
+            "enabled": get("P271"), "name": get("P3"), "prov_user": get("P1360"), "prov_password": get("P1361")}
+
+
+def _polycom(text: str) -> dict:
+    root = ET.fromstring(text)
+    reg = root.find("reg").attrib
+    dev = root.find("device").attrib if root.find("device") is not None else {}
+    return {"extension": reg.get("reg.1.address", ""), "password": reg.get("reg.1.auth.password", ""),
+            "server": reg.get("reg.1.server.1.address", ""), "port": reg.get("reg.1.server.1.port", ""),
+            "enabled": "1" if reg.get("reg.1.address") else "0", "name": reg.get("reg.1.displayName", ""),
+            "prov_user": dev.get("device.prov.user", ""), "prov_password": dev.get("device.prov.password", "")}
+
+
+def _fanvil(text: str) -> dict:
+    root = ET.fromstring(text)
+    line = root.find("sip/line")
+    get = lambda tag: (line.findtext(tag) or "")  # noqa: E731
+    return {"extension": get("PhoneNumber"), "password": get("RegisterPswd"), "server": get("RegisterAddr"),
+            "port": get("RegisterPort"), "enabled": get("EnableReg"), "name": get("DisplayName"),
+            "prov_user": root.findtext("ap/FlashUsername") or "", "prov_password": root.findtext("ap/FlashPassword") or ""}
+
+
+def _gigaset(text: str) -> dict:
+    items = {i.get("ID"): i.get("value", "").strip('"') for i in ET.fromstring(text).iter("SYMB_ITEM")}
+    return {"extension": items.get("BS_IP_Data1.aucS_SIP_USER_ID_1", ""),
+            "password": items.get("BS_IP_Data1.aucS_SIP_PASSWORD_1", ""),
+            "server": items.get("BS_IP_Data1.aucS_SIP_SERVER_1", ""),
+            "port": items.get("BS_IP_Data1.uiI_SIP_SERVER_PORT_1", ""),
+            "enabled": items.get("BS_IP_Data1.ucB_SIP_ACCOUNT_IS_ACTIVE_1", ""),
+            "name": items.get("BS_IP_Data1.aucS_SIP_DISPLAYNAME_1", ""),
+            "prov_user": items.get("BS_IP_Data1.aucS_DATA_SERVER_USERNAME", ""),
+            "prov_password": items.get("BS_IP_Data1.aucS_DATA_SERVER_PASSWORD", "")}
+
+
+PARSERS = {"yealink": _yealink, "snom": _snom, "grandstream": _grandstream, "polycom": _polycom,
+           "fanvil": _fanvil, "gigaset": _gigaset}
+
+
+# -- fixtures ---------------------------------------------------------------------------------------------
+
+class Clock:
+    def __init__(self):
+        self.now = dt.datetime(2026, 11, 22, 9, 0, 0)
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = Clock()
+    monkeypatch.setattr(service, "now", c)
+    return c
+
+
+@pytest.fixture
+def prov(store, clock):
+    users.create_user({"extension": "201", "first_name": "Zoé", "last_name": "O'Brien & Co",
+                       "sip_password": SIP_PASSWORD})
+    yield store
+    sessions.clear_failures(PHONE_IP)
+
+
+def fetch(settings, filename, ua="", ip=PHONE_IP, auth=None, token=None):
+    path = f"t/{token}/{filename}" if token else filename
+    return server.handle(server.ProvRequest(path=path, client_ip=ip, user_agent=ua, host=HOST, port=80,
+                                            authorization=auth), settings)
+
+
+def fetch_with_digest(settings, filename, username, password, ua="", ip=PHONE_IP):
+    challenge = fetch(settings, filename, ua, ip)
+    assert challenge.status == 401, challenge.body
+    auth = digest.authorization(username, password, "GET", "/prov/" + filename, challenge.headers["WWW-Authenticate"])
+    return fetch(settings, filename, ua, ip, auth=auth)
+
+
+def add(mac, vendor, user=None, ranges=None):
+    data = {"mac": mac, "vendor": vendor}
+    if user:
+        data["user"] = user
+    if ranges:
+        data["trusted_ranges"] = ranges
+    return service.create_device(data)
+
+
+# -- every vendor: its config parsed back --------------------------------------------------------------
+
+@pytest.mark.parametrize("vendor", sorted(PHONES))
+def test_an_assigned_phone_gets_its_account_in_its_vendors_format(prov, vendor):
+    mac, filename, ua = PHONES[vendor]
+    _device, password = add(mac, vendor, user="201")
+    answer = fetch_with_digest(prov, filename, mac, password, ua)
+    assert answer.status == 200
+    config = PARSERS[vendor](answer.body.decode())
+    assert config["extension"] == "201" and config["password"] == SIP_PASSWORD
+    assert config["server"] == HOST and config["port"] == str(prov.sip_port)
+    assert config["enabled"] == "1" and config["name"] == "Zoé O'Brien & Co"
+    assert config["prov_user"] == mac and config["prov_password"] == password
+    device = Device.get(Device.mac == mac)
+    assert device.ip == PHONE_IP and device.vendor == vendor and device.last_file == filename
+
+
+@pytest.mark.parametrize("vendor", sorted(PHONES))
+def test_a_phone_assigned_to_nobody_gets_no_account_and_no_sip_secret(prov, vendor):
+    mac, filename, ua = PHONES[vendor]
+    _device, password = add(mac, vendor)
+    answer = fetch_with_digest(prov, filename, mac, password, ua)
+    assert answer.status == 200
+    text = answer.body.decode()
+    config = PARSERS[vendor](text)
+    assert config["extension"] == "" and config["password"] == "" and config["enabled"] == "0"
+    assert SIP_PASSWORD not in text and "201" not in text.replace(mac, "")
+
+
+@pytest.mark.parametrize("vendor,filename", [
+    ("yealink", "y000000000028.cfg"), ("yealink", "y000000000000.boot"), ("snom", "snomD785.htm"),
+    ("grandstream", "cfg.xml"), ("grandstream", "cfggxp2170.xml"), ("polycom", "000000000000.cfg"),
+    ("polycom", "sip.cfg"), ("fanvil", "f0X4U.cfg"),
+])
+def test_common_files_are_served_to_anyone_and_hold_no_secret(prov, vendor, filename):
+    add(PHONES[vendor][0], vendor, user="201")
+    answer = fetch(prov, filename, PHONES[vendor][2], ip="192.0.2.77")
+    assert answer.status == 200 and answer.headers == {}
+    text = answer.body.decode()
+    assert SIP_PASSWORD not in text and "password = " + SIP_PASSWORD not in text
+    if "xml" in answer.content_type:
+        ET.fromstring(text)
+    assert HOST in text or "CONFIG_FILES" in text or "include:config" in text  # where to go next
+
+
+def test_the_phonebook_in_each_vendors_format_lists_users_and_contacts(prov):
+    service.create_contact({"name": "Plumber & Sons", "number": "+33123456789"})
+    for vendor in VENDORS:
+        mac = PHONES[vendor.key][0]
+        device, _ = add(mac, vendor.key, user="201")
+        answer = fetch(prov, "phonebook.xml", token=service.link_token(device))
+        assert answer.status == 200, vendor.key
+        root = ET.fromstring(answer.body.decode())
+        texts = [t.strip() for t in root.itertext() if t.strip()]
+        assert "201" in texts and "+33123456789" in texts, (vendor.key, texts)
+    assert fetch(prov, "phonebook.xml").status == 404  # only through a device's link
+
+
+# -- file names and User-Agents ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("vendor,filename,mac", [
+    ("yealink", "805ec0a1b2c3.cfg", "805ec0a1b2c3"), ("yealink", "805EC0A1B2C3.cfg", "805ec0a1b2c3"),
+    ("yealink", "805ec0a1b2c3.boot", "805ec0a1b2c3"),
+    ("snom", "snomD785-000413A1B2C3.htm", "000413a1b2c3"), ("snom", "snom320-000413a1b2c3.htm", "000413a1b2c3"),
+    ("grandstream", "cfgc074ada1b2c3.xml", "c074ada1b2c3"), ("grandstream", "cfgC074ADA1B2C3.xml", "c074ada1b2c3"),
+    ("grandstream", "cfgc074ada1b2c3", "c074ada1b2c3"),
+    ("polycom", "0004f2a1b2c3.cfg", "0004f2a1b2c3"), ("polycom", "0004F2A1B2C3-phone.cfg", "0004f2a1b2c3"),
+    ("fanvil", "0c383ea1b2c3.cfg", "0c383ea1b2c3"), ("fanvil", "0C383EA1B2C3.cfg", "0c383ea1b2c3"),
+    ("gigaset", "7C2F80A1B2C3.xml", "7c2f80a1b2c3"), ("gigaset", "7c2f80a1b2c3.xml", "7c2f80a1b2c3"),
+])
+def test_each_vendors_file_names_with_upper_or_lower_case_mac(vendor, filename, mac):
+    found = match_file(filename, ua_vendor=vendor)
+    assert found is not None and found.vendor.key == vendor and found.kind == "device" and found.mac == mac
+    # Without a User-Agent, the MAC's OUI tells the vendors sharing a file name apart.
+    assert match_file(filename).vendor.key == vendor
+
+
+def test_a_name_several_vendors_use_goes_to_the_known_vendor_of_that_mac():
+    assert match_file("0c383ea1b2c3.cfg", known_vendor=lambda mac: "yealink").vendor.key == "yealink"
+    assert match_file("0c383ea1b2c3.cfg", ua_vendor="yealink").vendor.key == "yealink"
+    assert match_file("000000000000.cfg").kind == "common"
+    for bad in ("../etc/passwd", "805ec0a1b2c.cfg", "snom.htm", "cfg.txt", "index.html"):
+        assert match_file(bad) is None, bad
+
+
+@pytest.mark.parametrize("vendor", sorted(PHONES))
+def test_each_vendors_user_agent_names_vendor_model_firmware(vendor):
+    found = identify(PHONES[vendor][2])
+    assert found is not None and found.vendor == vendor and found.model and found.firmware
+    if vendor != "polycom":  # Poly puts the MAC in the file name only
+        assert found.mac == PHONES[vendor][0]
+    assert identify("curl/8.4.0") is None and identify("") is None
+
+
+def test_the_vendor_table_is_the_only_place_naming_vendors():
+    assert [v.key for v in VENDORS] == ["yealink", "snom", "grandstream", "polycom", "fanvil", "gigaset"]
+    for vendor in VENDORS:
+        assert BY_KEY[vendor.key] is vendor and vendor.device_files and vendor.sync_event and vendor.reboot_event
+    assert BY_KEY["snom"].reboot_event == "check-sync;reboot=true"
+
+
+# -- who may fetch a device's file ----------------------------------------------------------------------
+
+def test_a_wrong_digest_password_is_refused_and_repeated_failures_ban_the_address(prov):
+    mac, filename, ua = PHONES["yealink"]
+    _device, password = add(mac, "yealink", user="201")
+    for _ in range(sessions.LOGIN_FAILURES):
+        answer = fetch_with_digest(prov, filename, mac, "not-the-password", ua)
+        assert answer.status == 401 and SIP_PASSWORD.encode() not in answer.body
+        assert answer.headers["WWW-Authenticate"].startswith("Digest ")
+    banned = fetch(prov, filename, ua)
+    assert banned.status == 403 and SIP_PASSWORD.encode() not in banned.body
+    assert fetch(prov, "y000000000028.cfg", ua).status == 403  # banned for everything
+    other = fetch_with_digest(prov, filename, mac, password, ua, ip="10.135.0.51")
+    assert other.status == 200  # only the failing address
+    sessions.clear_failures(PHONE_IP)
+    assert fetch_with_digest(prov, filename, mac, password, ua).status == 200
+
+
+def test_a_digest_answer_for_another_device_or_a_replayed_uri_is_refused(prov):
+    mac, filename, ua = PHONES["yealink"]
+    add(mac, "yealink", user="201")
+    other_mac = "805ec0a1b2c4"
+    _other, other_password = add(other_mac, "yealink")
+    assert fetch_with_digest(prov, filename, other_mac, other_password, ua).status == 401
+    challenge = fetch(prov, f"{other_mac}.cfg", ua)
+    auth = digest.authorization(other_mac, other_password, "GET", f"/prov/{other_mac}.cfg",
+                                challenge.headers["WWW-Authenticate"])
+    assert fetch(prov, f"{other_mac}.cfg", ua, auth=auth).status == 200
+    assert fetch(prov, filename, ua, auth=auth).status == 401
+
+
+def test_an_address_outside_the_trusted_ranges_is_refused_even_with_the_right_password(prov):
+    mac, filename, ua = PHONES["snom"]
+    _device, password = add(mac, "snom", user="201", ranges=["10.135.0.0/24"])
+    outside = fetch_with_digest(prov, filename, mac, password, ua, ip="192.0.2.10") \
+        if fetch(prov, filename, ua, ip="192.0.2.10").status == 401 else fetch(prov, filename, ua, ip="192.0.2.10")
+    assert outside.status == 403 and SIP_PASSWORD.encode() not in outside.body
+    inside = fetch(prov, filename, ua, ip="10.135.0.99")  # inside its ranges: no password needed
+    assert inside.status == 200 and _snom(inside.body.decode())["password"] == SIP_PASSWORD
+
+
+def test_the_secret_link_serves_its_device_only(prov):
+    mac, filename, ua = PHONES["grandstream"]
+    device, _password = add(mac, "grandstream", user="201")
+    token = service.link_token(device)
+    answer = fetch(prov, filename, ua, ip="203.0.113.5", token=token)
+    assert answer.status == 200 and _grandstream(answer.body.decode())["password"] == SIP_PASSWORD
+    assert f"{HOST}/prov/t/{token}" in answer.body.decode()  # the phone keeps using its link
+    assert fetch(prov, "cfgc074ada1b2c4.xml", ua, ip="203.0.113.5", token=token).status == 403
+    assert fetch(prov, filename, ua, ip="203.0.113.5", token="x" * 32).status == 404
+    _, new_token = service.reset_link(mac)
+    assert fetch(prov, filename, ua, ip="203.0.113.5", token=token).status == 404
+    assert fetch(prov, filename, ua, ip="203.0.113.5", token=new_token).status == 200
+    sessions.clear_failures("203.0.113.5")
+
+
+def test_auto_add_creates_unknown_phones_unassigned_for_two_hours_then_closes(prov, clock):
+    mac, filename, ua = PHONES["yealink"]
+    assert fetch(prov, filename, ua).status == 404  # closed by default
+    assert Device.select().count() == 0
+    service.set_auto_add(True)
+    first = fetch(prov, filename, ua)
+    assert first.status == 200
+    config = _yealink(first.body.decode())
+    assert config["enabled"] == "0" and config["password"] == "" and SIP_PASSWORD not in first.body.decode()
+    device = Device.get(Device.mac == mac)
+    assert (device.vendor, device.model, device.firmware, device.user) == ("yealink", "T46S", "66.86.0.15", None)
+    # The first contact taught the phone its provisioning credentials; a second anonymous fetch is challenged.
+    assert config["prov_user"] == mac and digest.ha1(mac, config["prov_password"]) == device.prov_ha1
+    assert fetch(prov, filename, ua).status == 401
+    assert fetch_with_digest(prov, filename, mac, config["prov_password"], ua).status == 200
+    clock.now += dt.timedelta(hours=1, minutes=59)
+    assert fetch(prov, "805ec0a1b2c9.cfg", "Yealink SIP-T31G 124.85.0.40 80:5e:c0:a1:b2:c9").status == 200
+    clock.now += dt.timedelta(minutes=2)
+    assert not service.auto_add_open()
+    assert fetch(prov, "805ec0a1b2ca.cfg", "Yealink SIP-T31G 124.85.0.40 80:5e:c0:a1:b2:ca").status == 404
+    assert Device.select().count() == 2
+
+
+def test_after_a_password_reset_the_old_password_stops_working(prov):
+    mac, filename, ua = PHONES["fanvil"]
+    _device, old = add(mac, "fanvil", user="201")
+    assert fetch_with_digest(prov, filename, mac, old, ua).status == 200
+    _device, new = service.reset_password(mac)
+    assert new != old
+    assert fetch_with_digest(prov, filename, mac, old, ua).status == 401
+    answer = fetch_with_digest(prov, filename, mac, new, ua)
+    assert answer.status == 200 and _fanvil(answer.body.decode())["password"] == SIP_PASSWORD
+    sessions.clear_failures(PHONE_IP)
+
+
+def test_an_unassigned_then_assigned_device_gets_the_account_at_its_next_fetch(prov):
+    mac, filename, ua = PHONES["polycom"]
+    _device, password = add(mac, "polycom")
+    assert _polycom(fetch_with_digest(prov, filename, mac, password, ua).body.decode())["enabled"] == "0"
+    service.update_device(mac, {"user": "201"})
+    assert _polycom(fetch_with_digest(prov, filename, mac, password, ua).body.decode())["password"] == SIP_PASSWORD
+    service.update_device(mac, {"user": None})
+    assert SIP_PASSWORD.encode() not in fetch_with_digest(prov, filename, mac, password, ua).body
+
+
+@pytest.mark.parametrize("path", ["../../etc/passwd", "t/short/805ec0a1b2c3.cfg", "a/b.cfg", "x" * 300, ""])
+def test_odd_paths_get_404(prov, path):
+    assert fetch(prov, path).status == 404
+
+
+# -- service validation ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    ("00:15:65:AA:BB:CC", "001565aabbcc"), ("00-15-65-aa-bb-cc", "001565aabbcc"), ("001565AABBCC", "001565aabbcc"),
+    ("0015.65aa.bbcc", "001565aabbcc"), (" 00:15:65:aa:bb:cc ", "001565aabbcc"),
+])
+def test_mac_addresses_are_normalised(text, expected):
+    from appliance.provisioning import macs
+
+    assert macs.normalise(text) == expected
+
+
+# -- the API ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    running = running_web(tmp_path_factory.mktemp("prov-web"))
+    client = running.client()
+    assert client.api("POST", "/api/v1/session/password", {
+        "username": "admin", "current_password": running.admin_password, "new_password": STRONG}).status == 200
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def admin(web):
+    client = web.client()
+    assert client.api_login("admin", STRONG).status == 200
+    if client.api("GET", "/api/v1/users/300").status == 404:
+        assert client.api("POST", "/api/v1/users", {"extension": "300", "first_name": "Ann", "last_name": "Lee",
+                                                    "sip_password": SIP_PASSWORD}).status == 201
+    yield client
+    for device in client.api("GET", "/api/v1/devices").json():
+        client.api("DELETE", f"/api/v1/devices/{device['mac']}")
+    sessions.clear_failures("127.0.0.1")
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"mac": "00:15:65:zz:bb:cc"}, "mac"),
+    ({"mac": "0015.65aa"}, "mac"),
+    ({"mac": "ff:ff:ff:ff:ff:ff"}, "mac"),
+    ({"mac": 1234}, "mac"),
+    ({}, "mac"),
+    ({"mac": "00:15:65:aa:bb:cc", "user": "999"}, "user"),
+    ({"mac": "00:15:65:aa:bb:cc", "vendor": "nokia"}, "vendor"),
+    ({"mac": "00:15:65:aa:bb:cc", "trusted_ranges": ["10.0.0.0/33"]}, "trusted_ranges.0"),
+    ({"mac": "00:15:65:aa:bb:cc", "trusted_ranges": ["10.0.0.0/8", "nonsense"]}, "trusted_ranges.1"),
+    ({"mac": "00:15:65:aa:bb:cc", "label": "<script>"}, "label"),
+    ({"mac": "00:15:65:aa:bb:cc", "colour": "red"}, "colour"),
+])
+def test_bad_input_is_a_400_naming_the_field_and_adds_nothing(web, admin, body, field):
+    answer = admin.api("POST", "/api/v1/devices", body)
+    assert answer.status == 400 and answer.json()["field"] == field, answer.text
+    assert admin.api("GET", "/api/v1/devices").json() == []
+
+
+def test_a_duplicate_mac_in_another_notation_is_a_400_on_mac(web, admin):
+    assert admin.api("POST", "/api/v1/devices", {"mac": "00:15:65:aa:bb:cc"}).status == 201
+    answer = admin.api("POST", "/api/v1/devices", {"mac": "001565AABBCC"})
+    assert answer.status == 400 and answer.json()["field"] == "mac"
+    assert len(admin.api("GET", "/api/v1/devices").json()) == 1
+
+
+def test_assign_to_an_unknown_user_is_a_400_on_user_and_changes_nothing(web, admin):
+    assert admin.api("POST", "/api/v1/devices", {"mac": "00:15:65:aa:bb:cc", "user": "300"}).status == 201
+    answer = admin.api("PUT", "/api/v1/devices/001565aabbcc", {"user": "999"})
+    assert answer.status == 400 and answer.json()["field"] == "user"
+    assert admin.api("GET", "/api/v1/devices/001565aabbcc").json()["user"] == "300"
+    assert admin.api("PUT", "/api/v1/devices/001565aabbcc", {"user": None}).json()["user"] is None
+    assert admin.api("GET", "/api/v1/devices/00:00:00:00:00:01").status == 404
+    assert admin.api("PUT", "/api/v1/provisioning", {"auto_add": "yes"}).json()["field"] == "auto_add"
+    assert admin.api("POST", "/api/v1/devices/001565aabbcc/actions", {"action": "explode"}).json()["field"] == "action"
+
+
+def test_the_devices_api_shows_the_password_once_and_fetches_work_over_http(web, admin):
+    created = admin.api("POST", "/api/v1/devices", {"mac": "80:5E:C0:A1:B2:C3", "user": "300"})
+    assert created.status == 201
+    data = created.json()
+    password, link = data["provisioning_password"], data["provisioning_link"]
+    assert data["vendor"] == "yealink" and data["user"] == "300" and link.startswith(f"{web.url}/prov/t/")
+    listed = admin.api("GET", "/api/v1/devices").json()
+    assert "provisioning_password" not in listed[0] and "provisioning_link" not in listed[0]
+    assert listed[0]["registered"] is None  # no Kamailio in this test: unknown, not "no"
+    client = web.client()
+    ua = {"User-Agent": PHONES["yealink"][2]}
+    challenge = client.request("GET", "/prov/805ec0a1b2c3.cfg", headers=ua)
+    assert challenge.status == 401
+    auth = digest.authorization("805ec0a1b2c3", password, "GET", "/prov/805ec0a1b2c3.cfg",
+                                challenge.header("WWW-Authenticate"))
+    answer = client.request("GET", "/prov/805ec0a1b2c3.cfg", headers={**ua, "Authorization": auth})
+    assert answer.status == 200 and _yealink(answer.text)["password"] == SIP_PASSWORD
+    assert _yealink(answer.text)["server"] == "127.0.0.1"
+    reset = admin.api("POST", "/api/v1/devices/805ec0a1b2c3/password").json()
+    assert reset["provisioning_password"] != password
+    assert client.request("GET", link[len(web.url):] + "805ec0a1b2c3.cfg", headers=ua).status == 200
+    browser = web.client()
+    assert browser.login("admin", STRONG).status == 303
+    page = browser.get("/devices")
+    assert page.status == 200 and "80:5E:C0:A1:B2:C3" in page.text and "/prov/" in page.text
+    settings = admin.api("PUT", "/api/v1/provisioning", {"auto_add": True}).json()
+    assert settings["auto_add_open"] is True and settings["provisioning_url"] == f"{web.url}/prov/"
+    assert admin.api("PUT", "/api/v1/provisioning", {"auto_add": False}).json()["auto_add_open"] is False
+
+
+def test_a_technician_assigns_phones_and_a_user_cannot_see_them(web, admin):
+    for ext, role in (("310", "technician"), ("311", "user")):
+        admin.api("POST", "/api/v1/users", {"extension": ext, "first_name": role.title(), "last_name": "T",
+                                            "role": role, "web_password": STRONG})
+    assert admin.api("POST", "/api/v1/devices", {"mac": "00:15:65:aa:bb:cc"}).status == 201
+    tech = web.client()
+    assert tech.api_login("310", STRONG).status == 200
+    assert tech.api("PUT", "/api/v1/devices/001565aabbcc", {"user": "300"}).status == 200
+    user = web.client()
+    assert user.api_login("311", STRONG).status == 200
+    assert user.api("GET", "/api/v1/devices").status == 403
+    browser = web.client()
+    browser.login("311", STRONG)
+    assert browser.get("/devices").status == 403
