@@ -40,6 +40,8 @@ config) or `public=True`; a route with neither is refused to everyone
 | devices.read       |   x   |     x      |      | phones found or added, their status, firmware    |
 | devices.manage     |   x   |     x      |      | add, assign to a user, re-provision, reboot,     |
 |                    |       |            |      | reset provisioning password, delete, auto-add    |
+| backup.manage      |   x   |            |      | generate, download, upload, inspect and restore  |
+|                    |       |            |      | backups; the support bundle                      |
 
 Why: a technician installs and troubleshoots phones, so sees users,
 registrations, calls and bans and may lift a ban (a phone locked out by a
@@ -88,6 +90,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "voicemail.manage": frozenset({ADMIN}),
     "devices.read": frozenset({ADMIN, TECHNICIAN}),
     "devices.manage": frozenset({ADMIN, TECHNICIAN}),
+    "backup.manage": frozenset({ADMIN}),
 }
 
 
