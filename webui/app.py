@@ -23,6 +23,7 @@ from webui.routes import (
     timeranges,
     users,
 )
+from webui.routes import backup as backup_area
 from webui.routes import conferences as conferences_area
 from webui.routes import devices as devices_area
 from webui.routes import events as events_area
@@ -45,6 +46,7 @@ AREAS += (recordings_area,)
 AREAS += (voicemail_area,)
 AREAS += (mail_area,)
 AREAS += (conferences_area,)
+AREAS += (backup_area,)
 AREAS += (devices_area, provisioning_area)
 
 
