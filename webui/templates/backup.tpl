@@ -1,0 +1,111 @@
+% rebase("layout.tpl")
+% include("settings_tabs.tpl", tab="backup")
+% def field_error(name):
+%   if name in errors:
+<span class="field-error" data-field="{{name}}" role="alert">{{errors[name]}}</span>
+%   end
+% end
+<section class="card" id="backup-create">
+<h1>{{_("Backup")}}</h1>
+<p class="hint">{{_("A backup holds the configuration (users, dialplan, trunks, settings) and the sounds; add voicemail, recordings and call history if you want them too. Make one before every update.")}}</p>
+% if "_form" in errors:
+<p class="error" role="alert">{{errors["_form"]}}</p>
+% end
+<form method="post" action="/settings/backup/download" class="grid" id="backup-form" autocomplete="off">
+  <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+  <span>{{_("Include")}}</span>
+  <div>
+  % for part in optional_parts:
+    <label class="inline"><input type="checkbox" name="part_{{part}}" value="1" {{"checked" if part in values.get("parts", []) else ""}}> {{part_labels[part]}}</label><br>
+  % end
+  % field_error("parts")
+  </div>
+  <span>{{_("Secrets")}}</span>
+  <div>
+    <label class="inline"><input type="checkbox" name="secrets" id="secrets" value="1" {{"checked" if values.get("secrets", True) else ""}}> {{_("Include the passwords and the secret key (the archive is then encrypted with the passphrase)")}}</label>
+    <small class="hint">{{_("Without them, a restore keeps the passwords of the appliance it is restored on; users it does not know get none.")}}</small>
+  </div>
+  <label for="passphrase">{{_("Passphrase")}}</label>
+  <div><input type="password" id="passphrase" name="passphrase" minlength="8" autocomplete="new-password">
+  <small class="hint">{{_("At least 8 characters. Keep it safe: without it the archive cannot be restored.")}}</small>
+  % field_error("passphrase")
+  </div>
+  <label for="passphrase_confirm">{{_("Passphrase again")}}</label>
+  <div><input type="password" id="passphrase_confirm" name="passphrase_confirm" autocomplete="new-password">
+  % field_error("passphrase_confirm")
+  </div>
+  <div></div>
+  <div>
+    <button type="submit" id="download-backup">{{_("Generate and download the backup")}}</button>
+    <button type="submit" formaction="/settings/backup/store" id="store-backup">{{_("Generate a backup on the appliance")}}</button>
+  </div>
+</form>
+</section>
+
+<section class="card" id="backup-files">
+<h2>{{_("Backups on the appliance")}}</h2>
+% if not files:
+<p id="no-backups">{{_("No backup kept on the appliance.")}}</p>
+% else:
+<table class="list" id="backup-list">
+<thead><tr><th>{{_("Archive")}}</th><th>{{_("Size")}}</th><th>{{_("Date (UTC)")}}</th><th>{{_("Encrypted")}}</th><th></th></tr></thead>
+<tbody>
+% for f in files:
+<tr data-name="{{f["name"]}}" data-encrypted="{{"1" if f["encrypted"] else "0"}}">
+  <td class="mono">{{f["name"]}}</td>
+  <td>{{"{:,}".format(f["size"])}}</td>
+  <td>{{f["modified_at"].replace("T", " ").replace("+00:00", "")}}</td>
+  <td>{{_("yes") if f["encrypted"] else _("no")}}</td>
+  <td>
+    <a href="/settings/backup/files/{{f["name"]}}">{{_("Download")}}</a>
+    <button type="button" class="inspect-backup">{{_("Inspect")}}</button>
+    <button type="button" class="restore-backup">{{_("Restore…")}}</button>
+    <form method="post" action="/settings/backup/files/{{f["name"]}}/delete" class="inline">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <button type="submit" class="danger">{{_("Delete")}}</button>
+    </form>
+  </td>
+</tr>
+% end
+</tbody>
+</table>
+% end
+<h3>{{_("Restore from a file")}}</h3>
+<p class="hint">{{_("Upload an archive made by this or an older version of the software. It is checked in full before anything changes; a damaged, truncated or foreign file is refused and the configuration stays as it is.")}}</p>
+<div id="upload-box">
+  <input type="file" id="backup-file" accept=".pbxbak,application/octet-stream">
+  <button type="button" id="upload-backup">{{_("Upload")}}</button>
+  <span id="upload-status" role="status"></span>
+</div>
+<div id="restore-panel" class="card" hidden>
+  <h3 id="restore-title"></h3>
+  <div id="passphrase-row">
+    <label for="restore-passphrase">{{_("Passphrase of the archive")}}</label>
+    <input type="password" id="restore-passphrase" autocomplete="off">
+  </div>
+  <div id="archive-info" class="mono"></div>
+  <p class="error" data-errors hidden></p>
+  <div id="restore-confirm-row" hidden>
+    <label class="inline"><input type="checkbox" id="restore-confirm"> {{_("I understand that the current configuration is replaced by the archive's (it is kept on the appliance), every service restarts and everybody logs in again.")}}</label><br>
+    <button type="button" id="restore-now" class="danger" disabled>{{_("Restore this backup")}}</button>
+  </div>
+  <button type="button" id="check-archive">{{_("Check the archive")}}</button>
+  <div id="restore-result" role="status"></div>
+</div>
+</section>
+
+<section class="card" id="support-bundle">
+<h2>{{_("Support bundle")}}</h2>
+<p class="hint">{{_("For an escalation: the configuration and the logs with every password, key and PIN removed.")}}</p>
+<a class="button" href="/settings/backup/support-bundle" id="download-support-bundle">{{_("Download the support bundle")}}</a>
+</section>
+<div hidden id="backup-texts"
+  data-inspect="{{_("Archive {name}")}}"
+  data-restore="{{_("Restore {name}")}}"
+  data-created="{{_("Made on")}}" data-software="{{_("Software")}}" data-parts="{{_("Parts")}}"
+  data-contents="{{_("Contents")}}" data-migrates="{{_("made by an older version: it will be migrated")}}"
+  data-verified="{{_("Every checksum matches.")}}" data-uploading="{{_("Uploading…")}}"
+  data-checking="{{_("Checking the whole archive…")}}" data-restoring="{{_("Restoring…")}}"
+  data-restored="{{_("Restored. The previous configuration is kept in {previous}.")}}"
+  data-restarting="{{_("Every service restarts now: log in again in a few seconds with the archive's passwords.")}}"
+  data-restart-manually="{{_("Restart the appliance now: {services}.")}}"></div>
