@@ -12,6 +12,7 @@ Main menu (entry 1 and 5 where the manuals put them for SSH):
    8  Reboot                                  admin
    9  Shut down                               admin
   10  Shell                                   super admin (the built-in admin)
+  11  My SSH public keys (this account's authorized keys)
    0  Log out
 """
 
@@ -67,7 +68,44 @@ def main_menu() -> Menu:
         Entry("8", "Reboot", reboot, needs_admin),
         Entry("9", "Shut down", shutdown, needs_admin),
         Entry("10", "Shell (super admin only)", shell, needs_super_admin),
+        Entry("11", "My SSH public keys", ssh_keys),
     ])
+
+
+def ssh_keys(session: Session) -> None:
+    """List, add and remove the public keys this account logs in with over SSH."""
+    from appliance.errors import ValidationError
+    from serialconsole import keys
+
+    term = session.term
+    while True:
+        lines = keys.keys_of(session.login)
+        term.say(f"SSH public keys of {session.login}: {len(lines)}")
+        for number, line in enumerate(lines, 1):
+            kind, blob, comment = (line.split(None, 2) + ["", ""])[:3]
+            term.say(f"{number:>3}  {kind} ...{blob[-16:]} {comment}"[: term.width])
+        choice = term.read_line("a: add a key, d N: delete key N, Enter: back: ")
+        if not choice:
+            return
+        if choice == "a":
+            line = term.read_line("Paste the public key (one line): ", max_length=8192)
+            if not line:
+                continue
+            try:
+                keys.set_keys(session.login, "\n".join(lines + [line]))
+            except ValidationError as exc:
+                term.say(f"Not added: {exc.message}.")
+                continue
+            term.say("Key added.")
+        elif choice.startswith("d") and choice[1:].strip().isdigit():
+            number = int(choice[1:].strip())
+            if not 1 <= number <= len(lines):
+                term.say(f"No key {number}.")
+                continue
+            keys.set_keys(session.login, "\n".join(lines[: number - 1] + lines[number:]))
+            term.say(f"Key {number} removed.")
+        else:
+            term.say("Type a, d followed by a number, or press Enter.")
 
 
 def network_status(session: Session) -> None:

@@ -24,6 +24,8 @@ def add_parser(sub, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--baud", type=int, default=19200, help="serial speed (default 19200, 8N1)")
     parser.add_argument("--ssh-port", type=int, metavar="N", help="serve the SSH menu on this port (22 on the image)")
     parser.add_argument("--ssh-bind", default="127.0.0.1", help="address of the SSH menu (default 127.0.0.1)")
+    parser.add_argument("--kamailio-rpc-port", type=int,
+                        help="the SIP edge's JSON-RPC port on loopback, as given to appliance run (default 5090)")
     parser.add_argument("--no-boot-menu", action="store_true", help="serial: go straight to the login prompt")
     parser.add_argument("--boot-menu-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     parser.add_argument("--idle-timeout", type=float, default=300.0, help="seconds without input before a "
