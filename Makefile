@@ -4,9 +4,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# dnsmasq-base: the LAN DHCP server (netconfig; -base: no host DNS service started); udhcpc: WAN DHCP client.
 # libsox-fmt-mp3: sox reads uploaded MP3 prompts only with it (appliance.sounds).
-RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng
-TEST_DEBS := $(RUN_DEBS) sip-tester chromium
+RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc
+TEST_DEBS := $(RUN_DEBS) sip-tester chromium isc-dhcp-client
 ARGS ?=
 
 .PHONY: run test lint bench deps-run deps-test clean

@@ -5,11 +5,12 @@ setup(
     version="0.1.0",
     description="On-premise PBX appliance: Kamailio SIP edge, pjsua2 call core, Bottle web UI",
     python_requires=">=3.11",
-    packages=find_packages(include=["appliance*", "webui*", "serialconsole*"]),
+    packages=find_packages(include=["appliance*", "webui*", "serialconsole*", "netconfig*"]),
     include_package_data=True,
     package_data={
         "appliance": ["sipedge/templates/*", "sounds/*"],
         "webui": ["templates/*", "static/*", "locale/*/LC_MESSAGES/*"],
+        "netconfig": ["udhcpc.sh"],
     },
     install_requires=[
         "pjsua2-python==2.15.1.post1",
@@ -25,6 +26,8 @@ setup(
         "paramiko>=3.4",
         # RS-232 console menu, 19200 8N1 (serialconsole.serial_port).
         "pyserial>=3.5",
+        # Interfaces read inside network namespaces (netconfig.readif).
+        "netifaces>=0.11",
     ],
     extras_require={
         "test": [
