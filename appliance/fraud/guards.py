@@ -70,11 +70,14 @@ _calls_lock = threading.Lock()
 
 
 def check_outbound(user: str, number_e164: str, call_class: str, now_utc: dt.datetime | None = None, *,
-                   dialled: str | None = None) -> Verdict:
+                   dialled: str | None = None, call_id: str | None = None) -> Verdict:
     """May `user` (an extension, "" for a call not placed by a user) call `number_e164` now?
 
     `call_class` is appliance.trunks.numbers' class (emergency, premium, international...);
     `dialled` (optional) is the string as dialled, checked for bad characters too.
+    `call_id` (optional) is the call's CDR: let through, it is marked outbound in the same transaction
+    as the checks, so that calls of one user placed at the same instant cannot all pass the
+    simultaneous-call cap before any of them counts.
     """
     now = _naive_utc(now_utc)
     destination = countries.country_of(number_e164)
@@ -87,7 +90,7 @@ def check_outbound(user: str, number_e164: str, call_class: str, now_utc: dt.dat
             return _refuse(now, user, number_e164, "characters", "Invalid characters in number", CALL_NOT_ALLOWED,
                            "the number may hold only digits, * and #, with a leading +")
     try:
-        verdict, budget_event = _check(user, number_e164, call_class, destination, now)
+        verdict, budget_event = _check(user, number_e164, call_class, destination, now, call_id)
     except peewee.PeeweeException:
         log.exception("toll-fraud guard could not read the store: outbound call of %s refused", user)
         return _refuse(now, user, number_e164, "unavailable", "Fraud guard unavailable", TOO_MANY_CALLS,
@@ -104,8 +107,8 @@ def check_outbound(user: str, number_e164: str, call_class: str, now_utc: dt.dat
     return verdict
 
 
-def _check(user: str, number: str, call_class: str, destination: str,
-           now: dt.datetime) -> tuple[Verdict, dict | None]:
+def _check(user: str, number: str, call_class: str, destination: str, now: dt.datetime,
+           call_id: str | None = None) -> tuple[Verdict, dict | None]:
     """The store-backed rules, in one write transaction (the rate limits' count and insert are atomic)."""
     with database.atomic():
         settings = FraudSettings.get_or_none(FraudSettings.id == 1) or FraudSettings(id=1)
@@ -136,6 +139,8 @@ def _check(user: str, number: str, call_class: str, destination: str,
                 FraudAttempt.at > since).count() >= settings.calls_per_minute:
             return _no("rate_appliance", "Too many outbound calls per minute", TOO_MANY_CALLS, destination), None
         FraudAttempt.create(at=now, user=user[:64])
+        if call_id:
+            Cdr.update(direction="outbound").where(Cdr.call_id == call_id).execute()
         _maybe_prune(now)
     return Verdict(True, code=0, max_seconds=max_seconds, country=destination), None
 

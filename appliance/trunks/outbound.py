@@ -88,7 +88,6 @@ def refuse(call: DialplanCall, announcement: str, code: int, reason: str) -> Sto
 
 def place(call: DialplanCall, routes: list[Route], ring_seconds: int | None = None):
     """Place the call through `routes` in order; Stop when it was answered (or refused), else None."""
-    from appliance.cdr.models import Cdr
     from appliance.fraud import guards
     from appliance.system.models import get_system_settings
     from appliance.trunks.models import Trunk
@@ -96,7 +95,7 @@ def place(call: DialplanCall, routes: list[Route], ring_seconds: int | None = No
     destination = destination_of(call.called)
     call.trace.step("result", e164=destination.e164, call_class=destination.call_class)
     verdict = guards.check_outbound(call.user, destination.e164, destination.call_class, call.now(),
-                                    dialled=destination.dialled)
+                                    dialled=destination.dialled, call_id=call.channel.call_id)
     if not verdict.allowed:
         return refuse(call, verdict.announcement or "call_not_allowed", verdict.code or 403,
                       verdict.reason or "Forbidden")
@@ -109,14 +108,14 @@ def place(call: DialplanCall, routes: list[Route], ring_seconds: int | None = No
         if trunk is None or not trunk.enabled:
             call.trace.step("result", trunk=route.trunk, skipped="missing or disabled")
             continue
-        if route.max_calls and open_calls_on(route.trunk) >= route.max_calls:
+        # The call counts against this trunk's limits from the first ring on; the route's own limit is
+        # checked and taken in one write transaction (two calls at once cannot both take the last channel).
+        if not claim(call.channel.call_id, trunk.name, route.max_calls, record):
             call.trace.step("result", trunk=route.trunk, skipped="channel limit of this route")
             continue
+        record = {}
         name, number, headers = presentation(call, trunk)
         sent = number_to_send(route, destination)
-        # The call counts against this trunk's limits from the first ring on.
-        Cdr.update(trunk=trunk.name, **record).where(Cdr.call_id == call.channel.call_id).execute()
-        record = {}
         result = call.channel.dial(f"sip:{sent}@{domain}", timeout=ring_seconds or DEFAULT_RING_SECONDS,
                                    caller_name=name, caller_number=number,
                                    headers={"X-AP-Trunk": trunk.name, **headers}, wait_end=max_seconds is None)
@@ -136,6 +135,19 @@ def place(call: DialplanCall, routes: list[Route], ring_seconds: int | None = No
         if not fails_over(result) or position == len(routes):
             return None
     return None
+
+
+def claim(call_id: str, trunk: str, max_calls: int, record: dict) -> bool:
+    """Mark the call's CDR as going out on `trunk` (with `record`'s fields), unless `max_calls` (0: no
+    limit) calls are already open on it; check and mark under the store's write lock."""
+    from appliance.cdr.models import Cdr
+    from appliance.store import database
+
+    with database.atomic():
+        if max_calls and open_calls_on(trunk) >= max_calls:
+            return False
+        Cdr.update(trunk=trunk, **record).where(Cdr.call_id == call_id).execute()
+    return True
 
 
 def open_calls_on(trunk: str) -> int:

@@ -239,6 +239,28 @@ def test_a_user_at_the_simultaneous_call_cap_is_refused_another_call(lab, tmp_pa
         lab.fraud(max_calls_per_user=2)
 
 
+def test_of_two_calls_a_user_places_at_once_at_the_cap_only_one_goes_out(lab):
+    lab.fraud(max_calls_per_user=1)
+    chloe = lab.phones["203"]
+    try:
+        since = time.monotonic()
+        calls = [chloe.call(lab.uri(NUMBER)), chloe.call(lab.uri(NUMBER))]
+        ring = lab.pstn.wait_for("incoming", 20)
+        deadline = time.monotonic() + 20
+        while not (refused := [e for e in chloe.saw("disconnected") if e["call"] in calls]):
+            assert time.monotonic() < deadline, "neither call was refused"
+            time.sleep(0.1)
+        assert [(e["code"], e["reason"]) for e in refused] == [(403, "Too many simultaneous outbound calls")]
+        [going] = [c for c in calls if c != refused[0]["call"]]
+        lab.pstn.answer(200, call=ring["call"])
+        chloe.wait_for("confirmed", 10, call=going)
+        chloe.hangup(call=going)
+        lab.pstn.wait_for("disconnected", 10, call=ring["call"])
+        assert len([e for e in lab.pstn.saw("incoming") if e["t"] > since]) == 1
+    finally:
+        lab.fraud(max_calls_per_user=2)
+
+
 def test_an_outbound_call_is_cut_by_the_appliance_at_the_longest_call_duration(lab):
     lab.fraud(max_call_minutes=0.1)  # 6 seconds
     david = lab.phones["204"]

@@ -254,6 +254,19 @@ def test_simultaneous_outbound_calls_per_user_are_capped(store):
     assert check(user="202").allowed
 
 
+def test_a_call_let_through_counts_at_once_against_the_simultaneous_call_cap(store):
+    # Two calls of one user at the same instant: the first is marked outbound by the guard itself,
+    # before any trunk is tried, so the second cannot slip through the cap.
+    set_fraud(max_calls_per_user=1)
+    first = outbound_cdr("201", NOW, open_=True, direction="internal")
+    second = outbound_cdr("201", NOW, open_=True, direction="internal")
+    assert check(call_id=first.call_id).allowed
+    assert Cdr.get_by_id(first.id).direction == "outbound"
+    verdict = check(call_id=second.call_id)
+    assert (verdict.allowed, verdict.rule) == (False, "concurrent")
+    assert Cdr.get_by_id(second.id).direction == "internal"
+
+
 # -- premium, characters, emergency, duration -------------------------------------------------------
 
 def test_premium_numbers_are_refused_unless_allowed(store):

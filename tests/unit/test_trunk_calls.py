@@ -137,3 +137,21 @@ def test_the_called_number_can_come_from_the_to_header(office):
         {"number": "+33176747981", "apps": [{"app": "hangup", "cause": "rejected"}]}]})
     channel = call_in(office, "s", headers={"to": "<sip:+33176747981@pbx.example>;tag=x"})
     assert channel.hangup_code == 603
+
+
+def test_a_group_members_channel_limit_is_checked_and_taken_at_once(office):
+    import datetime as dt
+    import uuid
+
+    from appliance.cdr.models import Cdr
+    from appliance.trunks.outbound import claim
+
+    calls = [Cdr.create(call_id=uuid.uuid4().hex, caller="100", callee="0145678901", start=dt.datetime.utcnow())
+             for _ in range(3)]
+    record = {"direction": "outbound", "call_class": "national", "dialled": "+33145678901"}
+    assert claim(calls[0].call_id, "fibre", 1, record)
+    assert not claim(calls[1].call_id, "fibre", 1, record)
+    assert claim(calls[1].call_id, "backup", 1, record)
+    assert claim(calls[2].call_id, "fibre", 0, record)  # no limit for this route
+    assert [(c.trunk, c.direction) for c in Cdr.select().order_by(Cdr.id)] == [
+        ("fibre", "outbound"), ("backup", "outbound"), ("fibre", "outbound")]
