@@ -259,12 +259,46 @@ def _boot_recover(term: Terminal, console: Console) -> None:
                                    "settings) goes back to factory defaults. A backup of the current "
                                    "configuration is kept in the backups folder first."):
         return
+    passphrase = None
+    if recovery.backup_package_available():
+        passphrase = _ask_passphrase(term)
+        if passphrase is None:
+            term.say("Cancelled: nothing was changed.")
+            return
     term.say("Keeping a backup of the configuration...")
-    backup, how, password = recovery.factory_reset(console.settings)
+    try:
+        backup, how, password = recovery.factory_reset(console.settings, passphrase)
+    except Exception as exc:
+        log.exception("recovery failed")
+        term.say(f"The backup could not be made ({exc}); nothing was erased.")
+        return
     term.say(f"Backup kept ({how}):")
     term.say(f"  {backup}")
     term.say("The configuration is back to factory defaults.")
     term.say(f"New one-time password for admin: {password}")
+    if backup.is_file():
+        term.say("To restore the old configuration: web UI Settings > Backup, or `appliance backup "
+                 "restore` with the file above.")
+
+
+def _ask_passphrase(term: Terminal) -> str | None:
+    """The passphrase that encrypts the backup kept before a recovery (it holds every secret)."""
+    from appliance.backup.container import MIN_PASSPHRASE
+
+    term.say("The backup holds the passwords and keys: it is encrypted with a passphrase.")
+    term.say("Keep it: restoring the backup asks for it.")
+    for _ in range(3):
+        first = term.read_line(f"Backup passphrase ({MIN_PASSPHRASE}+ characters, Enter cancels): ", echo=False)
+        if not first:
+            return None
+        if len(first) < MIN_PASSPHRASE:
+            term.say(f"At least {MIN_PASSPHRASE} characters.")
+            continue
+        if term.read_line("The same passphrase again: ", echo=False) != first:
+            term.say("The two passphrases differ.")
+            continue
+        return first
+    return None
 
 
 def login_and_menu(term: Terminal, console: Console, transport: str, source: str) -> bool:

@@ -1,9 +1,12 @@
 """Boot-menu actions: reset the admin password, recover the system (factory reset of the configuration).
 
 "Recover system" keeps a backup of the configuration before anything is
-erased: through the backup package's API when it is there (appliance.backup,
-the `appliance backup` archive), else a consistent copy of the store made
-with SQLite's online backup API plus the secret key, in <data>/backups/.
+erased: an `appliance backup` archive (appliance.backup.create_backup: the
+store, the secret key and TLS files, sounds; encrypted with a passphrase the
+technician types, since it holds the secrets) in <data>/backups/, where the
+web UI's Backup page and `appliance backup restore` find it. A build without
+the backup package falls back to a consistent copy of the store (SQLite's
+online backup API) and its secret key in a 0700 folder there.
 Then the store is replaced by a fresh one IN PLACE (SQLite's backup API again,
 from a newly migrated database into the live file), so a process that has the
 store open sees the factory configuration rather than a deleted file; the
@@ -37,14 +40,21 @@ def reset_admin_password(settings: Settings) -> str:
     return reset()
 
 
-def keep_backup(settings: Settings) -> tuple[Path, str]:
+def backup_package_available() -> bool:
+    try:
+        from appliance.backup import create_backup  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def keep_backup(settings: Settings, passphrase: str | None = None) -> tuple[Path, str]:
     """Back the configuration up into <data>/backups/; returns (path, how)."""
     folder = backups_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.utcnow().strftime("%Y%m%d-%H%M%S")
-    made = _backup_with_backup_package(settings, folder, stamp)
-    if made is not None:
-        return made, "appliance backup archive"
+    if passphrase and backup_package_available():
+        return _backup_archive(settings, folder, passphrase), "encrypted backup archive, restorable as is"
     target = folder / f"before-recovery-{stamp}"
     target.mkdir(mode=0o700)
     copy_store(settings.db_path, target / "appliance.sqlite")
@@ -54,23 +64,22 @@ def keep_backup(settings: Settings) -> tuple[Path, str]:
     return target, "copy of the store (SQLite backup API) and its secret key"
 
 
-def _backup_with_backup_package(settings: Settings, folder: Path, stamp: str) -> Path | None:
-    """The backup helper's archive, if its API is in this build (appliance.backup.create_backup)."""
+def _backup_archive(settings: Settings, folder: Path, passphrase: str) -> Path:
+    """The backup package's archive of the configuration and sounds, written whole or not at all."""
+    from appliance.backup import create_backup
+    from appliance.backup.service import default_name
+
+    target = folder / default_name(settings, prefix="before-recovery")
+    partial = folder / f".{target.name}.partial"
     try:
-        from appliance import backup
-    except ImportError:
-        return None
-    create = getattr(backup, "create_backup", None)
-    if create is None:
-        return None
-    output = folder / f"before-recovery-{stamp}.backup"
-    try:
-        create(settings, output)
-    except Exception:
-        log.exception("backup archive failed; falling back to a copy of the store")
-        output.unlink(missing_ok=True)
-        return None
-    return output
+        with open(partial, "wb") as out:
+            create_backup(settings, out, (), passphrase, True)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
 
 
 def copy_store(source: Path, target: Path) -> None:
@@ -85,12 +94,14 @@ def copy_store(source: Path, target: Path) -> None:
     os.chmod(target, 0o600)
 
 
-def factory_reset(settings: Settings) -> tuple[Path, str, str]:
-    """Keep a backup, then give the store the factory configuration; returns (backup, how, admin password)."""
+def factory_reset(settings: Settings, passphrase: str | None = None) -> tuple[Path, str, str]:
+    """Keep a backup, then give the store the factory configuration; returns (backup, how, admin password).
+
+    Nothing is erased if the backup fails (its exception propagates)."""
     from appliance.auth.admin import ensure_admin
     from appliance.store import database, migrations
 
-    backup, how = keep_backup(settings)
+    backup, how = keep_backup(settings, passphrase)
     fd, fresh_path = tempfile.mkstemp(prefix="factory-", suffix=".sqlite", dir=settings.data_dir)
     os.close(fd)
     import peewee

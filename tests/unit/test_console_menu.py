@@ -205,24 +205,35 @@ def test_set_lan1_validates_confirms_and_stores_a_pending_change(store):
     assert network.configured_address("lan1") == network.DEFAULT_LAN1
 
 
-def test_factory_reset_keeps_a_backup_then_leaves_only_a_new_admin(store):
+def test_factory_reset_keeps_a_restorable_backup_then_leaves_only_a_new_admin(store):
     from appliance.auth.passwords import hash_password
+    from appliance.backup import restore_backup
 
     _admin()
     User.create(login="151", extension="151", first_name="Kept", role=Role.USER,
                 web_password_hash=hash_password("Phone-Passw0rd1"))
-    backup, how, password = recovery.factory_reset(store)
+    backup, how, password = recovery.factory_reset(store, "backup passphrase")
     assert [u.login for u in User.select()] == ["admin"]
     assert User.get(User.login == "admin").must_change_password is True
     assert authenticate("admin", password, "y").login == "admin"
-    assert backup.parent == store.data_dir / "backups"
-    kept = backup / "appliance.sqlite" if backup.is_dir() else None
-    if kept is not None:
-        rows = sqlite3.connect(kept).execute("SELECT login, first_name FROM user ORDER BY login").fetchall()
-        assert ("151", "Kept") in rows
-        assert oct(os.stat(kept).st_mode & 0o777) == "0o600"
-    else:
-        assert backup.stat().st_size > 0 and how
+    assert backup.parent == store.data_dir / "backups" and backup.suffix == ".pbxbak" and "encrypted" in how
+    with open(backup, "rb") as archive:
+        restore_backup(store, archive, "backup passphrase")
+    assert User.get(User.login == "151").first_name == "Kept"
+
+
+def test_without_the_backup_package_the_store_is_copied(store, monkeypatch):
+    from appliance.auth.passwords import hash_password
+
+    _admin()
+    User.create(login="152", extension="152", first_name="Copied", role=Role.USER,
+                web_password_hash=hash_password("Phone-Passw0rd1"))
+    monkeypatch.setattr(recovery, "backup_package_available", lambda: False)
+    backup, how, _ = recovery.factory_reset(store)
+    assert [u.login for u in User.select()] == ["admin"]
+    rows = sqlite3.connect(backup / "appliance.sqlite").execute("SELECT login, first_name FROM user").fetchall()
+    assert ("152", "Copied") in rows
+    assert oct(os.stat(backup / "secret.key").st_mode & 0o777) == "0o600"
 
 
 def test_sftp_paths_stay_in_the_backup_folder(tmp_path):
