@@ -491,3 +491,91 @@ def test_container_frames_detect_reordering(tmp_path):
     dropped = data[:header] + data[header + frame:]
     with pytest.raises(BackupRefused):
         container.FrameReader(io.BytesIO(dropped), PASSPHRASE).finish()
+
+
+# -- the web UI and API ---------------------------------------------------------------------------------------
+
+def test_web_generate_upload_inspect_restore_and_support_bundle(tmp_path):
+    from appliance.auth import sessions
+    from appliance.users import service as users_service
+    from tests.support.browser import STRONG, first_login, running_web
+
+    web = running_web(tmp_path / "web")
+    try:
+        admin = first_login(web)
+        api = web.client()
+        assert api.api_login("admin", STRONG).status == 200
+        users_service.create_user({"extension": "401", "first_name": "Web", "last_name": "User",
+                                   "sip_password": f"{SIP_PASSWORD}-web"})
+        users_service.create_user({"extension": "402", "first_name": "Tech", "last_name": "Nician",
+                                   "role": "technician", "web_password": STRONG})
+
+        page = admin.get("/settings/backup")
+        assert page.status == 200 and 'id="backup-form"' in page.text and 'href="/settings/backup"' in page.text
+        # a bad request names its field, before anything is streamed
+        bad = api.api("POST", "/api/v1/backup/archive", {"secrets": True})
+        assert bad.status == 400 and bad.json()["field"] == "passphrase"
+        bad = api.api("POST", "/api/v1/backup/archive", {"parts": ["everything"], "passphrase": PASSPHRASE})
+        assert bad.status == 400 and bad.json()["field"] == "parts.0"
+        # generate and download: a streamed archive
+        got = api.api("POST", "/api/v1/backup/archive", {"parts": ["history"], "passphrase": PASSPHRASE})
+        assert got.status == 200 and got.header("Content-Type") == "application/octet-stream"
+        assert "attachment" in got.header("Content-Disposition")
+        archive_bytes = got.body
+        assert archive.inspect_archive(io.BytesIO(archive_bytes), PASSPHRASE)["summary"]["users"] == 3
+        # the page's form does the same
+        form = admin.post_form("/settings/backup/download", {"secrets": "1", "passphrase": PASSPHRASE,
+                                                             "passphrase_confirm": PASSPHRASE})
+        assert form.status == 200 and form.body[:8] == container.MAGIC
+        mismatch = admin.post_form("/settings/backup/download", {"secrets": "1", "passphrase": PASSPHRASE,
+                                                                 "passphrase_confirm": "something else"})
+        assert mismatch.status == 400 and 'data-field="passphrase_confirm"' in mismatch.text
+        # a technician may not
+        tech = web.client()
+        assert tech.api_login("402", STRONG).status == 200
+        assert tech.api("POST", "/api/v1/backup/archive", {"passphrase": PASSPHRASE}).status == 403
+        assert tech.request("GET", "/api/v1/backup/support-bundle").status == 403
+
+        # upload: a foreign file is refused, ours is kept
+        foreign = api.request("POST", "/api/v1/backup/uploads", _foreign_tar(),
+                              {"Content-Type": "application/octet-stream"})
+        assert foreign.status == 400 and foreign.json()["field"] == "file"
+        up = api.request("POST", "/api/v1/backup/uploads", archive_bytes, {"Content-Type": "application/octet-stream"})
+        assert up.status == 201, up.text
+        name = up.json()["name"]
+        assert up.json()["encrypted"] is True
+        listed = api.api("GET", "/api/v1/backup/files").json()["files"]
+        assert [f["name"] for f in listed] == [name]
+        assert api.request("GET", f"/api/v1/backup/files/{name}").body == archive_bytes
+
+        wrong = api.api("POST", f"/api/v1/backup/files/{name}/inspect", {"passphrase": "not it at all"})
+        assert wrong.status == 400 and wrong.json()["field"] == "passphrase"
+        assert wrong.json()["reason"] == "wrong_passphrase"
+        info = api.api("POST", f"/api/v1/backup/files/{name}/inspect", {"passphrase": PASSPHRASE})
+        assert info.status == 200 and info.json()["verified"] is True and info.json()["parts"][-1] == "history"
+
+        # the configuration changes after the backup; the restore needs a confirmation
+        users_service.delete_user("401")
+        unconfirmed = api.api("POST", f"/api/v1/backup/files/{name}/restore", {"passphrase": PASSPHRASE})
+        assert unconfirmed.status == 400 and unconfirmed.json()["field"] == "confirm"
+        assert users_service.list_users() and not any(u.extension == "401" for u in users_service.list_users())
+
+        bundle_response = api.request("GET", "/api/v1/backup/support-bundle")
+        assert bundle_response.status == 200 and bundle_response.body[:2] == b"\x1f\x8b"
+        assert f"{SIP_PASSWORD}-web".encode() not in gzip.decompress(bundle_response.body)
+
+        done = api.api("POST", f"/api/v1/backup/files/{name}/restore", {"passphrase": PASSPHRASE, "confirm": True})
+        assert done.status == 200, done.text
+        body = done.json()
+        assert body["restarting"] is False and set(body["restart"]) == {"kamailio", "callcore", "web"}
+        user = users_service.get_user("401")
+        assert users_service.reveal_sip_password(user) == f"{SIP_PASSWORD}-web"
+        # sessions are not restored: everybody logs in again, with the archive's passwords
+        assert api.api("GET", "/api/v1/backup/files").status == 401
+        again = web.client()
+        assert again.api_login("admin", STRONG).status == 200
+        assert again.api("DELETE", f"/api/v1/backup/files/{name}").status == 204
+        assert again.api("GET", "/api/v1/backup/files").json()["files"] == []
+    finally:
+        sessions.clear_failures("127.0.0.1")
+        web.stop()
