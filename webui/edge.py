@@ -72,16 +72,6 @@ def bans(settings: Settings) -> list[dict] | None:
     return None if value is None else [dict(b) for b in value]
 
 
-def unban(settings: Settings, ip: str) -> None:
-    """Lift a ban; raises SipEdgeError if Kamailio cannot be asked."""
-    try:
-        rpc = _rpc()
-    except ImportError as exc:
-        raise SipEdgeError("the SIP edge is not available") from exc
-    rpc.unban(settings, ip)
-    forget_cache()
-
-
 def forget_cache() -> None:
     with _cache_lock:
         _cache.clear()

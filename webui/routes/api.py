@@ -174,7 +174,10 @@ def bans_delete(ip: str):
         address = str(ipaddress.ip_address(ip))
     except ValueError:
         raise ApiError(400, "invalid", "ip", "ip: is not an IP address") from None
-    edge.unban(web.settings(), address)
+    from appliance.sipedge import bans
+
+    bans.unban(web.settings(), address, by=web.identity().user.login)
+    edge.forget_cache()
     bottle.response.status = 204
     return ""
 

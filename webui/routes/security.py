@@ -32,6 +32,7 @@ def unban(ip: str):
 
     try:
         bans.unban(web.settings(), address, by=web.identity().user.login)
+        edge.forget_cache()
     except SipEdgeError:
         return bans_page(error=_("SIP edge unreachable: the address could not be unbanned."), status=503)
     return bottle.redirect("/security/bans?" + bottle.urlencode({"unbanned": address}), 303)
