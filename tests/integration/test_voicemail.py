@@ -183,11 +183,11 @@ def test_three_wrong_pins_end_the_call(lab):
     _, call = lab.call("202", "*98")                           # voicemail main: box number, then PIN
     bob.wait_for("confirmed", 10, call=call)
     time.sleep(1.0)
-    lab.keys("202", "201#", call)
-    time.sleep(0.8)
-    for _ in range(3):
-        lab.keys("202", "1111#", call)
-        time.sleep(1.5)
+    for _ in range(3):                                         # each failure asks for the box again
+        lab.keys("202", "201#", call, pause=0.25)
+        time.sleep(0.5)
+        lab.keys("202", "1111#", call, pause=0.25)
+        time.sleep(0.8)
     bob.wait_for("disconnected", 30, call=call)                # the appliance hung up, not Bob
     actions = [s["action"] for s in lab.voicemail_steps("202", "*98")]
     assert actions.count("wrong_pin") == 3 and "logged_in" not in actions, actions
