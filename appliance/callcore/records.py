@@ -112,9 +112,10 @@ class CallRecord:
 
 
 def price_if_outbound(call_id: str) -> None:
-    """An answered call out through a trunk gets its cost from the trunk's price list (appliance.prices)."""
+    """An answered call out through a trunk gets its cost from the trunk's price list (appliance.prices),
+    even one shorter than a second: its connect charge and minimum duration are due."""
     row = Cdr.get_or_none(Cdr.call_id == call_id)
-    if row is None or row.direction != "outbound" or row.billsec <= 0:
+    if row is None or row.direction != "outbound" or row.answer is None:
         return
     try:
         from appliance.prices import service as prices
