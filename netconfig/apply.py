@@ -1,0 +1,124 @@
+"""Make a namespace's interfaces match a configuration: reset what we own, then build (plan.py), live.
+
+We own: the four ports' addresses, MTU, up/down and master; VLAN links `ethN.V`; the bridge wbr0; eth0's
+qdiscs; our udhcpc clients (pid files in the run dir); default routes through our ports. Reset then build is
+idempotent, so the rollback is simply applying the previous configuration again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+from netconfig import BRIDGE, PORTS, plan
+from netconfig.netns import CommandError, Target
+
+log = logging.getLogger(__name__)
+
+_OURS = re.compile(r"^(eth[0-3]\.\d{1,4}|wbr0)$")
+UDHCPC_SCRIPT = Path(__file__).with_name("udhcpc.sh")
+
+
+def _client_pidfiles(target: Target) -> list[Path]:
+    return sorted(target.run_dir.glob("udhcpc-*.pid"))
+
+
+def stop_dhcp_clients(target: Target) -> None:
+    for pidfile in _client_pidfiles(target):
+        try:
+            pid = int(pidfile.read_text().strip())
+            if b"udhcpc" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+        pidfile.unlink(missing_ok=True)
+
+
+def reset(target: Target, present: dict) -> None:
+    stop_dhcp_clients(target)
+    for name in present:
+        if _OURS.match(name) and name != BRIDGE:
+            target.ip("link", "del", name, check=False)
+    if BRIDGE in present:
+        target.ip("link", "del", BRIDGE, check=False)
+    for port in PORTS:
+        if port not in present:
+            continue
+        target.tc("qdisc", "del", "dev", port, "root", check=False)
+        target.tc("qdisc", "del", "dev", port, "ingress", check=False)
+        target.ip("-4", "addr", "flush", "dev", port, check=False)
+        target.ip("link", "set", port, "nomaster", check=False)
+    for port in PORTS:
+        if port in present:
+            target.ip("-4", "route", "flush", "dev", port, check=False)
+
+
+def build(target: Target, cfg: dict, voice: plan.VoicePorts) -> dict:
+    """Apply `cfg` on reset ports. Returns {"missing": [ports absent here], "degraded": [reasons]}."""
+    present = set(target.interfaces())
+    missing = [p for p in PORTS if p not in present]
+    for args in plan.ip_commands(cfg, present):
+        target.ip(*args)
+    degraded: list[str] = []
+    if "eth0" in present:
+        for step in plan.tc_plan(cfg, voice):
+            proc = target.tc(*step.line.split(), check=not step.degraded)
+            if proc.returncode != 0:
+                if step.degraded not in degraded:
+                    degraded.append(step.degraded)
+                if step.fallback:
+                    target.tc(*step.fallback.split())
+    target.run_dir.mkdir(parents=True, exist_ok=True)
+    for dev in plan.dhcp_client_devices(cfg, present | {BRIDGE}):
+        pidfile = target.run_dir / f"udhcpc-{dev}.pid"
+        env = dict(os.environ, NETCONFIG_DNS_FILE=str(target.run_dir / f"dns-{dev}"))
+        subprocess.Popen(target.exec_argv(["udhcpc", "-f", "-i", dev, "-s", str(UDHCPC_SCRIPT), "-p", str(pidfile),
+                                           "-t", "0", "-T", "3", "-A", "10", "-x", "hostname:pbx"]),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, env=env)
+    return {"missing": missing, "degraded": degraded}
+
+
+def apply(target: Target, cfg: dict, voice: plan.VoicePorts) -> dict:
+    """Reset then build; on a failing command, the error (CommandError) propagates after a best-effort reset."""
+    present = target.interfaces()
+    reset(target, present)
+    try:
+        return build(target, cfg, voice)
+    except CommandError:
+        log.exception("network configuration failed half-way")
+        raise
+
+
+def write_persistent(root: Path, cfg: dict, voice: plan.VoicePorts) -> list[Path]:
+    """The image's configuration under `root` (on the image "/"; in lab mode and tests, a data-dir folder)."""
+    netdir = root / plan.NETWORKD_DIR
+    netdir.mkdir(parents=True, exist_ok=True)
+    for old in netdir.glob(f"*-{plan.FILE_TAG}-*"):
+        old.unlink()
+    written = []
+    for name, text in plan.networkd_files(cfg).items():
+        path = netdir / name
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+        written.append(path)
+    shaper = root / plan.SHAPER_FILE
+    shaper.parent.mkdir(parents=True, exist_ok=True)
+    shaper.write_text("".join(line + "\n" for line in plan.tc_batch(cfg, voice)))
+    written.append(shaper)
+    return written
+
+
+def upstream_dns(target: Target, cfg: dict) -> list[str]:
+    """DNS servers dnsmasq forwards to: the WAN's static ones, else what its DHCP lease gave."""
+    servers = list(cfg["interfaces"]["eth0"]["dns"])
+    wan = plan.wan_device(cfg)
+    lease_file = target.run_dir / f"dns-{wan}"
+    if not servers and lease_file.exists():
+        servers = [line.split()[1] for line in lease_file.read_text().splitlines() if line.startswith("nameserver ")]
+    return servers

@@ -1,0 +1,278 @@
+"""Network settings and the DHCP server, live, in network namespaces this module creates (never the host's).
+
+- A "phone" namespace at the far end of a veth runs a real DHCP client (ISC dhclient) against the appliance's
+  dnsmasq and gets an address in the range with option 66 (and 160) = the appliance's provisioning URL.
+- The three scenarios applied to an "appliance" namespace whose ports eth0..eth3 are veths: what `ip` and `tc`
+  report matches the settings; the WAN's DHCP client gets its address from an "upstream" router namespace.
+- Not confirmed within the (shortened) window: the previous settings come back. Bad input changes nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+
+import pytest
+
+from appliance.errors import Conflict, ValidationError
+from netconfig import dhcp, service
+from netconfig.netns import Target
+from tests.support.netns import Namespaces
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def store(tmp_path):
+    from appliance import changes
+    from appliance.settings import Settings
+    from appliance.store import close_store, open_store, secrets
+
+    settings = Settings(data_dir=tmp_path / "data")
+    open_store(settings)
+    secrets.load_key(settings.secret_key_path)
+    yield settings
+    close_store()
+    changes.unsubscribe_all()
+
+
+@pytest.fixture
+def lab(store, tmp_path):
+    """appliance namespace with ports eth0..eth3 (veths), a phone on eth1, an upstream router on eth0."""
+    with Namespaces() as ns:
+        for short in ("ap", "phone", "up", "lan2", "lan3"):
+            ns.add(short)
+        ns.veth("ap", "eth0", "up", "wan")
+        ns.veth("ap", "eth1", "phone", "eth0")
+        ns.veth("ap", "eth2", "lan2", "eth0")
+        ns.veth("ap", "eth3", "lan3", "eth0")
+        ns.ip("up", "addr", "add", "192.0.2.1/24", "dev", "wan")
+        target = Target(ns.name("ap"), tmp_path / "run", tmp_path / "image")
+        service.configure(target, timeout_s=600)
+        yield ns, target
+        service.cancel_timer()
+        dhcp.stop(target)
+        from netconfig import apply
+
+        apply.stop_dhcp_clients(target)
+        service.configure(None)
+
+
+def _dhclient(ns: Namespaces, tmp_path) -> str:
+    conf = tmp_path / "dhclient.conf"
+    conf.write_text("option poly-prov code 160 = text;\n"
+                    "request subnet-mask, routers, domain-name-servers, ntp-servers, tftp-server-name, poly-prov;\n")
+    leases, pid = tmp_path / "phone.leases", tmp_path / "phone.pid"
+    try:
+        ns.exec("phone", ["dhclient", "-1", "-cf", str(conf), "-lf", str(leases), "-pf", str(pid), "-sf", "/bin/true",
+                          "eth0"], timeout=60)
+    finally:
+        if pid.exists():
+            ns.exec("phone", ["kill", pid.read_text().strip()], check=False)
+    return leases.read_text()
+
+
+def _option(lease: str, name: str) -> str:
+    m = re.search(rf"option {name} (.+);", lease)
+    return m.group(1).strip('"') if m else ""
+
+
+def test_phone_gets_an_address_in_the_range_and_the_provisioning_url(lab, tmp_path):
+    ns, target = lab
+    status = service.apply_network({"scenario": "separate"})
+    assert status["pending"] and status["result"]["applied"]
+    service.confirm("10.135.0.1")
+    service.update_dhcp({"range_start": "10.135.0.50", "range_end": "10.135.0.60", "lease_minutes": 30,
+                         "domain": "office.lan", "ntp2": "192.0.2.123"})
+    lease = _dhclient(ns, tmp_path)
+    address = re.search(r"fixed-address ([\d.]+);", lease).group(1)
+    assert ipaddress.IPv4Address("10.135.0.50") <= ipaddress.IPv4Address(address) <= ipaddress.IPv4Address(
+        "10.135.0.60")
+    assert _option(lease, "tftp-server-name") == "http://10.135.0.1/prov/"
+    assert _option(lease, "poly-prov") == "http://10.135.0.1/prov/"
+    assert _option(lease, "routers") == "10.135.0.1"
+    assert _option(lease, "domain-name-servers") == "10.135.0.1"
+    assert _option(lease, "ntp-servers") == "10.135.0.1,192.0.2.123"
+    assert _option(lease, "dhcp-lease-time") == "1800"
+    # The leases table shows the phone; the provisioning name resolves to the appliance on LAN.
+    leases = service.leases()
+    assert [x["ip"] for x in leases] == [address]
+    assert leases[0]["mac"] == ns.ip("phone", "link", "show", "eth0").stdout.split("link/ether ")[1].split()[0]
+    ns.ip("phone", "addr", "add", f"{address}/24", "dev", "eth0")  # dhclient ran with a no-op script
+    assert _resolve_via(ns, "10.135.0.1", "provisioning.pbx.lan") == "10.135.0.1"
+
+
+def _resolve_via(ns: Namespaces, server: str, name: str) -> str:
+    """Ask the appliance's DNS directly (dnspython) from the phone namespace."""
+    code = ("import dns.resolver,sys; r=dns.resolver.Resolver(configure=False); r.nameservers=[sys.argv[1]]; "
+            "print(r.resolve(sys.argv[2], 'A')[0].to_text())")
+    import sys
+
+    return ns.exec("phone", [sys.executable, "-c", code, server, name], check=False).stdout.strip()
+
+
+def test_refuse_unknown_clients_serves_only_static_leases(lab, tmp_path):
+    ns, target = lab
+    service.apply_network({"scenario": "separate"})
+    service.confirm()
+    mac = ns.ip("phone", "link", "show", "eth0").stdout.split("link/ether ")[1].split()[0]
+    service.update_dhcp({"refuse_unknown": True, "static_leases": [
+        {"mac": "00:15:65:00:00:01", "address": "10.135.0.20", "hostname": "other"}]})
+    with pytest.raises(RuntimeError):  # dhclient -1 gives up: no offer for an unknown MAC
+        _dhclient_quick(ns, tmp_path)
+    service.update_dhcp({"static_leases": [{"mac": mac, "address": "10.135.0.21", "hostname": "deskphone"}]})
+    lease = _dhclient(ns, tmp_path)
+    assert "fixed-address 10.135.0.21;" in lease
+
+
+def _dhclient_quick(ns: Namespaces, tmp_path) -> None:
+    conf = tmp_path / "quick.conf"
+    conf.write_text("timeout 6;\nretry 1;\n")
+    pid = tmp_path / "quick.pid"
+    try:
+        ns.exec("phone", ["dhclient", "-1", "-cf", str(conf), "-lf", str(tmp_path / "quick.leases"), "-pf", str(pid),
+                          "-sf", "/bin/true", "eth0"], timeout=30)
+    finally:
+        if pid.exists():
+            ns.exec("phone", ["kill", pid.read_text().strip()], check=False)
+
+
+def _wait(predicate, timeout: float = 20.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
+def test_three_scenarios_as_ip_and_tc_report_them(lab, tmp_path):
+    ns, target = lab
+    # The upstream router serves DHCP on the WAN (the appliance's own dnsmasq code, in the "up" namespace).
+    up_target = Target(ns.name("up"), tmp_path / "up-run", tmp_path / "up-image")
+    net_up = {"scenario": "separate", "interfaces": {"wan": {"mode": "static", "address": "192.0.2.1/24", "vlan": None,
+                                                              "gateway": "", "dns": [], "mtu": 1500}}}
+    up_dhcp = {"enabled": True, "interface": "wan", "range_start": "192.0.2.100", "range_end": "192.0.2.110",
+               "lease_minutes": 60, "max_leases": 10, "domain": "", "gateway": "", "dns1": "192.0.2.53", "dns2": "",
+               "ntp1": "", "ntp2": "", "wins1": "", "wins2": "", "refuse_unknown": False, "provisioning_name": "",
+               "static_leases": []}
+    dhcp.start(up_target, dhcp.render(up_dhcp, net_up, up_target.run_dir), [])
+    try:
+        # 1. shared voice and data: eth0 DHCP client only, the others down.
+        with pytest.raises(ValidationError) as err:
+            service.apply_network({"scenario": "shared", "interfaces": {"eth1": {"mode": "off"}}})
+        assert err.value.field == "scenario"  # the DHCP server still runs on eth1: turn it off first
+        service.update_dhcp({"enabled": False})
+        service.apply_network({"scenario": "shared", "interfaces": {"eth1": {"mode": "off"}}})
+        wan = _wait(lambda: ns.addresses("ap", "eth0"))
+        assert wan and ipaddress.IPv4Interface(wan[0]).ip in ipaddress.IPv4Network("192.0.2.96/27")
+        assert "default via 192.0.2.1 dev eth0" in ns.ip("ap", "route").stdout
+        assert ns.addresses("ap", "eth1") == []
+        assert "state DOWN" in ns.ip("ap", "link", "show", "eth1").stdout or \
+            ",UP" not in ns.ip("ap", "link", "show", "eth1").stdout
+        service.confirm()
+
+        # 2. separate: eth0 static WAN with VLAN-less gateway, eth1 LAN 10.135.1.1/24 (the manual's example), MTU.
+        service.apply_network({"scenario": "separate", "interfaces": {
+            "eth0": {"mode": "static", "address": "192.0.2.10/24", "gateway": "192.0.2.1", "mtu": 1400},
+            "eth1": {"mode": "static", "address": "10.135.1.1/24"},
+            "eth3": {"mode": "static", "address": "172.16.3.1/24"}}})
+        assert ns.addresses("ap", "eth0") == ["192.0.2.10/24"]
+        assert "mtu 1400" in ns.ip("ap", "link", "show", "eth0").stdout
+        assert ns.addresses("ap", "eth1") == ["10.135.1.1/24"]
+        assert ns.addresses("ap", "eth3") == ["172.16.3.1/24"]
+        assert "default via 192.0.2.1 dev eth0" in ns.ip("ap", "route").stdout
+        assert ns.exec("up", ["ping", "-c", "1", "-W", "2", "192.0.2.10"], check=False).returncode == 0
+        service.confirm("192.0.2.10")
+
+        # 3. separate with traffic shaper: wbr0 = eth0 + eth2 with eth0's settings; limits on the WAN port.
+        service.apply_network({"scenario": "shaper", "shaper": {"upload_kbit": 2000, "download_kbit": 8000},
+                               "interfaces": {"eth3": {"mode": "off"}}})
+        assert ns.addresses("ap", "wbr0") == ["192.0.2.10/24"]
+        assert ns.addresses("ap", "eth0") == []
+        for port in ("eth0", "eth2"):
+            assert "master wbr0" in ns.ip("ap", "link", "show", port).stdout
+        assert "bridge" in ns.ip("ap", "-d", "link", "show", "wbr0").stdout
+        qdiscs = ns.tc("ap", "qdisc", "show", "dev", "eth0")
+        assert re.search(r"qdisc htb 1: root .*default 0x20", qdiscs)
+        assert "qdisc ingress ffff:" in qdiscs
+        assert re.search(r"qdisc (fq_codel|pfifo) 10: parent 1:10", qdiscs)
+        classes = ns.tc("ap", "class", "show", "dev", "eth0")
+        assert re.search(r"class htb 1:1 root .*rate 2Mbit ceil 2Mbit", classes)
+        assert re.search(r"class htb 1:10 parent 1:1 .*prio 0 rate 1200Kbit ceil 2Mbit", classes)
+        assert re.search(r"class htb 1:20 parent 1:1 .*prio 1 rate 800Kbit ceil 2Mbit", classes)
+        filters = ns.tc("ap", "filter", "show", "dev", "eth0", "parent", "1:")
+        assert "flowid 1:10" in filters
+        assert "match 13c40000/ffff0000 at 20" in filters  # source port 5060 -> voice class
+        assert "match 00b80000/00fc0000 at 0" in filters  # DSCP EF already marked -> voice class
+        assert ns.exec("up", ["ping", "-c", "1", "-W", "2", "192.0.2.10"], check=False).returncode == 0
+        service.confirm("192.0.2.10")
+        # The image's persistent configuration says the same.
+        files = {p.name: p.read_text() for p in (tmp_path / "image" / "etc/systemd/network").iterdir()}
+        assert "Kind=bridge" in files["05-appliance-wbr0.netdev"]
+        assert "Address=192.0.2.10/24" in files["20-appliance-wbr0.network"]
+        assert "Bridge=wbr0" in files["10-appliance-eth2.network"]
+        assert "htb" in (tmp_path / "image" / "etc/appliance/traffic-shaper.tc").read_text()
+    finally:
+        dhcp.stop(up_target)
+
+
+def test_not_confirmed_the_previous_settings_come_back(lab):
+    ns, target = lab
+    service.apply_network({"scenario": "separate"})
+    service.confirm()
+    before = service.get_network()
+    service.configure(target, timeout_s=2)
+    # the DHCP range must follow the subnet: turn the server off for this change
+    service.update_dhcp({"enabled": False})
+    status = service.apply_network({"interfaces": {"eth1": {"address": "10.135.9.1/24"},
+                                                   "eth2": {"mode": "static", "address": "172.16.2.1/24"}}})
+    assert status["pending"] and status["confirm_addresses"]
+    assert ns.addresses("ap", "eth1") == ["10.135.9.1/24"]
+    assert ns.addresses("ap", "eth2") == ["172.16.2.1/24"]
+    with pytest.raises(Conflict):
+        service.confirm("10.135.0.1")  # not the new address
+    assert _wait(lambda: ns.addresses("ap", "eth1") == ["10.135.0.1/24"], timeout=30)
+    assert ns.addresses("ap", "eth2") == []
+    after = service.get_network()
+    assert after["interfaces"] == before["interfaces"] and not service.status()["pending"]
+    assert "rolled_back" in service.status()["result"]
+
+
+def test_bad_input_changes_nothing(lab):
+    ns, target = lab
+    service.apply_network({"scenario": "separate"})
+    service.confirm()
+    stored, dhcp_before = service.get_network(), service.get_dhcp()
+    live = ns.ip("ap", "-4", "-o", "addr").stdout
+    conf = (target.run_dir / dhcp.CONF_NAME).read_text()
+    bad_network = [
+        ({"interfaces": {"eth0": {"mode": "static", "address": "192.0.2.10/24", "gateway": "198.51.100.1"}}},
+         "interfaces.eth0.gateway"),
+        ({"interfaces": {"eth1": {"address": "10.135.0.1/31"}}}, "interfaces.eth1.address"),
+        ({"interfaces": {"eth1": {"mtu": 20000}}}, "interfaces.eth1.mtu"),
+        ({"interfaces": {"eth2": {"mode": "static", "address": "172.16.0.1/24", "vlan": 4095}}},
+         "interfaces.eth2.vlan"),
+        ({"interfaces": {"eth1": {"address": "10.135.0.150/24"}}}, "interfaces.eth1.address"),  # inside the range
+    ]
+    for body, field in bad_network:
+        with pytest.raises(ValidationError) as err:
+            service.apply_network(body)
+        assert err.value.field == field, body
+    bad_dhcp = [
+        ({"range_start": "10.135.1.10"}, "range_start"),  # outside the subnet
+        ({"range_start": "10.135.0.1"}, "range_start"),  # contains the appliance's own address
+        ({"static_leases": [{"mac": "00:15:65:zz:00:01", "address": "10.135.0.20"}]}, "static_leases.0.mac"),
+        ({"static_leases": [{"mac": "00:15:65:00:00:01", "address": "10.135.0.120"}]}, "static_leases.0.address"),
+        ({"gateway": "192.0.2.1"}, "gateway"),
+    ]
+    for body, field in bad_dhcp:
+        with pytest.raises(ValidationError) as err:
+            service.update_dhcp(body)
+        assert err.value.field == field, body
+    assert service.get_network() == stored and service.get_dhcp() == dhcp_before
+    assert ns.ip("ap", "-4", "-o", "addr").stdout == live
+    assert (target.run_dir / dhcp.CONF_NAME).read_text() == conf
+    assert not service.status()["pending"]
