@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from dataclasses import dataclass, field
 
 from appliance.settings import Settings
@@ -329,8 +330,12 @@ def serial_loop(term: Terminal, console: Console, device: str, boot: bool = True
             banner(term, console)
             login_and_menu(term, console, "serial", f"serial:{device}")
         except Disconnected:
-            term.say("")
-            term.say("Session closed (idle or disconnected).")
+            try:
+                term.say("")
+                term.say("Session closed (idle or disconnected).")
+            except Disconnected:
+                pass
+            time.sleep(1.0)  # a port that is gone must not make this loop spin
         except Exception:
             log.exception("serial console error")
-            term.say("Internal error; starting over.")
+            time.sleep(1.0)

@@ -39,7 +39,7 @@ class Cancelled(Exception):
 class Terminal:
     def __init__(self, read: Callable[[float], bytes | None], write: Callable[[bytes], object], *,
                  idle_timeout: float = DEFAULT_IDLE_S, width: int = WIDTH):
-        self._read, self._write = read, write
+        self._read, self._send = read, write
         self.idle_timeout = idle_timeout
         self.width = width
         self._pending = b""
@@ -52,6 +52,12 @@ class Terminal:
         return self._read(timeout)
 
     # -- output -------------------------------------------------------------------------------
+    def _write(self, data: bytes) -> None:
+        try:
+            self._send(data)
+        except (OSError, EOFError) as exc:
+            raise Disconnected() from exc
+
     def write_raw(self, data: bytes) -> None:
         self._write(data)
 

@@ -150,10 +150,17 @@ def test_call_core_console_and_system_log(stack, api, console):
         screen.line("7")
         screen.expect(r"kamailio +running")
         screen.expect(r"callcore +running")
-        screen.expect(r"web +running")
+        web_pid = int(screen.expect(r"3 +web +running +(\d+)").group(1))
+        screen.expect("Restart which service")
+        screen.line("3")
+        screen.expect("Type restart to confirm")
+        screen.line("restart")
+        new_pid = int(screen.expect(rf"web restarted \(pid {web_pid} -> (\d+)\)", timeout=40).group(1))
+        assert new_pid != web_pid
         screen.expect("Restart which service")
         screen.line("")
         screen.expect("Choice: ")
+        stack._wait_ready(time.monotonic() + 30)  # the supervisor started a new web server
 
         screen.line("5")
         screen.expect(r"\[web\] ")
@@ -194,6 +201,24 @@ def test_shell_for_the_super_admin_only(stack, api, console):
         screen.line("exit")
         screen.expect("Back to the console menu.")
         screen.expect("Choice: ")
+    finally:
+        screen.close()
+
+
+def test_a_technician_reads_but_changes_nothing(stack, api, console):
+    screen = Screen(connect(console, TECH, TECH_PASSWORD))
+    try:
+        screen.expect(f"Main menu - {TECH}")
+        screen.expect("Choice: ")
+        screen.line("7")
+        shown = screen.expect(r"kamailio +running([\s\S]*?)Choice: ").group(1)
+        assert "web" in shown and "Restart which" not in shown
+        for entry in ("3", "8", "9"):
+            screen.line(entry)
+            screen.expect("Refused: only an administrator")
+            screen.expect("Choice: ")
+        screen.line("0")
+        screen.expect("Logged out.")
     finally:
         screen.close()
 
