@@ -29,6 +29,7 @@ from webui.routes import devices as devices_area
 from webui.routes import events as events_area
 from webui.routes import fraud as fraud_area
 from webui.routes import mail as mail_area
+from webui.routes import network as network_area
 from webui.routes import prices as prices_area
 from webui.routes import provisioning as provisioning_area
 from webui.routes import recordings as recordings_area
@@ -48,6 +49,7 @@ AREAS += (mail_area,)
 AREAS += (conferences_area,)
 AREAS += (backup_area,)
 AREAS += (devices_area, provisioning_area)
+AREAS += (network_area,)
 
 
 def create_app(settings: Settings) -> bottle.Bottle:

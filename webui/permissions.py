@@ -42,6 +42,8 @@ config) or `public=True`; a route with neither is refused to everyone
 |                    |       |            |      | reset provisioning password, delete, auto-add    |
 | backup.manage      |   x   |            |      | generate, download, upload, inspect and restore  |
 |                    |       |            |      | backups; the support bundle                      |
+| network.read       |   x   |     x      |      | network settings, DHCP server settings, leases   |
+| network.manage     |   x   |            |      | apply/confirm network settings, change DHCP      |
 
 Why: a technician installs and troubleshoots phones, so sees users,
 registrations, calls and bans and may lift a ban (a phone locked out by a
@@ -91,6 +93,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "devices.read": frozenset({ADMIN, TECHNICIAN}),
     "devices.manage": frozenset({ADMIN, TECHNICIAN}),
     "backup.manage": frozenset({ADMIN}),
+    "network.read": frozenset({ADMIN, TECHNICIAN}),
+    "network.manage": frozenset({ADMIN}),
 }
 
 
