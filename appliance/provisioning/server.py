@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 
 from appliance.auth import sessions
@@ -30,6 +32,7 @@ from appliance.provisioning.vendors import BY_KEY, Context, FileMatch, Identity,
 from appliance.provisioning.vendors.base import Account
 from appliance.settings import Settings
 from appliance.system.models import get_system_settings
+from appliance.users.models import User
 from appliance.users.service import reveal_sip_password
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,49 @@ log = logging.getLogger(__name__)
 _HOST_RE = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})$")
 _FILE_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 PHONEBOOK_FILE = "phonebook.xml"
+# A boot storm asks the same settings thousands of times a second: read them at most once per this many
+# seconds (a change reaches the next fetches within it). The ban check is cached as long for addresses
+# that are not banned; a failure recorded here forgets the address's entry at once.
+CACHE_SECONDS = 1.0
+_cache: dict[str, tuple[float, object]] = {}
+_cache_lock = threading.Lock()
+
+
+def _cached(key: str, load):
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    value = load()
+    with _cache_lock:
+        _cache[key] = (now, value)
+    return value
+
+
+def forget_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _locked_out(ip: str) -> bool:
+    return bool(_cached(f"ban:{ip}", lambda: sessions.is_locked_out(ip)))
+
+
+def _failure(ip: str, login: str) -> None:
+    sessions.record_failure(ip, login)
+    with _cache_lock:
+        _cache.pop(f"ban:{ip}", None)
+
+
+def _device(mac: str) -> Device | None:
+    return next(iter(Device.raw("SELECT * FROM device WHERE mac = ?", mac)), None)
+
+
+def _user(user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    return next(iter(User.raw("SELECT * FROM user WHERE id = ?", user_id)), None)
 
 
 @dataclass
@@ -61,7 +107,7 @@ class ProvResponse:
 
 
 def handle(req: ProvRequest, settings: Settings) -> ProvResponse:
-    if sessions.is_locked_out(req.client_ip):
+    if _locked_out(req.client_ip):
         return ProvResponse(403, b"too many failed attempts from your address\n")
     token, filename = _split(req.path)
     if filename is None:
@@ -70,7 +116,7 @@ def handle(req: ProvRequest, settings: Settings) -> ProvResponse:
     if token is not None:
         linked = service.find_by_token(token)
         if linked is None:
-            sessions.record_failure(req.client_ip, "prov:link")
+            _failure(req.client_ip, "prov:link")
             return ProvResponse(404, b"not found\n")
     ident = identify(req.user_agent)
     if filename == PHONEBOOK_FILE:
@@ -90,19 +136,19 @@ def _device_file(req: ProvRequest, settings: Settings, match: FileMatch, ident: 
                  linked: Device | None, token: str | None) -> ProvResponse:
     mac = match.mac
     if linked is not None and linked.mac != mac:
-        sessions.record_failure(req.client_ip, f"prov:{mac}")
+        _failure(req.client_ip, f"prov:{mac}")
         return ProvResponse(403, b"this link is for another device\n")
-    device = linked or Device.get_or_none(Device.mac == mac)
+    device = linked or _device(mac)
     first_contact = False
     if device is None:
         model = (ident.model if ident and ident.vendor == match.vendor.key else "") or \
             match.vendor.model_from_file(match)
-        device = service.auto_add(mac, match.vendor.key, model, ident.firmware if ident else "",
-                                  req.user_agent, req.client_ip)
+        device, first_contact = service.auto_add(mac, match.vendor.key, model, ident.firmware if ident else "",
+                                                 req.user_agent, req.client_ip)
         if device is None:
             return ProvResponse(404, b"unknown device (auto-add is closed)\n")
-        log.info("new device %s (%s %s) from %s", mac, match.vendor.name, model, req.client_ip)
-        first_contact = True
+        if first_contact:
+            log.info("new device %s (%s %s) from %s", mac, match.vendor.name, model, req.client_ip)
     ranges = device.ranges
     if ranges and not service.in_ranges(req.client_ip, ranges):
         log.warning("provisioning of %s refused: %s is outside its trusted ranges", mac, req.client_ip)
@@ -113,7 +159,7 @@ def _device_file(req: ProvRequest, settings: Settings, match: FileMatch, ident: 
         if verdict == "stale":
             return _challenge(stale=True, device=mac)
         if verdict != "ok":
-            sessions.record_failure(req.client_ip, f"prov:{mac}")
+            _failure(req.client_ip, f"prov:{mac}")
             log.warning("provisioning of %s: wrong credentials from %s", mac, req.client_ip)
             return _challenge(device=mac)
         allowed = True
@@ -127,7 +173,7 @@ def _device_file(req: ProvRequest, settings: Settings, match: FileMatch, ident: 
     same_vendor = ident is not None and ident.vendor == vendor.key
     service.seen(device, req.client_ip, match.name, vendor=vendor.key,
                  model=ident.model if same_vendor else "", firmware=ident.firmware if same_vendor else "",
-                 user_agent=req.user_agent, delivered=True)
+                 user_agent=req.user_agent, delivered=True, first_contact=first_contact)
     return ProvResponse(200, body, vendor.content_type, device=mac)
 
 
@@ -136,7 +182,7 @@ def _phonebook(req: ProvRequest, device: Device) -> ProvResponse:
     if ranges and not service.in_ranges(req.client_ip, ranges):
         return ProvResponse(403, b"your address may not fetch this phonebook\n", device=device.mac)
     vendor = BY_KEY.get(device.vendor) or BY_KEY["yealink"]
-    name = get_system_settings().appliance_name
+    name = _cached("system", get_system_settings).appliance_name
     body = vendor.render_phonebook(service.phonebook_entries(), title=name).encode()
     return ProvResponse(200, body, vendor.phonebook_content_type, device=device.mac)
 
@@ -178,8 +224,8 @@ def base_url(req: ProvRequest) -> str:
 
 def _context(req: ProvRequest, settings: Settings, match: FileMatch, device: Device | None,
              token: str | None) -> Context:
-    system = get_system_settings()
-    prov = get_provisioning_settings()
+    system = _cached("system", get_system_settings)
+    prov = _cached("provisioning", get_provisioning_settings)
     host = req.host if _HOST_RE.match(req.host or "") else "127.0.0.1"
     root = base_url(req)
     ctx = Context(
@@ -195,7 +241,7 @@ def _context(req: ProvRequest, settings: Settings, match: FileMatch, device: Dev
     ctx.prov_username = device.prov_username
     ctx.prov_password = service.prov_password(device)
     ctx.phonebook_url = f"{root}t/{service.link_token(device)}/{PHONEBOOK_FILE}"
-    user = device.user
+    user = _user(device.user_id)
     password = reveal_sip_password(user) if user is not None and user.extension else None
     if user is not None and password:
         ctx.account = Account(extension=user.extension, auth_user=user.extension, password=password,

@@ -8,8 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import logging
 import re
 import secrets as pysecrets
+import threading
+import time
 
 import peewee
 
@@ -20,6 +23,8 @@ from appliance.provisioning.models import Device, PhonebookContact, get_provisio
 from appliance.provisioning.vendors import BY_KEY, PhonebookEntry, by_oui
 from appliance.store import database, secrets
 from appliance.users.models import User
+
+log = logging.getLogger(__name__)
 
 AUTO_ADD_WINDOW = dt.timedelta(hours=2)
 DEVICE_FIELDS = ("mac", "vendor", "model", "user", "label", "trusted_ranges")
@@ -83,10 +88,12 @@ def set_codecs(value: object) -> list[str]:
 # -- devices ----------------------------------------------------------------------------
 
 def list_devices() -> list[Device]:
+    flush_seen()
     return list(Device.select(Device, User).join(User, peewee.JOIN.LEFT_OUTER).order_by(Device.mac))
 
 
 def get_device(mac: str) -> Device:
+    flush_seen()
     try:
         key = macs.normalise(mac)
     except ValidationError:
@@ -131,18 +138,24 @@ def create_device(data: dict) -> tuple[Device, str]:
     return device, password
 
 
-def auto_add(mac: str, vendor: str, model: str, firmware: str, user_agent: str, ip: str) -> Device | None:
-    """A request from an unknown MAC while auto-add is open: the device, not assigned (None if closed)."""
+def auto_add(mac: str, vendor: str, model: str, firmware: str, user_agent: str,
+             ip: str) -> tuple[Device | None, bool]:
+    """A request from an unknown MAC while auto-add is open: (the device, not assigned; True if this call
+    added it), (None, False) if auto-add is closed.
+
+    Its credentials count as delivered from the start: this very request's answer carries them (one
+    write per new phone in a boot storm, not two)."""
     if not auto_add_open():
-        return None
+        return None, False
     with database.atomic():
         existing = Device.get_or_none(Device.mac == mac)
         if existing is not None:
-            return existing
+            return existing, False
         device, _password = _new_device(mac, vendor=vendor, model=model, added_by="auto")
         device.firmware, device.user_agent, device.ip = firmware[:64], user_agent[:255], ip[:64]
+        device.last_seen, device.credentials_delivered = now(), True
         device.save(force_insert=True)
-    return device
+    return device, True
 
 
 def update_device(mac: str, data: dict) -> Device:
@@ -211,21 +224,59 @@ def first_contact_open(device: Device) -> bool:
     return not device.credentials_delivered and auto_add_open()
 
 
+SEEN_FLUSH_SECONDS = 0.25
+_seen_pending: dict[int, dict[str, object]] = {}
+_seen_lock = threading.Lock()
+_seen_thread: threading.Thread | None = None
+
+
 def seen(device: Device, ip: str, filename: str, vendor: str = "", model: str = "", firmware: str = "",
-         user_agent: str = "", delivered: bool = False) -> None:
-    """Record a served fetch: address, time, file, what the User-Agent said."""
-    values = {Device.ip: ip[:64], Device.last_seen: now(), Device.last_file: filename[:128]}
-    if vendor:
-        values[Device.vendor] = vendor
-    if model:
-        values[Device.model] = model[:64]
-    if firmware:
-        values[Device.firmware] = firmware[:64]
-    if user_agent:
-        values[Device.user_agent] = user_agent[:255]
-    if delivered:
-        values[Device.credentials_delivered] = True
-    Device.update(values).where(Device.id == device.id).execute()
+         user_agent: str = "", delivered: bool = False, first_contact: bool = False) -> None:
+    """Record a served fetch: address, time, file, what the User-Agent said.
+
+    A first contact (credentials given without any asked) is written at once: it happens once. The rest
+    is informational and written by a background thread every SEEN_FLUSH_SECONDS in one transaction, so a
+    boot storm of a thousand phones costs a few fsyncs, not a thousand (`flush_seen` writes now)."""
+    values: dict[str, object] = {"ip": ip[:64], "last_seen": now().isoformat(sep=" "), "last_file": filename[:128]}
+    for column, value, size in (("vendor", vendor, 32), ("model", model, 64), ("firmware", firmware, 64),
+                                ("user_agent", user_agent, 255)):
+        if value and getattr(device, column) != value[:size]:
+            values[column] = value[:size]
+    if delivered and not device.credentials_delivered:
+        values["credentials_delivered"] = 1
+        if first_contact:
+            _write_seen({device.id: values})
+            return
+    global _seen_thread
+    with _seen_lock:
+        _seen_pending.setdefault(device.id, {}).update(values)
+        if _seen_thread is None or not _seen_thread.is_alive():
+            _seen_thread = threading.Thread(target=_seen_writer, name="provisioning-seen", daemon=True)
+            _seen_thread.start()
+
+
+def flush_seen() -> None:
+    with _seen_lock:
+        batch = dict(_seen_pending)
+        _seen_pending.clear()
+    if batch:
+        _write_seen(batch)
+
+
+def _write_seen(batch: dict[int, dict[str, object]]) -> None:
+    with database.atomic():
+        for device_id, values in batch.items():
+            sets = ", ".join(f"{column} = ?" for column in values)
+            database.execute_sql(f"UPDATE device SET {sets} WHERE id = ?", (*values.values(), device_id))
+
+
+def _seen_writer() -> None:
+    while True:
+        time.sleep(SEEN_FLUSH_SECONDS)
+        try:
+            flush_seen()
+        except Exception:  # noqa: BLE001 -- informational; the next fetch records it again
+            log.exception("recording provisioning fetches failed")
 
 
 def to_public(device: Device, registered: bool | None = None) -> dict:
