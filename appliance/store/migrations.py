@@ -676,7 +676,44 @@ CREATE TABLE dhcp_static_lease (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16]
+V17 = """
+-- storage: volumes the appliance initialized (mounted by label when they appear), where each kind of
+-- data lives (volume_uuid '' = the internal data folder), SMB/NFS shares as backup destinations.
+CREATE TABLE storage_volume (
+    uuid VARCHAR(64) PRIMARY KEY,
+    label VARCHAR(16) NOT NULL UNIQUE,
+    size_bytes INTEGER NOT NULL DEFAULT 0,
+    initialized_at DATETIME
+);
+CREATE TABLE storage_placement (
+    kind VARCHAR(32) PRIMARY KEY,
+    volume_uuid VARCHAR(64) NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL DEFAULT 1,
+    updated_at DATETIME
+);
+INSERT INTO storage_placement (kind) VALUES ('voicemail');
+INSERT INTO storage_placement (kind) VALUES ('recordings');
+INSERT INTO storage_placement (kind) VALUES ('call_history');
+INSERT INTO storage_placement (kind) VALUES ('backups');
+CREATE TABLE storage_share (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name VARCHAR(64) NOT NULL UNIQUE,
+    protocol VARCHAR(8) NOT NULL,
+    server VARCHAR(255) NOT NULL,
+    share VARCHAR(255) NOT NULL,
+    folder VARCHAR(255) NOT NULL DEFAULT '',
+    username VARCHAR(128) NOT NULL DEFAULT '',
+    password_enc TEXT NOT NULL DEFAULT '',
+    domain VARCHAR(128) NOT NULL DEFAULT '',
+    version VARCHAR(8) NOT NULL DEFAULT '',
+    last_test_at DATETIME,
+    last_test_ok INTEGER,
+    last_test_message VARCHAR(512) NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL DEFAULT 1
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
