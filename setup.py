@@ -5,7 +5,7 @@ setup(
     version="0.1.0",
     description="On-premise PBX appliance: Kamailio SIP edge, pjsua2 call core, Bottle web UI",
     python_requires=">=3.11",
-    packages=find_packages(include=["appliance*", "webui*", "serialconsole*", "netconfig*"]),
+    packages=find_packages(include=["appliance*", "webui*", "serialconsole*", "netconfig*", "storage*"]),
     include_package_data=True,
     package_data={
         "appliance": ["sipedge/templates/*", "sounds/*"],
@@ -28,6 +28,8 @@ setup(
         "pyserial>=3.5",
         # Interfaces read inside network namespaces (netconfig.readif).
         "netifaces>=0.11",
+        # USB storage: block devices appearing and disappearing (storage.watcher).
+        "pyudev>=0.24",
     ],
     extras_require={
         "test": [

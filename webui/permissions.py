@@ -42,6 +42,11 @@ config) or `public=True`; a route with neither is refused to everyone
 |                    |       |            |      | reset provisioning password, delete, auto-add    |
 | backup.manage      |   x   |            |      | generate, download, upload, inspect and restore  |
 |                    |       |            |      | backups; the support bundle                      |
+| storage.read       |   x   |     x      |      | USB storage: devices, file systems, usage, where |
+|                    |       |            |      | each kind of data lives, SMB/NFS shares          |
+| storage.manage     |   x   |            |      | initialize a device, move data, shares (test)    |
+| health.read        |   x   |     x      |      | system health: CPU, memory, disk, services, ports|
+| health.manage      |   x   |     x      |      | restart a service from the Info page             |
 | network.read       |   x   |     x      |      | network settings, DHCP server settings, leases   |
 | network.manage     |   x   |            |      | apply/confirm network settings, change DHCP      |
 
@@ -93,6 +98,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "devices.read": frozenset({ADMIN, TECHNICIAN}),
     "devices.manage": frozenset({ADMIN, TECHNICIAN}),
     "backup.manage": frozenset({ADMIN}),
+    "storage.read": frozenset({ADMIN, TECHNICIAN}),
+    "storage.manage": frozenset({ADMIN}),
+    "health.read": frozenset({ADMIN, TECHNICIAN}),
+    "health.manage": frozenset({ADMIN, TECHNICIAN}),
     "network.read": frozenset({ADMIN, TECHNICIAN}),
     "network.manage": frozenset({ADMIN}),
 }

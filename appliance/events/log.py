@@ -41,6 +41,10 @@ KINDS: dict[str, str] = {
     "recording.quota_full": "warning",
     "mail.send_failed": "warning",
     "mail.gave_up": "alert",
+    "storage.missing": "alert",
+    "storage.back": "info",
+    "storage.initialized": "info",
+    "storage.moved": "info",
 }
 
 RETENTION_DAYS = 90
