@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # dnsmasq-base: the LAN DHCP server (netconfig; -base: no host DNS service started); udhcpc: WAN DHCP client.
 # libsox-fmt-mp3: sox reads uploaded MP3 prompts only with it (appliance.sounds).
-RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc
+# fdisk (sfdisk), cifs-utils, nfs-common: USB storage initialization and SMB/NFS backup shares (storage/).
+RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc fdisk cifs-utils nfs-common
 TEST_DEBS := $(RUN_DEBS) sip-tester chromium isc-dhcp-client
 ARGS ?=
 
