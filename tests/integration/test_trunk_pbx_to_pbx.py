@@ -6,6 +6,8 @@ and password. B's trunk `hq` points at A's SIP port and registers. Each side
 routes the other's extensions (2xx at A, 3xx at B) through its trunk, and
 each trunk's inbound procedure rings the local extensions (it includes
 `internal`). Everything is configured through each appliance's admin API.
+Run twice: over UDP, and over TLS (the head office's self-signed certificate
+accepted by the branch's trunk, `tls_verify` off).
 """
 
 from __future__ import annotations
@@ -56,12 +58,14 @@ def configure_hq(lab: Lab) -> None:
         {"number": "3XX", "apps": [{"app": "dial_trunk", "trunk": "branch"}]}]})
 
 
-def configure_branch(hq_sip_port: int):
+def configure_branch(hq_settings, transport: str):
     def configure(lab: Lab) -> None:
         lab.request("PUT", "/api/v1/settings", {"sip_domain": BRANCH_DOMAIN})
         lab.request("POST", "/api/v1/dialplan/procedures", {"name": "from-hq", "includes": ["internal"]})
+        port = hq_settings.sip_tls_port if transport == "tls" else hq_settings.sip_port
         lab.request("POST", "/api/v1/trunks", {
-            "name": "hq", "title": "Head office", "host": f"127.0.0.1:{hq_sip_port}", "register": True,
+            "name": "hq", "title": "Head office", "host": f"127.0.0.1:{port}", "register": True,
+            "transport": transport, "tls_verify": False,
             "auth_user": TRUNK_USER, "password": TRUNK_PASSWORD, "provider_domain": HQ_DOMAIN,
             "inbound_procedure": "from-hq"})
         lab.request("PUT", "/api/v1/dialplan/procedures/users", {"numbers": [
@@ -69,14 +73,15 @@ def configure_branch(hq_sip_port: int):
     return configure
 
 
-@pytest.fixture(scope="module")
-def pbxs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pbx-to-pbx")
+@pytest.fixture(scope="module", params=["udp", "tls"])
+def pbxs(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(f"pbx-to-pbx-{request.param}")
     with ExitStack() as stack:
         hq = stack.enter_context(running_lab(Lab, root / "hq", [("201", "Alice", "Martin")], PASSWORD,
                                              configure_hq, spare_workers=1))
         branch = stack.enter_context(running_lab(Lab, root / "branch", [("301", "Bruno", "Durand")], PASSWORD,
-                                                 configure_branch(hq.stack.settings.sip_port), spare_workers=1))
+                                                 configure_branch(hq.stack.settings, request.param),
+                                                 spare_workers=1))
         yield hq, branch
 
 

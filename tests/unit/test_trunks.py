@@ -914,9 +914,15 @@ def test_a_tls_trunk_verifies_the_providers_certificate_unless_told_not_to(web):
     assert _field_of({"name": "ok1", "host": "sip.example.com", "register": False, "tls_verify": "no"}) == "tls_verify"
 
 
-def test_the_new_trunk_form_offers_the_certificate_check_ticked(browser):
+def test_the_new_trunk_form_offers_the_certificate_check_ticked_and_the_list_tells_when_it_is_off(browser):
     form = browser.get("/trunks/new")
     assert re.search(r'<input type="checkbox" id="tls_verify" name="tls_verify" value="1" checked', form.text)
+    relaxed = _trunk(host="pbx.example.com:5061", transport="tls", tls_verify=False)
+    strict = _trunk(host="sip.example.com:5061", transport="tls")
+    rows = {name: re.search(rf'data-trunk="{name}".*?</tr>', browser.get("/trunks").text, re.S).group(0)
+            for name in (relaxed.name, strict.name)}
+    assert "certificate accepted as presented" in rows[relaxed.name]
+    assert "certificate accepted as presented" not in rows[strict.name]
 
 
 def test_the_appliance_makes_its_own_certificate_once_key_private_names_in_it(tmp_path, monkeypatch):

@@ -46,7 +46,7 @@
   <small class="hint">{{presets[t.preset].label}}</small>
   % end
   </td>
-  <td class="mono">{{_("dynamic (the other side registers)") if t.host == dynamic else t.host}} <small class="hint">{{t.transport.upper()}}{{(" · +" + t.country_code) if t.country_code else ""}}</small></td>
+  <td class="mono">{{_("dynamic (the other side registers)") if t.host == dynamic else t.host}} <small class="hint">{{t.transport.upper()}}{{(" · " + _("certificate accepted as presented")) if t.transport == "tls" and not t.tls_verify and t.host != dynamic else ""}}{{(" · +" + t.country_code) if t.country_code else ""}}</small></td>
   <td>
   % if t.host == dynamic:
     {{_("Registers to us as {user}").format(user=t.auth_user)}}
