@@ -9,7 +9,8 @@ for the extension: phones behind NAT get it through the pinhole their REGISTER k
     Voice-Message: 2/1 (0/0)
 
 Sending never blocks a call or a web request: `notify_async` hands the work to one background
-thread per process, which keeps the order of changes (the last state sent is the current one).
+thread per process, which reads the counts when it sends (so the last NOTIFY carries the latest
+state, whichever process made the change) and sends once for a burst of changes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ LISTEN_CODE = "*95"
 _queue: queue.Queue = queue.Queue()
 _thread: threading.Thread | None = None
 _lock = threading.Lock()
+_pending: set[str] = set()   # extensions queued and not sent yet (a burst of changes sends once)
 
 
 def body(new: int, old: int, domain: str) -> str:
@@ -84,10 +86,27 @@ def send(settings: Settings, extension: str, new: int, old: int) -> int:
     return sent
 
 
-def notify_async(settings: Settings, box_number: str, new: int, old: int, extensions: list[str]) -> None:
+def refresh(settings: Settings, extension: str) -> int:
+    """Send `extension`'s phones the current counts now (e.g. once a phone has registered)."""
+    from appliance.users.models import User
+    from appliance.voicemail import service
+
+    user = User.get_or_none(User.extension == str(extension))
+    if user is None:
+        return 0
+    new, old = service.summary_for(user)
+    return send(settings, user.extension, new, old)
+
+
+def notify_async(settings: Settings, extensions: list[str]) -> None:
+    """Queue a refresh of these extensions' phones; the counts are read when it is sent (the latest)."""
     global _thread
     for extension in extensions:
-        _queue.put((settings, extension, new, old))
+        with _lock:
+            if extension in _pending:
+                continue
+            _pending.add(extension)
+        _queue.put((settings, extension))
     with _lock:
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=_run, name="voicemail-mwi", daemon=True)
@@ -96,9 +115,11 @@ def notify_async(settings: Settings, box_number: str, new: int, old: int, extens
 
 def _run() -> None:
     while True:
-        settings, extension, new, old = _queue.get()
+        settings, extension = _queue.get()
+        with _lock:
+            _pending.discard(extension)
         try:
-            send(settings, extension, new, old)
+            refresh(settings, extension)
         except SipEdgeError as exc:
             log.warning("MWI to %s not sent: %s", extension, exc)
         except Exception:  # noqa: BLE001 -- MWI is best effort; the next change sends it again

@@ -224,7 +224,7 @@ def delete_box(settings: Settings, number: str, confirm: bool = False) -> None:
     storage.remove_box_files(settings, box.id)
     log.info("voicemail box %s deleted (%d messages)", box.number, held)
     if box.user_id is not None:
-        _notify_mwi(settings, box.number, 0, 0, [box.user.extension])
+        _notify_mwi(settings, [box.user.extension])
 
 
 def _object(data: object) -> dict:
@@ -642,30 +642,25 @@ def mwi_targets(box: Box) -> list[str]:
 
 
 def changed(settings: Settings, box: Box) -> None:
-    """The box's counts may have changed: tell its phones (in the background, best effort).
-
-    A phone's light sums every box its user reads (their own and the shared ones they subscribe to).
-    """
-    for extension in mwi_targets(box):
-        user = User.get_or_none(User.extension == extension)
-        if user is None:
-            continue
-        new = old = 0
-        for seen in boxes_of(user):
-            n, o = counts(seen)
-            new, old = new + n, old + o
-        _notify_mwi(settings, box.number, new, old, [extension])
+    """The box's counts may have changed: tell the phones of its owner and subscribers (background)."""
+    _notify_mwi(settings, mwi_targets(box))
 
 
 def summary_for(user: User) -> tuple[int, int]:
+    """(new, old) a user's phones show: their own box (if it exists) and the shared ones they subscribe to.
+
+    Never creates a box (the MWI thread calls it, also right after a box was deleted).
+    """
+    boxes = list(Box.select().where(Box.user == user.id))
+    boxes += [s.box for s in Subscription.select().where(Subscription.user == user.id)]
     new = old = 0
-    for seen in boxes_of(user):
+    for seen in {b.id: b for b in boxes}.values():
         n, o = counts(seen)
         new, old = new + n, old + o
     return new, old
 
 
-def _notify_mwi(settings: Settings, number: str, new: int, old: int, extensions: list[str]) -> None:
+def _notify_mwi(settings: Settings, extensions: list[str]) -> None:
     from appliance.voicemail import mwi
 
-    mwi.notify_async(settings, number, new, old, extensions)
+    mwi.notify_async(settings, extensions)
