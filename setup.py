@@ -8,7 +8,7 @@ setup(
     packages=find_packages(include=["appliance*", "webui*", "serialconsole*", "netconfig*", "storage*"]),
     include_package_data=True,
     package_data={
-        "appliance": ["sipedge/templates/*", "sounds/*"],
+        "appliance": ["sipedge/templates/*", "sounds/*", "provisioning/templates/*"],
         "webui": ["templates/*", "static/*", "locale/*/LC_MESSAGES/*"],
         "netconfig": ["udhcpc.sh"],
     },
