@@ -45,6 +45,7 @@ KINDS: dict[str, str] = {
     "storage.back": "info",
     "storage.initialized": "info",
     "storage.moved": "info",
+    "voicemail.pin_failed": "warning",
 }
 
 RETENTION_DAYS = 90
