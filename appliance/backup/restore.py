@@ -336,6 +336,29 @@ def _swap(settings: Settings, staging: Path, manifest: dict) -> Path | None:
     return previous
 
 
+def keep_configuration(settings: Settings, label: str = "kept") -> Path | None:
+    """A copy of the current configuration in restore-previous/ (before a factory reset, say).
+
+    The store (a consistent copy), the key, the TLS files, and the sounds and voicemail greetings
+    hard-linked (no extra space). None when there is nothing to keep."""
+    if not settings.db_path.exists():
+        return None
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = previous_root(settings) / f"{stamp}-{label}"
+    target.mkdir(parents=True)
+    archive.snapshot_store(settings.db_path, target / "appliance.sqlite")
+    if settings.secret_key_path.exists():
+        shutil.copy2(settings.secret_key_path, target / "secret.key")
+    _carry_tree(archive.tls_root(settings), target / "tls")
+    _carry_tree(settings.sounds_dir, target / "sounds")
+    vm = archive.voicemail_root(settings)
+    if vm.is_dir():
+        for path in vm.glob("*/greeting-*.wav"):
+            _link_or_copy(path, target / "voicemail" / path.relative_to(vm))
+    _prune_previous(settings)
+    return target
+
+
 def _replace_store(settings: Settings, staged_db: Path) -> None:
     live = settings.db_path
     if not live.exists():

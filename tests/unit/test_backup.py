@@ -579,3 +579,16 @@ def test_web_generate_upload_inspect_restore_and_support_bundle(tmp_path):
     finally:
         sessions.clear_failures("127.0.0.1")
         web.stop()
+
+
+def test_keep_configuration_copies_the_current_one_aside(box):
+    from appliance.backup.restore import keep_configuration
+
+    settings, found = box
+    kept = keep_configuration(settings, "recover")
+    assert kept is not None and kept.name.endswith("-recover")
+    conn = sqlite3.connect(str(kept / "appliance.sqlite"))
+    assert conn.execute("SELECT COUNT(*) FROM user").fetchone()[0] == 3
+    conn.close()
+    assert (kept / "secret.key").read_bytes() == settings.secret_key_path.read_bytes()
+    assert (kept / "sounds" / found["sound_file"]).read_bytes() == (settings.sounds_dir / found["sound_file"]).read_bytes()
