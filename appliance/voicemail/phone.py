@@ -174,6 +174,11 @@ class Session:
             self.prompt("vm_wrong_pin", interruptible=False)
         log.warning("voicemail: %d wrong PINs from %s (box %s)", PIN_ATTEMPTS, self.call.caller,
                     box.number if box else "?")
+        from appliance.events.log import record
+
+        record("voicemail.pin_failed", f"voicemail:{box.number if box else '?'}",
+               f"{PIN_ATTEMPTS} wrong PINs (or box numbers) from {self.call.caller or 'an unknown caller'}; "
+               "the call was ended", caller=self.call.caller, trunk=getattr(self.channel, "trunk", "") or "")
         return self.goodbye()
 
     def is_owner(self, box: Box) -> bool:

@@ -191,6 +191,8 @@ def test_three_wrong_pins_end_the_call(lab):
     bob.wait_for("disconnected", 30, call=call)                # the appliance hung up, not Bob
     actions = [s["action"] for s in lab.voicemail_steps("202", "*98")]
     assert actions.count("wrong_pin") == 3 and "logged_in" not in actions, actions
+    events = lab.request("GET", "/api/v1/events?kind=voicemail.pin_failed")
+    assert [e["subject"] for e in events] == ["voicemail:201"], events
 
 
 def test_star_during_the_greeting_goes_to_the_box_login(lab):
