@@ -9,6 +9,7 @@
 % for key, action in keys.items():
 <b class="mono">{{key}}</b> {{labels[action]}}{{";" if key != list(keys)[-1] else "."}}
 % end
+{{_("In a room with only a moderator PIN, participants press # when asked for the PIN.")}}
 </p>
 % if not rows:
 <p>{{_("No conference room yet.")}}</p>
