@@ -178,6 +178,41 @@ def test_attach_and_delete_removes_the_message_only_once_the_mail_is_sent(store)
     assert not storage.message_path(store, message.file).exists()
 
 
+def test_mwi_notify_sums_own_and_subscribed_boxes_for_each_registered_phone(store, monkeypatch):
+    from appliance.sipedge import rpc
+    from appliance.voicemail import mwi
+
+    calls = []
+
+    def fake_call(settings, method, *params):
+        calls.append((method, params))
+        if method == "ul.lookup":
+            if params[1] != "201":
+                raise rpc.RpcFault(method, 404, "AOR not found")
+            return {"AoR": "201", "Contacts": [{"Contact": {"Address": "sip:201@127.0.0.1:5070",
+                                                            "Received": "sip:127.0.0.1:5071"}}]}
+        return None
+
+    monkeypatch.setattr(rpc, "call", fake_call)
+    monkeypatch.setattr(mwi, "notify_async", lambda settings, extensions: None)   # sent below, in this thread
+    make_user("201")
+    make_user("202")
+    own = service.get_box("201")
+    shared = service.create_shared_box({"number": "300", "subscribers": ["201"]})
+    service.store_message(store, own, recording(store, own, 1), "202", "", NOW)
+    for caller in ("203", "204"):
+        service.store_message(store, shared, recording(store, shared, 1), caller, "", NOW)
+    service.mark(store, shared, service.list_messages(shared)[0], read=True)
+    assert service.summary_for(User.get(User.extension == "201")) == (2, 1)
+    assert mwi.refresh(store, "201") == 1
+    assert mwi.refresh(store, "202") == 0                       # not registered: nothing sent
+    [(method, (verb, ruri, next_hop, socket, headers, body))] = [c for c in calls if c[0] == "tm.t_uac_start"]
+    assert (verb, ruri, next_hop, socket) == ("NOTIFY", "sip:201@127.0.0.1:5070", "sip:127.0.0.1:5071", ".")
+    assert "Event: message-summary\r\n" in headers and "To: <sip:201@" in headers
+    assert "Content-Type: application/simple-message-summary" in headers
+    assert body.startswith("Messages-Waiting: yes\r\n") and "Voice-Message: 2/1 (0/0)\r\n" in body
+
+
 # -- the phone menus, with a scripted channel ------------------------------------------------------------
 
 class KeypadChannel(FakeChannel):
