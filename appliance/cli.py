@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--worker-count-max", type=int, help="most call-core workers at once (default 64)")
     # Tests inject the dialplan's clock (time ranges) through this file.
     run.add_argument("--clock-file", help=argparse.SUPPRESS)
+    run.add_argument("--lab-lan", action="store_true",
+                     help="put LAN1 in a network namespace (web UI on port 80 and SIP on 5060 at 10.135.0.1, "
+                          "DHCP server); devices: ip netns exec lan1-client ... (root)")
 
     sub.add_parser("prompts", parents=[common],
                    help="generate the system announcements in fr/en/de/it (the image build runs it)")
@@ -77,7 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from appliance.supervisor import Supervisor
 
-        return Supervisor(_settings(args)).run()
+        settings, lan = _settings(args), None
+        if args.lab_lan:
+            from netconfig.lablan import lab_lan_settings
+
+            settings, lan = lab_lan_settings(settings, args.http_port is not None, args.sip_port is not None)
+        return Supervisor(settings, lab_lan=lan).run()
     if args.command == "reset-admin-password":
         return _reset_admin_password(_settings(args))
     if args.command == "backup":

@@ -128,8 +128,10 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, lab_lan: str | None = None):
         self.settings = settings
+        # --lab-lan: LAN1's "address/prefix"; every child runs inside its namespace (netconfig.lablan).
+        self.lab_lan = lab_lan
         self.children: list[Child] = []
         self._stopping = False
         self._edge_restart_requested = False
@@ -180,6 +182,15 @@ class Supervisor:
             print(f"appliance: cannot start: {exc}", file=sys.stderr)
             return 1
         self.build_children()
+        from netconfig import lablan
+
+        try:
+            prefix = lablan.start(self.settings.run_dir, self.lab_lan)
+        except Exception as exc:
+            print(f"appliance: cannot set up the lab LAN: {exc}", file=sys.stderr)
+            return 1
+        for child in self.children:
+            child.argv = (lambda argv: lambda: prefix + argv())(child.argv)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGHUP, self._on_restart_edge)
@@ -193,6 +204,7 @@ class Supervisor:
         finally:
             pid_path(self.settings).unlink(missing_ok=True)
             self.stop_all()
+            lablan.stop(self.settings.run_dir, self.lab_lan)
         print("appliance stopped", flush=True)
         return 0
 
@@ -205,6 +217,9 @@ class Supervisor:
             f"data: {s.data_dir}",
             f"logs: {s.log_dir}",
         ]
+        if self.lab_lan:
+            lines.append(f"LAN1 (lab): {self.lab_lan} in namespace appliance-lan1; a device on LAN1: "
+                         "ip netns exec lan1-client <command>")
         if password:
             lines.append(f"admin password: {password}")
             lines.append("(one-time: log in as admin with it and choose your own; it is not shown again)")
