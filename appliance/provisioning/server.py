@@ -24,9 +24,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from appliance.auth import sessions
-from appliance.provisioning import PREFIX, digest, service
+from appliance.provisioning import PREFIX, digest, firmware, service
 from appliance.provisioning.models import Device, get_provisioning_settings
 from appliance.provisioning.vendors import BY_KEY, Context, FileMatch, Identity, identify, match_file
 from appliance.provisioning.vendors.base import Account
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 _HOST_RE = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})$")
 _FILE_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 PHONEBOOK_FILE = "phonebook.xml"
+FIRMWARE_DIR = "firmware"
 # A boot storm asks the same settings thousands of times a second: read them at most once per this many
 # seconds (a change reaches the next fetches within it). The ban check is cached as long for addresses
 # that are not banned; a failure recorded here forgets the address's entry at once.
@@ -104,6 +106,7 @@ class ProvResponse:
     content_type: str = "text/plain; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     device: str = ""  # the device's MAC, for the access log
+    file: Path | None = None  # a firmware file to send instead of `body`
 
 
 def handle(req: ProvRequest, settings: Settings) -> ProvResponse:
@@ -112,6 +115,11 @@ def handle(req: ProvRequest, settings: Settings) -> ProvResponse:
     token, filename = _split(req.path)
     if filename is None:
         return ProvResponse(404, b"not found\n")
+    if token == FIRMWARE_DIR:
+        path = firmware.file_for(settings, filename)
+        if path is None:
+            return ProvResponse(404, b"not found\n")
+        return ProvResponse(200, content_type="application/octet-stream", file=path)
     linked = None
     if token is not None:
         linked = service.find_by_token(token)
@@ -168,9 +176,9 @@ def _device_file(req: ProvRequest, settings: Settings, match: FileMatch, ident: 
     if not allowed:
         return _challenge(device=mac)
     vendor = match.vendor
-    ctx = _context(req, settings, match, device, token)
-    body = vendor.render_device(ctx).encode()
     same_vendor = ident is not None and ident.vendor == vendor.key
+    ctx = _context(req, settings, match, device, token, ident if same_vendor else None)
+    body = vendor.render_device(ctx).encode()
     service.seen(device, req.client_ip, match.name, vendor=vendor.key,
                  model=ident.model if same_vendor else "", firmware=ident.firmware if same_vendor else "",
                  user_agent=req.user_agent, delivered=True, first_contact=first_contact)
@@ -205,6 +213,8 @@ def _split(path: str) -> tuple[str | None, str | None]:
     parts = path.lstrip("/").split("/")
     if len(parts) == 1 and _FILE_RE.match(parts[0]):
         return None, parts[0]
+    if len(parts) == 2 and parts[0] == FIRMWARE_DIR and _FILE_RE.match(parts[1]):
+        return FIRMWARE_DIR, parts[1]
     if len(parts) == 3 and parts[0] == "t" and _FILE_RE.match(parts[2]) and re.match(r"^[\w-]{16,64}$", parts[1]):
         return parts[1], parts[2]
     return None, None
@@ -223,7 +233,7 @@ def base_url(req: ProvRequest) -> str:
 
 
 def _context(req: ProvRequest, settings: Settings, match: FileMatch, device: Device | None,
-             token: str | None) -> Context:
+             token: str | None, ident: Identity | None = None) -> Context:
     system = _cached("system", get_system_settings)
     prov = _cached("provisioning", get_provisioning_settings)
     host = req.host if _HOST_RE.match(req.host or "") else "127.0.0.1"
@@ -241,6 +251,12 @@ def _context(req: ProvRequest, settings: Settings, match: FileMatch, device: Dev
     ctx.prov_username = device.prov_username
     ctx.prov_password = service.prov_password(device)
     ctx.phonebook_url = f"{root}t/{service.link_token(device)}/{PHONEBOOK_FILE}"
+    # What the phone says now (User-Agent) is fresher than what was stored at its last fetch.
+    offered = firmware.offer(_cached("firmware", firmware.list_firmware), match.vendor.key,
+                             (ident.model if ident else "") or ctx.model,
+                             (ident.firmware if ident else "") or device.firmware)
+    if offered is not None:
+        ctx.firmware_url = f"{root}{FIRMWARE_DIR}/{offered.filename}"
     user = _user(device.user_id)
     password = reveal_sip_password(user) if user is not None and user.extension else None
     if user is not None and password:

@@ -474,3 +474,64 @@ def test_a_technician_assigns_phones_and_a_user_cannot_see_them(web, admin):
     browser = web.client()
     browser.login("311", STRONG)
     assert browser.get("/devices").status == 403
+
+
+# -- firmware ---------------------------------------------------------------------------------------------
+
+def _multipart(fields: dict, filename: str | None, content: bytes) -> tuple[bytes, str]:
+    boundary = "----provtest7d2f"
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    if filename is not None:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def _upload(admin, fields, filename, content):
+    body, ctype = _multipart(fields, filename, content)
+    return admin.request("POST", "/api/v1/firmware", body, {"Content-Type": ctype,
+                                                            "Authorization": f"Bearer {admin.token}"})
+
+
+@pytest.mark.parametrize("fields,filename,field", [
+    ({"vendor": "nokia", "model": "T46S"}, "fw.rom", "vendor"),
+    ({"vendor": "yealink", "model": "T46S/../x"}, "fw.rom", "model"),
+    ({"vendor": "yealink", "model": "T46S"}, None, "file"),
+    ({"vendor": "yealink", "model": "T46S"}, "notes.txt", "file"),
+    ({"vendor": "yealink", "model": "T46S", "colour": "red"}, "fw.rom", "colour"),
+])
+def test_bad_firmware_uploads_are_a_400_naming_the_field(web, admin, fields, filename, field):
+    answer = _upload(admin, fields, filename, b"\x00firmware")
+    assert answer.status == 400 and answer.json()["field"] == field, answer.text
+    assert admin.api("GET", "/api/v1/firmware").json() == []
+
+
+def test_uploaded_firmware_is_offered_to_matching_phones_that_do_not_run_it(web, admin):
+    blob = bytes(range(256)) * 4096
+    answer = _upload(admin, {"vendor": "yealink", "model": "T46S", "version": "66.86.0.20"}, "T46S-66.86.0.20.rom",
+                     blob)
+    assert answer.status == 201, answer.text
+    row = answer.json()
+    assert row["filename"] == "yealink-T46S-66.86.0.20.rom" and row["size_bytes"] == len(blob)
+    client = web.client()
+    ua = {"User-Agent": PHONES["yealink"][2]}
+    link = admin.api("POST", "/api/v1/devices", {"mac": PHONES["yealink"][0], "user": "300"}).json()[
+        "provisioning_link"][len(web.url):]
+    config = _yealink_raw(client.request("GET", link + "805ec0a1b2c3.cfg", headers=ua).text)
+    assert config["static.firmware.url"] == f"{web.url}/prov/firmware/yealink-T46S-66.86.0.20.rom"
+    download = client.request("GET", "/prov/firmware/yealink-T46S-66.86.0.20.rom", headers=ua)
+    assert download.status == 200 and download.body == blob
+    assert client.request("GET", "/prov/firmware/other.rom", headers=ua).status == 404
+    # Once the phone reports that version, it is not offered again; another model is never offered it.
+    ua_new = {"User-Agent": "Yealink SIP-T46S 66.86.0.20 80:5e:c0:a1:b2:c3"}
+    assert "static.firmware.url" not in _yealink_raw(client.request("GET", link + "805ec0a1b2c3.cfg",
+                                                                    headers=ua_new).text)
+    assert admin.api("DELETE", f"/api/v1/firmware/{row['id']}").status == 204
+    assert client.request("GET", "/prov/firmware/yealink-T46S-66.86.0.20.rom", headers=ua).status == 404
+
+
+def _yealink_raw(text: str) -> dict:
+    return dict(line.split(" = ", 1) for line in text.splitlines() if " = " in line and not line.startswith("#"))

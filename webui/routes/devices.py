@@ -8,9 +8,11 @@ assign phones).
 
 from __future__ import annotations
 
+import re
+
 import bottle
 
-from appliance.provisioning import actions, service
+from appliance.provisioning import actions, firmware, service
 from appliance.provisioning.vendors import VENDORS
 from appliance.users.models import User
 from webui import edge, web
@@ -22,6 +24,7 @@ from webui.routes.provisioning import provisioning_url
 from webui.web import _
 
 PREFIX = "/api/v1/devices"
+FIRMWARE = "/api/v1/firmware"
 
 
 def register(app: bottle.Bottle) -> None:
@@ -40,6 +43,10 @@ def register(app: bottle.Bottle) -> None:
     r("/api/v1/phonebook/contacts", "GET", api_contacts, perm="devices.read")
     r("/api/v1/phonebook/contacts", "POST", api_contact_create, perm="devices.manage")
     r("/api/v1/phonebook/contacts/<cid:int>", "DELETE", api_contact_delete, perm="devices.manage")
+    r(FIRMWARE, "GET", api_firmware, perm="devices.read")
+    r(FIRMWARE, "POST", api_firmware_upload, perm="devices.manage")
+    r(f"{FIRMWARE}/<fid:int>", "DELETE", api_firmware_delete, perm="devices.manage")
+    web.BODY_ALLOWANCES[("POST", re.escape(FIRMWARE))] = firmware.MAX_BYTES + 64 * 1024
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -164,6 +171,32 @@ def api_contact_delete(cid: int):
     return ""
 
 
+def api_firmware():
+    return web.json_body([firmware.public(row) for row in firmware.list_firmware()])
+
+
+def api_firmware_upload():
+    ctype = (bottle.request.content_type or "").split(";")[0].strip().lower()
+    if ctype != "multipart/form-data":
+        raise web.ApiError(415, "unsupported_media_type", None,
+                           "send the firmware as multipart/form-data: a 'file' part, vendor, model, version")
+    form = web.form()
+    for key in form:
+        if key not in firmware.UPLOAD_FIELDS and key != web.CSRF_FIELD:
+            raise web.ApiError(400, "invalid", key[:64], f"{key[:64]}: is not a known field")
+    data = {key: form.get(key) for key in firmware.UPLOAD_FIELDS if form.get(key) not in (None, "")}
+    upload = bottle.request.files.get("file")
+    row = firmware.upload(web.settings(), data, upload.raw_filename if upload is not None else "",
+                          upload.file if upload is not None else None)
+    return web.json_body(firmware.public(row), 201)
+
+
+def api_firmware_delete(fid: int):
+    firmware.delete(web.settings(), fid)
+    bottle.response.status = 204
+    return ""
+
+
 # -- page ----------------------------------------------------------------------------------------
 
 def page():
@@ -174,6 +207,7 @@ def page():
     return web.render("devices.tpl", title=_("Devices"), active="devices", devices=devices, users=users,
                       prov=service.settings_public(), prov_url=provisioning_url(host, port),
                       vendors=VENDORS, contacts=service.list_contacts(), edge_down=regs is None,
+                      firmware=firmware.list_firmware(),
                       scripts=("api.js", "devices.js"))
 
 
@@ -249,7 +283,28 @@ OPENAPI_PATHS = {
     },
 }
 
+OPENAPI_PATHS[FIRMWARE] = {
+    "get": {"summary": "Firmware files uploaded per vendor/model (offered to the matching phones)",
+            "responses": {"200": _ok({"type": "array", "items": _ref("Firmware")}, "Firmware"),
+                          **_errors("401", "403")}},
+    "post": {"summary": "Upload a firmware file for one vendor/model (replaces the previous one)",
+             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                 "type": "object", "required": ["file", "vendor", "model"], "properties": {
+                     "file": {"type": "string", "format": "binary"}, "vendor": {"type": "string"},
+                     "model": {"type": "string"}, "version": {"type": "string"}}}}}},
+             "responses": {"201": _ok(_ref("Firmware"), "Uploaded"), **_errors("400", "401", "403", "413", "415")}},
+}
+OPENAPI_PATHS[f"{FIRMWARE}/{{fid}}"] = {
+    "parameters": [{"name": "fid", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    "delete": {"summary": "Delete a firmware file", "responses": {"204": {"description": "Deleted"},
+                                                                  **_errors("401", "403", "404")}},
+}
+
 OPENAPI_SCHEMAS = {
+    "Firmware": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "vendor": {"type": "string"}, "model": {"type": "string"},
+        "version": {"type": "string"}, "filename": {"type": "string"}, "size_bytes": {"type": "integer"},
+        "sha256": {"type": "string"}, "uploaded_at": {"type": "string", "format": "date-time"}}},
     "Device": {"type": "object", "properties": {
         "mac": {"type": "string", "description": "12 lower-case hex digits"}, "mac_display": {"type": "string"},
         "vendor": {"type": "string"}, "vendor_name": {"type": "string"}, "model": {"type": "string"},

@@ -51,5 +51,8 @@ def fetch(path: str):
     m = _TOKEN_IN_PATH.match(request.path)
     if m:
         env["PATH_INFO"] = m.group(1) + "…" + m.group(2)
+    if answer.file is not None:
+        return bottle.static_file(answer.file.name, root=str(answer.file.parent), mimetype=answer.content_type,
+                                  download=False)
     headers = {"Content-Type": answer.content_type, **answer.headers}
     return HTTPResponse(answer.body, status=answer.status, headers=headers)

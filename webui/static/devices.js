@@ -79,6 +79,30 @@
       });
     });
   }
+  var fw = document.getElementById("firmware-add");
+  if (fw) {
+    fw.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var meta = document.querySelector('meta[name="csrf-token"]');
+      fetch("/api/v1/firmware", { method: "POST", credentials: "same-origin", body: new FormData(fw),
+                                  headers: { "Accept": "application/json",
+                                             "X-CSRF-Token": meta ? meta.getAttribute("content") : "" } })
+        .then(function (r) {
+          if (r.ok) { reload(); return; }
+          return r.json().catch(function () { return {}; }).then(function (data) {
+            var err = new Error((data && data.message) || ("HTTP " + r.status));
+            err.field = data && data.field;
+            window.applianceShowError(fw, err);
+          });
+        });
+    });
+  }
+  root.querySelectorAll("button[data-firmware-delete]").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var id = btn.closest("tr").getAttribute("data-firmware");
+      window.applianceApi("DELETE", "/api/v1/firmware/" + id).then(reload, fail);
+    });
+  });
   root.querySelectorAll("button[data-contact-delete]").forEach(function (btn) {
     btn.addEventListener("click", function () {
       var id = btn.closest("tr").getAttribute("data-contact");

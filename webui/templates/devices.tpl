@@ -94,6 +94,34 @@
   <button type="submit">{{_("Add")}}</button>
 </form>
 % end
+<h2>{{_("Firmware")}}</h2>
+<p class="hint">{{_("A phone whose vendor and model match is offered the file at its next fetch, unless it runs that version already.")}}</p>
+<table class="list" id="firmware">
+<thead><tr><th>{{_("Vendor")}}</th><th>{{_("Model")}}</th><th>{{_("Version")}}</th><th>{{_("File")}}</th><th>{{_("Size")}}</th><th></th></tr></thead>
+<tbody>
+% for f in firmware:
+<tr data-firmware="{{f.id}}"><td>{{f.vendor}}</td><td>{{f.model}}</td><td class="mono">{{f.version}}</td><td class="mono">{{f.filename}}</td><td>{{"%.1f MB" % (f.size_bytes / 1048576)}}</td>
+<td>
+% if can("devices.manage"):
+<button type="button" class="link" data-firmware-delete>{{_("Delete")}}</button>
+% end
+</td></tr>
+% end
+</tbody>
+</table>
+% if can("devices.manage"):
+<form id="firmware-add" class="inline">
+  <label>{{_("Vendor")}} <select name="vendor">
+  % for v in vendors:
+    <option value="{{v.key}}">{{v.name}}</option>
+  % end
+  </select></label><span class="field-error" data-error-for="vendor" hidden></span>
+  <label>{{_("Model")}} <input name="model" required placeholder="T46S"></label><span class="field-error" data-error-for="model" hidden></span>
+  <label>{{_("Version")}} <input name="version" placeholder="66.86.0.20"></label><span class="field-error" data-error-for="version" hidden></span>
+  <label>{{_("File")}} <input type="file" name="file" required></label><span class="field-error" data-error-for="file" hidden></span>
+  <button type="submit">{{_("Upload")}}</button>
+</form>
+% end
 <h2>{{_("Company phonebook")}}</h2>
 <p class="hint">{{_("Phones show every user and these outside contacts in their remote phonebook.")}}</p>
 <table class="list" id="contacts">
