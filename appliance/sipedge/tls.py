@@ -99,10 +99,12 @@ def render_text(settings: Settings, sip_domain: str, trusted: Path | None) -> st
 def render(settings: Settings, views=None, changed: bool = False) -> Path | None:
     """Write run/tls.cfg and the trusted trunk certificates (None when TLS is off).
 
-    With `changed`, returns None also when neither file changed (nothing to reload).
+    With `changed`, returns None also when nothing changed (tls.cfg, the trusted certificates, the
+    appliance's own certificate): nothing for Kamailio to reload.
     """
     if not enabled(settings):
         return None
+    from appliance import certificates
     from appliance.sipedge import trunk_tables
     from appliance.sipedge.config import write_atomically
     from appliance.system import get_system_settings
@@ -111,7 +113,9 @@ def render(settings: Settings, views=None, changed: bool = False) -> Path | None
         views = trunk_tables.load_views()
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     path, trusted = config_path(settings), trusted_path(settings)
-    before = (path.read_text() if path.exists() else None, trusted.read_text() if trusted.exists() else None)
+    own = certificates.paths(settings).certificate
+    watched = (path, trusted, own)  # a new SIP domain makes a new certificate: reloaded too
+    before = [f.read_bytes() if f.exists() else None for f in watched]
     pems = presented_certificates(views)
     if pems:
         trusted.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +123,7 @@ def render(settings: Settings, views=None, changed: bool = False) -> Path | None
     else:
         trusted.unlink(missing_ok=True)
     write_atomically(path, render_text(settings, get_system_settings().sip_domain, trusted if pems else None))
-    after = (path.read_text(), trusted.read_text() if trusted.exists() else None)
+    after = [f.read_bytes() if f.exists() else None for f in watched]
     if changed and after == before:
         return None
     return path
