@@ -46,6 +46,8 @@ KINDS: dict[str, str] = {
     "storage.initialized": "info",
     "storage.moved": "info",
     "voicemail.pin_failed": "warning",
+    "device.added": "info",
+    "provisioning.ip_banned": "warning",
 }
 
 RETENTION_DAYS = 90
