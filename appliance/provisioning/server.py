@@ -75,6 +75,12 @@ def _failure(ip: str, login: str) -> None:
     sessions.record_failure(ip, login)
     with _cache_lock:
         _cache.pop(f"ban:{ip}", None)
+    if sessions.is_locked_out(ip):
+        from appliance.events.log import record
+
+        record("provisioning.ip_banned", ip, f"{ip} failed provisioning authentication "
+               f"{sessions.LOGIN_FAILURES} times: refused for {int(sessions.LOGIN_WINDOW.total_seconds() // 60)} min",
+               last=login)
 
 
 def _device(mac: str) -> Device | None:
@@ -157,6 +163,8 @@ def _device_file(req: ProvRequest, settings: Settings, match: FileMatch, ident: 
             return ProvResponse(404, b"unknown device (auto-add is closed)\n")
         if first_contact:
             log.info("new device %s (%s %s) from %s", mac, match.vendor.name, model, req.client_ip)
+            service.queue_event("device.added", mac, f"new {match.vendor.name} {model} from {req.client_ip}, "
+                                "not assigned", ip=req.client_ip, vendor=match.vendor.key, model=model)
     ranges = device.ranges
     if ranges and not service.in_ranges(req.client_ip, ranges):
         log.warning("provisioning of %s refused: %s is outside its trusted ranges", mac, req.client_ip)

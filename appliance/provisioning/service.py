@@ -226,6 +226,7 @@ def first_contact_open(device: Device) -> bool:
 
 SEEN_FLUSH_SECONDS = 0.25
 _seen_pending: dict[int, dict[str, object]] = {}
+_events_pending: list[tuple[str, str, str, dict]] = []
 _seen_lock = threading.Lock()
 _seen_thread: threading.Thread | None = None
 
@@ -247,9 +248,21 @@ def seen(device: Device, ip: str, filename: str, vendor: str = "", model: str = 
         if first_contact:
             _write_seen({device.id: values})
             return
-    global _seen_thread
     with _seen_lock:
         _seen_pending.setdefault(device.id, {}).update(values)
+    _start_writer()
+
+
+def queue_event(kind: str, subject: str, message: str, **details) -> None:
+    """An event log entry written with the next batch (a boot storm of new phones: one transaction)."""
+    with _seen_lock:
+        _events_pending.append((kind, subject, message, details))
+    _start_writer()
+
+
+def _start_writer() -> None:
+    global _seen_thread
+    with _seen_lock:
         if _seen_thread is None or not _seen_thread.is_alive():
             _seen_thread = threading.Thread(target=_seen_writer, name="provisioning-seen", daemon=True)
             _seen_thread.start()
@@ -259,15 +272,21 @@ def flush_seen() -> None:
     with _seen_lock:
         batch = dict(_seen_pending)
         _seen_pending.clear()
-    if batch:
-        _write_seen(batch)
+        events = list(_events_pending)
+        _events_pending.clear()
+    if batch or events:
+        _write_seen(batch, events)
 
 
-def _write_seen(batch: dict[int, dict[str, object]]) -> None:
+def _write_seen(batch: dict[int, dict[str, object]], events: list | None = None) -> None:
+    from appliance.events.log import record
+
     with database.atomic():
         for device_id, values in batch.items():
             sets = ", ".join(f"{column} = ?" for column in values)
             database.execute_sql(f"UPDATE device SET {sets} WHERE id = ?", (*values.values(), device_id))
+        for kind, subject, message, details in events or ():
+            record(kind, subject, message, **details)
 
 
 def _seen_writer() -> None:

@@ -5,6 +5,7 @@ devices API's answers to bad input."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -260,6 +261,9 @@ def test_a_wrong_digest_password_is_refused_and_repeated_failures_ban_the_addres
         assert answer.headers["WWW-Authenticate"].startswith("Digest ")
     banned = fetch(prov, filename, ua)
     assert banned.status == 403 and SIP_PASSWORD.encode() not in banned.body
+    from appliance.events.models import Event
+
+    assert [e.subject for e in Event.select().where(Event.kind == "provisioning.ip_banned")] == [PHONE_IP]
     assert fetch(prov, "y000000000028.cfg", ua).status == 403  # banned for everything
     other = fetch_with_digest(prov, filename, mac, password, ua, ip="10.135.0.51")
     assert other.status == 200  # only the failing address
@@ -291,6 +295,19 @@ def test_an_address_outside_the_trusted_ranges_is_refused_even_with_the_right_pa
     assert inside.status == 200 and _snom(inside.body.decode())["password"] == SIP_PASSWORD
 
 
+def test_an_old_nonce_with_the_right_answer_is_challenged_again_as_stale(prov):
+    mac, filename, ua = PHONES["snom"]
+    _device, password = add(mac, "snom", user="201")
+    old = f'Digest realm="provisioning", nonce="{digest.make_nonce(time.time() - 600)}", qop="auth"'
+    auth = digest.authorization(mac, password, "GET", "/prov/" + filename, old)
+    answer = fetch(prov, filename, ua, auth=auth)
+    assert answer.status == 401 and "stale=true" in answer.headers["WWW-Authenticate"]
+    assert sessions.is_locked_out(PHONE_IP) is False
+    forged = f'Digest realm="provisioning", nonce="{int(time.time()):x}-{"0" * 32}", qop="auth"'
+    auth = digest.authorization(mac, password, "GET", "/prov/" + filename, forged)
+    assert fetch(prov, filename, ua, auth=auth).status == 401
+
+
 def test_the_secret_link_serves_its_device_only(prov):
     mac, filename, ua = PHONES["grandstream"]
     device, _password = add(mac, "grandstream", user="201")
@@ -317,6 +334,11 @@ def test_auto_add_creates_unknown_phones_unassigned_for_two_hours_then_closes(pr
     assert config["enabled"] == "0" and config["password"] == "" and SIP_PASSWORD not in first.body.decode()
     device = Device.get(Device.mac == mac)
     assert (device.vendor, device.model, device.firmware, device.user) == ("yealink", "T46S", "66.86.0.15", None)
+    service.flush_seen()
+    from appliance.events.models import Event
+
+    added = Event.get(Event.kind == "device.added")
+    assert added.subject == mac and PHONE_IP in added.message
     # The first contact taught the phone its provisioning credentials; a second anonymous fetch is challenged.
     assert config["prov_user"] == mac and digest.ha1(mac, config["prov_password"]) == device.prov_ha1
     assert fetch(prov, filename, ua).status == 401
