@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # dnsmasq-base: the LAN DHCP server (netconfig; -base: no host DNS service started); udhcpc: WAN DHCP client.
 # libsox-fmt-mp3: sox reads uploaded MP3 prompts only with it (appliance.sounds).
 # fdisk (sfdisk), cifs-utils, nfs-common: USB storage initialization and SMB/NFS backup shares (storage/).
-RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc fdisk cifs-utils nfs-common
+RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc fdisk cifs-utils nfs-common iputils-ping
 TEST_DEBS := $(RUN_DEBS) sip-tester chromium isc-dhcp-client
 ARGS ?=
 
@@ -20,7 +20,7 @@ test: deps-test $(VENV)/.installed lint
 	$(PY) -m pytest $(ARGS)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check appliance webui tests benchmarks
+	$(VENV)/bin/ruff check appliance webui tests benchmarks serialconsole
 
 bench: deps-test $(VENV)/.installed
 	$(PY) -m benchmarks.run_all
