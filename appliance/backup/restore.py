@@ -301,6 +301,7 @@ def _swap(settings: Settings, staging: Path, manifest: dict) -> Path | None:
         folders.append(("config/tls", archive.tls_root(settings)))
     done: list[tuple[Path, Path, Path | None]] = []
     key_replaced = False
+    os.sync()  # the staged files are on disk before they become the configuration (a power cut)
     try:
         for name, live in folders:
             staged = staging / name
@@ -328,6 +329,7 @@ def _swap(settings: Settings, staging: Path, manifest: dict) -> Path | None:
             shutil.copy2(previous / "secret.key", settings.secret_key_path)
         shutil.rmtree(previous, ignore_errors=True)
         raise BackupRefused("storage", f"the restore could not be applied, nothing changed: {exc}") from None
+    os.sync()
     if not any(previous.iterdir()):  # nothing was there before (a fresh data folder)
         previous.rmdir()
         _prune_previous(settings)
