@@ -551,6 +551,16 @@ def test_uploaded_firmware_is_offered_to_matching_phones_that_do_not_run_it(web,
     ua_new = {"User-Agent": "Yealink SIP-T46S 66.86.0.20 80:5e:c0:a1:b2:c3"}
     assert "static.firmware.url" not in _yealink_raw(client.request("GET", link + "805ec0a1b2c3.cfg",
                                                                     headers=ua_new).text)
+    admin.api("PUT", "/api/v1/provisioning", {"auto_add": True})
+    assert admin.api("POST", "/api/v1/phonebook/contacts", {"name": "Plumber", "number": "+33123456789"}).status == 201
+    browser = web.client()
+    browser.login("admin", STRONG)
+    page = browser.get("/devices")
+    assert page.status == 200 and "yealink-T46S-66.86.0.20.rom" in page.text and "+33123456789" in page.text
+    assert 'data-open="1"' in page.text and "80:5E:C0:A1:B2:C3" in page.text
+    admin.api("PUT", "/api/v1/provisioning", {"auto_add": False})
+    for contact in admin.api("GET", "/api/v1/phonebook/contacts").json():
+        assert admin.api("DELETE", f"/api/v1/phonebook/contacts/{contact['id']}").status == 204
     assert admin.api("DELETE", f"/api/v1/firmware/{row['id']}").status == 204
     assert client.request("GET", "/prov/firmware/yealink-T46S-66.86.0.20.rom", headers=ua).status == 404
 
