@@ -32,7 +32,10 @@ _BLOCK = 1 << 20
 
 
 def folder(settings: Settings) -> Path:
-    return settings.data_dir / "backups"
+    """<data>/backups, or the USB volume the admin placed backups on (storage.placement)."""
+    from storage.placement import folder as placed
+
+    return placed(settings, "backups")
 
 
 def default_name(settings: Settings, prefix: str = "backup") -> str:

@@ -26,7 +26,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def folder(settings: Settings) -> Path:
-    return settings.data_dir / "recordings"
+    """<data>/recordings, or the USB volume the admin placed recordings on (storage.placement)."""
+    from storage.placement import folder as placed
+
+    return placed(settings, "recordings")
 
 
 def get_settings() -> RecordingSettings:

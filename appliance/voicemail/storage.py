@@ -23,7 +23,10 @@ from appliance.settings import Settings
 
 
 def root(settings: Settings) -> Path:
-    return settings.data_dir / "voicemail"
+    """<data>/voicemail, or the USB volume the admin placed voicemail on (storage.placement)."""
+    from storage.placement import folder
+
+    return folder(settings, "voicemail")
 
 
 def box_dir(settings: Settings, box_id: int) -> Path:
@@ -59,7 +62,10 @@ def remove_scratch(path: Path) -> None:
 
 def place(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(source, target)
+    try:
+        os.replace(source, target)
+    except OSError:  # the voicemail folder moved to another file system while recording (a USB volume)
+        shutil.move(str(source), str(target))
 
 
 def remove_box_files(settings: Settings, box_id: int) -> None:
