@@ -50,30 +50,39 @@ EDITABLE = ("name", "language", "enabled", "pin", "max_message_s", "quota_mb", "
 # -- boxes ---------------------------------------------------------------------------------------
 
 def get_box(number: str) -> Box:
-    box = Box.get_or_none(Box.number == str(number))
+    """The box numbered `number`: the user's with that extension (created on first use), else a shared one."""
+    number = str(number)
+    user = User.get_or_none(User.extension == number)
+    if user is not None:
+        return box_for_user(user)
+    box = Box.get_or_none((Box.number == number) & Box.user.is_null())
     if box is None:
-        # A user's box appears with its first use.
-        user = User.get_or_none(User.extension == str(number))
-        if user is not None:
-            return box_for_user(user)
-        raise NotFound("voicemail box", str(number))
-    return _sync_number(box)
+        raise NotFound("voicemail box", number)
+    return box
 
 
 def find_box(number: str) -> Box | None:
+    """get_box, or None (unknown number, or a user's box that cannot take its number: logged)."""
     try:
         return get_box(number)
     except NotFound:
         return None
+    except Conflict as exc:
+        log.error("voicemail box %s: %s", number, exc.message)
+        return None
 
 
 def box_for_user(user: User) -> Box | None:
-    """The user's own box, created with defaults on first use (None for a user without an extension)."""
+    """The user's own box, created with defaults on first use (None for a user without an extension).
+
+    Its number follows the user's extension (a user whose extension changed keeps their box).
+    """
     box = Box.get_or_none(Box.user == user.id)
     if box is not None:
         return _sync_number(box)
     if not user.extension:
         return None
+    _free_number(user.extension)
     try:
         with database.atomic():
             # Off until the user or an admin turns it on: calls then go on ringing as before.
@@ -89,13 +98,23 @@ def box_for_user(user: User) -> Box | None:
 
 
 def _sync_number(box: Box) -> Box:
-    """A user's box follows the user's extension."""
     if box.user_id is not None:
-        user = box.user
-        if user.extension and user.extension != box.number:
-            Box.update(number=user.extension).where(Box.id == box.id).execute()
-            box.number = user.extension
+        extension = box.user.extension
+        if extension and extension != box.number:
+            _free_number(extension)
+            try:
+                Box.update(number=extension).where(Box.id == box.id).execute()
+                box.number = extension
+            except peewee.IntegrityError:
+                log.error("voicemail box of %s: the number %s is a shared box's", box.user.login, extension)
     return box
+
+
+def _free_number(number: str) -> None:
+    """A user's box still holding `number` though its user moved to another extension gives it up."""
+    for stale in Box.select().where((Box.number == number) & Box.user.is_null(False)):
+        if stale.user.extension != number:
+            Box.update(number=f"u{stale.id}").where(Box.id == stale.id).execute()
 
 
 def list_boxes() -> list[Box]:
@@ -103,7 +122,7 @@ def list_boxes() -> list[Box]:
     for user in User.select().where(User.extension.is_null(False) & ~peewee.fn.EXISTS(
             Box.select(Box.id).where(Box.user == User.id))):
         box_for_user(user)
-    return list(Box.select().order_by(Box.number))
+    return sorted((_sync_number(b) for b in Box.select()), key=lambda b: b.number)
 
 
 def boxes_of(user: User) -> list[Box]:

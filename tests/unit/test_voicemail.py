@@ -48,8 +48,8 @@ def recording(settings, box: Box, seconds: float) -> Path:
     return path
 
 
-def make_user(extension: str, email: str | None = None) -> User:
-    return User.create(login=extension, extension=extension, first_name="U" + extension, last_name="Test",
+def make_user(extension: str, email: str | None = None, login: str = "") -> User:
+    return User.create(login=login or extension, extension=extension, first_name="U" + extension, last_name="Test",
                        email=email)
 
 
@@ -69,6 +69,19 @@ def test_a_users_box_appears_off_and_the_extension_only_rings_until_it_is_turned
     assert internal_entry("*95", lambda n: False).apps == [{"app": "voicemail_listen", "mode": "own"}]
     assert internal_entry("999", lambda n: False).apps == [{"app": "voicemail_listen", "mode": "own"}]
     assert internal_entry("*98", lambda n: False).apps == [{"app": "voicemail_listen", "mode": "ask"}]
+
+
+def test_a_box_follows_its_user_to_a_new_extension_and_the_old_number_goes_to_its_new_user(store):
+    alice = make_user("201")
+    box = service.get_box("201")
+    service.store_message(store, box, recording(store, box, 1), "202", "", NOW)
+    User.update(extension="205").where(User.id == alice.id).execute()
+    make_user("201", login="bruno")                     # someone else takes 201
+    theirs = service.get_box("201")
+    assert theirs.id != box.id and service.list_messages(theirs) == []
+    moved = service.get_box("205")
+    assert moved.id == box.id and moved.number == "205" and len(service.list_messages(moved)) == 1
+    assert sorted(b.number for b in service.list_boxes()) == ["201", "205"]
 
 
 def test_the_pin_is_stored_hashed_and_only_4_to_8_digits_are_accepted(store):

@@ -15,10 +15,11 @@ GREETINGS = ("auto", "unavailable", "busy")
 
 def extension_apps(number: str) -> list[dict]:
     """The applications of a user's extension in `internal`: dial, then voicemail if the box is on."""
+    from appliance.users.models import User
     from appliance.voicemail.models import Box
 
     dial = {"app": "dial_users", "extensions": [number]}
-    box = Box.get_or_none((Box.number == number) & (Box.user.is_null(False)))
+    box = Box.select(Box.enabled, Box.ring_seconds).join(User).where(User.extension == number).first()
     if box is None or not box.enabled:
         return [dial]
     return [{**dial, "ring_seconds": box.ring_seconds}, {"app": "voicemail", "box": number, "greeting": "auto"}]
