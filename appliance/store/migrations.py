@@ -713,7 +713,13 @@ CREATE TABLE storage_share (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17]
+# The console's LAN address requests (V15) now go to netconfig's net_interface (V16), the one home of the
+# network settings: the request table is gone.
+V18 = """
+DROP TABLE network_change;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17, V18]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
