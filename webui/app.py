@@ -28,12 +28,14 @@ from webui.routes import conferences as conferences_area
 from webui.routes import devices as devices_area
 from webui.routes import events as events_area
 from webui.routes import fraud as fraud_area
+from webui.routes import health as health_area
 from webui.routes import mail as mail_area
 from webui.routes import network as network_area
 from webui.routes import prices as prices_area
 from webui.routes import provisioning as provisioning_area
 from webui.routes import recordings as recordings_area
 from webui.routes import settings as settings_area
+from webui.routes import storage as storage_area
 from webui.routes import trunks as trunks_area
 from webui.routes import voicemail as voicemail_area
 
@@ -49,6 +51,7 @@ AREAS += (mail_area,)
 AREAS += (conferences_area,)
 AREAS += (backup_area,)
 AREAS += (devices_area, provisioning_area)
+AREAS += (storage_area, health_area)
 AREAS += (network_area,)
 
 

@@ -89,6 +89,10 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
     from appliance.sipedge.bans import BanWatcher
 
     ban_watcher = BanWatcher(settings).start()
+    from storage.watcher import StorageDaemon
+
+    # ... and watches USB storage (devices appearing and disappearing, a placed volume missing or back).
+    storage_daemon = StorageDaemon(settings).start()
     server = WebServer(settings, certificate=certificate, private_key=private_key).start()
     log.info("web UI listening on %s", server.url)
     stop = threading.Event()
@@ -105,6 +109,7 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
         watcher.stop()
         stop_sender()
         ban_watcher.stop()
+        storage_daemon.stop()
 
 
 def main(settings: Settings) -> None:
