@@ -111,11 +111,12 @@ def ssh_keys(session: Session) -> None:
 
 def network_status(session: Session) -> None:
     term = session.term
-    term.say(f"LAN1 address (configured): {network.configured_address('lan1')}")
-    pending = network.pending_change("lan1")
-    if pending is not None:
-        term.say(f"Pending change: {pending.address}, asked by {pending.requested_by} via {pending.via} "
-                 f"at {pending.requested_at:%Y-%m-%d %H:%M} UTC (netconfig applies it)")
+    lan = network.lan1()
+    address = lan["address"] if lan["mode"] == "static" else lan["mode"]
+    term.say(f"LAN1 (eth1) configured: {address}   scenario: {lan['scenario']}")
+    if lan["revision"] != lan["applied_revision"]:
+        term.say("The stored network settings have not been applied and confirmed live yet "
+                 "(netconfig applies them with a 60 s confirmation window).")
     lab = session.context.system.lab
     term.say("")
     term.say("Interfaces of this machine" + (" (lab mode: read-only, not managed)" if lab else "") + ":")
@@ -123,8 +124,11 @@ def network_status(session: Session) -> None:
 
 
 def set_lan1(session: Session) -> None:
+    from appliance.errors import ApplianceError, ValidationError
+
     term = session.term
-    current = network.configured_address("lan1")
+    lan = network.lan1()
+    current = lan["address"] if lan["mode"] == "static" else lan["mode"]
     term.say(f"LAN1 is {current}. Give the new address with its prefix length.")
     address = term.ask("New LAN1 address (e.g. 10.135.0.1/24, Enter cancels): ", network.parse_lan_address)
     if address is None:
@@ -136,10 +140,19 @@ def set_lan1(session: Session) -> None:
     if not term.confirm("yes", f"LAN1 will change from {current} to {address}. Phones and browsers on LAN1 "
                                "must then use the new address."):
         return
-    change = network.request_change("lan1", address, session.login, session.transport)
-    term.say(f"Saved as change #{change.id}: LAN1 -> {address}.")
-    term.say("Applying it is netconfig's job: it sets the address, then keeps it only if it is confirmed from "
-             f"the new address within {network.ROLLBACK_S} s, else the previous address comes back.")
+    try:
+        network.store_lan1(address)
+    except ValidationError as exc:
+        term.say(f"Not saved: {exc.field}: {exc.message}.")
+        return
+    except ApplianceError as exc:
+        term.say(f"Not saved: {exc}.")
+        return
+    log.info("LAN1 address set to %s by %s via %s", address, session.login, session.transport)
+    term.say(f"Saved: LAN1 -> {address}.")
+    term.say("Applying it is netconfig's job: it sets the address live, then keeps it only if it is "
+             f"confirmed from the new address within {network.ROLLBACK_S} s, else the previous address comes "
+             "back (web UI: Settings > Network).")
     if session.context.system.lab:
         term.say("Lab mode: this machine's interfaces are not touched.")
 

@@ -140,23 +140,23 @@ def test_password_reset_then_forced_change_then_menu(settings):
         term.expect("Choice: ")
 
         term.line("2")
-        term.expect(r"LAN1 address \(configured\): 10\.135\.0\.1/24")
+        term.expect(r"LAN1 \(eth1\) configured: 10\.135\.0\.1/24")
         term.expect("lo +up +127.0.0.1/8")
         term.expect("Choice: ")
 
         term.line("3")
         term.expect("New LAN1 address")
-        term.line("10.20.30.256/24")
-        term.expect("is not an address")
-        term.line("10.20.30.1/24")
+        term.line("10.135.0.256/24")
+        term.expect("'10.135.0.256/24'")
+        term.line("10.135.0.2/24")
         term.expect("Type yes to confirm")
         term.line("yes")
-        term.expect(r"Saved as change #\d+: LAN1 -> 10\.20\.30\.1/24")
+        term.expect(r"Saved: LAN1 -> 10\.135\.0\.2/24")
         term.expect("netconfig")
         term.expect("Choice: ")
         with sqlite3.connect(settings.db_path) as db:
-            assert db.execute("SELECT address, state, requested_by, via FROM network_change").fetchall() == [
-                ("10.20.30.1/24", "pending", "admin", "serial")]
+            assert db.execute("SELECT mode, address FROM net_interface WHERE name = 'eth1'").fetchall() == [
+                ("static", "10.135.0.2/24")]
 
         term.line("4")
         term.expect(r"Address to ping \[127\.0\.0\.1\]: ")

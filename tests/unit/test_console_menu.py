@@ -188,21 +188,26 @@ def test_phone_users_may_not_use_the_console(store):
     assert "may not use the console" in wire.text
 
 
-def test_set_lan1_validates_confirms_and_stores_a_pending_change(store):
+def test_set_lan1_is_validated_confirmed_and_stored_through_netconfig(store):
     _admin()
     console = Console(settings=store, system=SystemActions(lab=True))
-    wire = Wire("10.135.0.300/24\r", "10.1.2.0/24\r", "192.168.10.1/24\r", "no\r")
+    wire = Wire("10.135.0.300/24\r", "10.135.0.0/24\r", "10.135.0.2/24\r", "no\r")
     session = Session(term=wire.terminal(), login="admin", role="admin", transport="serial", context=console)
     set_lan1(session)
-    assert "is not an address" in wire.text and "network or broadcast" in wire.text
-    assert network.pending_change("lan1") is None
+    assert "'10.135.0.300/24'" in wire.text and "'10.135.0.0/24'" in wire.text
+    assert network.lan1()["address"] == "10.135.0.1/24"
+    # netconfig's rules hold here too: the DHCP range must stay in LAN1's subnet.
     wire = Wire("192.168.10.1/24\r", "yes\r")
     session.term = wire.terminal()
     set_lan1(session)
-    change = network.pending_change("lan1")
-    assert change.address == "192.168.10.1/24" and change.requested_by == "admin" and change.via == "serial"
-    assert "netconfig" in wire.text and "60 s" in wire.text
-    assert network.configured_address("lan1") == network.DEFAULT_LAN1
+    assert "Not saved: interfaces.eth1.address: the DHCP range" in wire.text
+    assert network.lan1()["address"] == "10.135.0.1/24"
+    wire = Wire("10.135.0.2/24\r", "yes\r")
+    session.term = wire.terminal()
+    set_lan1(session)
+    assert "Saved: LAN1 -> 10.135.0.2/24." in wire.text and "60 s" in wire.text
+    lan = network.lan1()
+    assert lan["address"] == "10.135.0.2/24" and lan["revision"] != lan["applied_revision"]
 
 
 def test_factory_reset_keeps_a_restorable_backup_then_leaves_only_a_new_admin(store):
