@@ -72,7 +72,11 @@ def setup(run_dir: Path, lan_address: str) -> dict:
     cleanup()
     OWNER_FILE.write_text(json.dumps({"pid": os.getpid(), "run_dir": str(run_dir)}))
     try:
+        import ipaddress
+
         for name in (APPLIANCE_NS, CLIENT_NS):
+            # before anything runs there: a DHCP client's script in lan1-client writes this copy, not the host's
+            netns.private_resolv_conf(name, str(ipaddress.IPv4Interface(lan_address).ip))
             _run(["ip", "netns", "add", name])
             _run(["ip", "-n", name, "link", "set", "lo", "up"])
         _run(["ip", "-n", APPLIANCE_NS, "link", "add", "eth1", "type", "veth", "peer", "name", "eth0", "netns",

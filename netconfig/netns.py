@@ -97,11 +97,22 @@ def list_namespaces() -> list[str]:
     return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
 
 
+def private_resolv_conf(name: str, nameserver: str | None = None) -> None:
+    """Give the namespace its own resolv.conf (`ip netns exec` bind-mounts /etc/netns/NAME/resolv.conf over
+    /etc/resolv.conf), so a DHCP client's script run there can never rewrite the host's."""
+    if not NETNS_RE.match(name):
+        raise ValueError(f"bad namespace name {name!r}")
+    folder = Path("/etc/netns") / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "resolv.conf").write_text(f"nameserver {nameserver}\n" if nameserver else "")
+
+
 def delete_namespace(name: str) -> None:
     """Kill every process left in the namespace, then delete it (its veths go with it)."""
     if not NETNS_RE.match(name):
         raise ValueError(f"bad namespace name {name!r}")
     if name not in list_namespaces():
+        _remove_etc_netns(name)
         return
     proc = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, timeout=10)
     for pid in proc.stdout.split():
@@ -110,3 +121,12 @@ def delete_namespace(name: str) -> None:
         except (ProcessLookupError, ValueError):
             pass
     subprocess.run(["ip", "netns", "delete", name], capture_output=True, text=True, timeout=10)
+    _remove_etc_netns(name)
+
+
+def _remove_etc_netns(name: str) -> None:
+    folder = Path("/etc/netns") / name
+    if folder.is_dir():
+        for child in folder.iterdir():
+            child.unlink()
+        folder.rmdir()

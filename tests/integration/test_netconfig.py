@@ -47,7 +47,7 @@ def lab(store, tmp_path):
         ns.veth("ap", "eth1", "phone", "eth0")
         ns.veth("ap", "eth2", "lan2", "eth0")
         ns.veth("ap", "eth3", "lan3", "eth0")
-        ns.ip("up", "addr", "add", "192.0.2.1/24", "dev", "wan")
+        ns.ip("up", "addr", "add", "198.51.100.1/24", "dev", "wan")
         target = Target(ns.name("ap"), tmp_path / "run", tmp_path / "image")
         service.configure(target, timeout_s=600)
         yield ns, target
@@ -84,7 +84,7 @@ def test_phone_gets_an_address_in_the_range_and_the_provisioning_url(lab, tmp_pa
     assert status["pending"] and status["result"]["applied"]
     service.confirm("10.135.0.1")
     service.update_dhcp({"range_start": "10.135.0.50", "range_end": "10.135.0.60", "lease_minutes": 30,
-                         "domain": "office.lan", "ntp2": "192.0.2.123"})
+                         "domain": "office.lan", "ntp2": "198.51.100.123"})
     lease = _dhclient(ns, tmp_path)
     address = re.search(r"fixed-address ([\d.]+);", lease).group(1)
     assert ipaddress.IPv4Address("10.135.0.50") <= ipaddress.IPv4Address(address) <= ipaddress.IPv4Address(
@@ -93,7 +93,7 @@ def test_phone_gets_an_address_in_the_range_and_the_provisioning_url(lab, tmp_pa
     assert _option(lease, "poly-prov") == "http://10.135.0.1/prov/"
     assert _option(lease, "routers") == "10.135.0.1"
     assert _option(lease, "domain-name-servers") == "10.135.0.1"
-    assert _option(lease, "ntp-servers") == "10.135.0.1,192.0.2.123"
+    assert _option(lease, "ntp-servers") == "10.135.0.1,198.51.100.123"
     assert _option(lease, "dhcp-lease-time") == "1800"
     # The leases table shows the phone; the provisioning name resolves to the appliance on LAN.
     leases = service.leases()
@@ -152,10 +152,10 @@ def test_three_scenarios_as_ip_and_tc_report_them(lab, tmp_path):
     ns, target = lab
     # The upstream router serves DHCP on the WAN (the appliance's own dnsmasq code, in the "up" namespace).
     up_target = Target(ns.name("up"), tmp_path / "up-run", tmp_path / "up-image")
-    net_up = {"scenario": "separate", "interfaces": {"wan": {"mode": "static", "address": "192.0.2.1/24", "vlan": None,
+    net_up = {"scenario": "separate", "interfaces": {"wan": {"mode": "static", "address": "198.51.100.1/24", "vlan": None,
                                                               "gateway": "", "dns": [], "mtu": 1500}}}
-    up_dhcp = {"enabled": True, "interface": "wan", "range_start": "192.0.2.100", "range_end": "192.0.2.110",
-               "lease_minutes": 60, "max_leases": 10, "domain": "", "gateway": "", "dns1": "192.0.2.53", "dns2": "",
+    up_dhcp = {"enabled": True, "interface": "wan", "range_start": "198.51.100.100", "range_end": "198.51.100.110",
+               "lease_minutes": 60, "max_leases": 10, "domain": "", "gateway": "", "dns1": "198.51.100.53", "dns2": "",
                "ntp1": "", "ntp2": "", "wins1": "", "wins2": "", "refuse_unknown": False, "provisioning_name": "",
                "static_leases": []}
     dhcp.start(up_target, dhcp.render(up_dhcp, net_up, up_target.run_dir), [])
@@ -167,8 +167,8 @@ def test_three_scenarios_as_ip_and_tc_report_them(lab, tmp_path):
         service.update_dhcp({"enabled": False})
         service.apply_network({"scenario": "shared", "interfaces": {"eth1": {"mode": "off"}}})
         wan = _wait(lambda: ns.addresses("ap", "eth0"))
-        assert wan and ipaddress.IPv4Interface(wan[0]).ip in ipaddress.IPv4Network("192.0.2.96/27")
-        assert "default via 192.0.2.1 dev eth0" in ns.ip("ap", "route").stdout
+        assert wan and ipaddress.IPv4Interface(wan[0]).ip in ipaddress.IPv4Network("198.51.100.96/27")
+        assert "default via 198.51.100.1 dev eth0" in ns.ip("ap", "route").stdout
         assert ns.addresses("ap", "eth1") == []
         assert "state DOWN" in ns.ip("ap", "link", "show", "eth1").stdout or \
             ",UP" not in ns.ip("ap", "link", "show", "eth1").stdout
@@ -176,21 +176,21 @@ def test_three_scenarios_as_ip_and_tc_report_them(lab, tmp_path):
 
         # 2. separate: eth0 static WAN with VLAN-less gateway, eth1 LAN 10.135.1.1/24 (the manual's example), MTU.
         service.apply_network({"scenario": "separate", "interfaces": {
-            "eth0": {"mode": "static", "address": "192.0.2.10/24", "gateway": "192.0.2.1", "mtu": 1400},
+            "eth0": {"mode": "static", "address": "198.51.100.10/24", "gateway": "198.51.100.1", "mtu": 1400},
             "eth1": {"mode": "static", "address": "10.135.1.1/24"},
             "eth3": {"mode": "static", "address": "172.16.3.1/24"}}})
-        assert ns.addresses("ap", "eth0") == ["192.0.2.10/24"]
+        assert ns.addresses("ap", "eth0") == ["198.51.100.10/24"]
         assert "mtu 1400" in ns.ip("ap", "link", "show", "eth0").stdout
         assert ns.addresses("ap", "eth1") == ["10.135.1.1/24"]
         assert ns.addresses("ap", "eth3") == ["172.16.3.1/24"]
-        assert "default via 192.0.2.1 dev eth0" in ns.ip("ap", "route").stdout
-        assert ns.exec("up", ["ping", "-c", "1", "-W", "2", "192.0.2.10"], check=False).returncode == 0
-        service.confirm("192.0.2.10")
+        assert "default via 198.51.100.1 dev eth0" in ns.ip("ap", "route").stdout
+        assert ns.exec("up", ["ping", "-c", "1", "-W", "2", "198.51.100.10"], check=False).returncode == 0
+        service.confirm("198.51.100.10")
 
         # 3. separate with traffic shaper: wbr0 = eth0 + eth2 with eth0's settings; limits on the WAN port.
         service.apply_network({"scenario": "shaper", "shaper": {"upload_kbit": 2000, "download_kbit": 8000},
                                "interfaces": {"eth3": {"mode": "off"}}})
-        assert ns.addresses("ap", "wbr0") == ["192.0.2.10/24"]
+        assert ns.addresses("ap", "wbr0") == ["198.51.100.10/24"]
         assert ns.addresses("ap", "eth0") == []
         for port in ("eth0", "eth2"):
             assert "master wbr0" in ns.ip("ap", "link", "show", port).stdout
@@ -207,12 +207,12 @@ def test_three_scenarios_as_ip_and_tc_report_them(lab, tmp_path):
         assert "flowid 1:10" in filters
         assert "match 13c40000/ffff0000 at 20" in filters  # source port 5060 -> voice class
         assert "match 00b80000/00fc0000 at 0" in filters  # DSCP EF already marked -> voice class
-        assert ns.exec("up", ["ping", "-c", "1", "-W", "2", "192.0.2.10"], check=False).returncode == 0
-        service.confirm("192.0.2.10")
+        assert ns.exec("up", ["ping", "-c", "1", "-W", "2", "198.51.100.10"], check=False).returncode == 0
+        service.confirm("198.51.100.10")
         # The image's persistent configuration says the same.
         files = {p.name: p.read_text() for p in (tmp_path / "image" / "etc/systemd/network").iterdir()}
         assert "Kind=bridge" in files["05-appliance-wbr0.netdev"]
-        assert "Address=192.0.2.10/24" in files["20-appliance-wbr0.network"]
+        assert "Address=198.51.100.10/24" in files["20-appliance-wbr0.network"]
         assert "Bridge=wbr0" in files["10-appliance-eth2.network"]
         assert "htb" in (tmp_path / "image" / "etc/appliance/traffic-shaper.tc").read_text()
     finally:
@@ -249,7 +249,7 @@ def test_bad_input_changes_nothing(lab):
     live = ns.ip("ap", "-4", "-o", "addr").stdout
     conf = (target.run_dir / dhcp.CONF_NAME).read_text()
     bad_network = [
-        ({"interfaces": {"eth0": {"mode": "static", "address": "192.0.2.10/24", "gateway": "198.51.100.1"}}},
+        ({"interfaces": {"eth0": {"mode": "static", "address": "198.51.100.10/24", "gateway": "203.0.113.1"}}},
          "interfaces.eth0.gateway"),
         ({"interfaces": {"eth1": {"address": "10.135.0.1/31"}}}, "interfaces.eth1.address"),
         ({"interfaces": {"eth1": {"mtu": 20000}}}, "interfaces.eth1.mtu"),
@@ -266,7 +266,7 @@ def test_bad_input_changes_nothing(lab):
         ({"range_start": "10.135.0.1"}, "range_start"),  # contains the appliance's own address
         ({"static_leases": [{"mac": "00:15:65:zz:00:01", "address": "10.135.0.20"}]}, "static_leases.0.mac"),
         ({"static_leases": [{"mac": "00:15:65:00:00:01", "address": "10.135.0.120"}]}, "static_leases.0.address"),
-        ({"gateway": "192.0.2.1"}, "gateway"),
+        ({"gateway": "198.51.100.1"}, "gateway"),
     ]
     for body, field in bad_dhcp:
         with pytest.raises(ValidationError) as err:
@@ -276,3 +276,96 @@ def test_bad_input_changes_nothing(lab):
     assert ns.ip("ap", "-4", "-o", "addr").stdout == live
     assert (target.run_dir / dhcp.CONF_NAME).read_text() == conf
     assert not service.status()["pending"]
+
+
+# -- appliance run --lab-lan --------------------------------------------------------------------------------------
+
+_HTTP_PROBE = ("import http.client,sys\n"
+               "c=http.client.HTTPConnection('10.135.0.1',80,timeout=3); c.request('GET','/')\n"
+               "r=c.getresponse(); print(r.status, r.getheader('Location'))")
+_SIP_PROBE = ("import socket\n"
+              "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3); s.bind(('',0))\n"
+              "p=s.getsockname()[1]\n"
+              "m=('OPTIONS sip:10.135.0.1 SIP/2.0\\r\\nVia: SIP/2.0/UDP 10.135.0.9:%d;branch=z9hG4bKlab1\\r\\n'\n"
+              "   'From: <sip:probe@lab>;tag=1\\r\\nTo: <sip:10.135.0.1>\\r\\nCall-ID: lab-lan-probe\\r\\n'\n"
+              "   'CSeq: 1 OPTIONS\\r\\nMax-Forwards: 70\\r\\nContent-Length: 0\\r\\n\\r\\n') % p\n"
+              "s.sendto(m.encode(),('10.135.0.1',5060)); print(s.recvfrom(4000)[0].split(b'\\r\\n')[0].decode())")
+
+
+def _in_client(argv: list[str], timeout: float = 30, namespace: str = "lan1-client"):
+    import subprocess
+
+    return subprocess.run(["ip", "netns", "exec", namespace, *argv], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _start_lab_lan(data_dir):
+    import subprocess
+    import sys
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = open(data_dir / "supervisor.out", "a")
+    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "run", "--lab-lan", "--data-dir", str(data_dir),
+                             "--spare-workers", "1"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    out.close()
+    # ready when the web UI answers on LAN1's address (asked from inside the appliance's namespace: the client
+    # has no address before its DHCP lease)
+    ok = _wait(lambda: proc.poll() is None and _in_client([sys.executable, "-c", _HTTP_PROBE], timeout=10,
+                                                          namespace="appliance-lan1").stdout.startswith("303"),
+               timeout=60)
+    if not ok:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(30)
+        pytest.fail((data_dir / "supervisor.out").read_text()[-2000:])
+    return proc
+
+
+def _namespaces() -> set[str]:
+    from netconfig.netns import list_namespaces
+
+    return set(list_namespaces())
+
+
+def test_lab_lan_is_what_a_device_on_lan1_sees_and_is_removed_even_after_a_crash(tmp_path):
+    import os
+    import signal
+    import sys
+
+    from netconfig import lablan
+
+    if lablan._owner_alive():
+        pytest.fail("another appliance runs with --lab-lan on this machine")
+    data = tmp_path / "lab"
+    proc = _start_lab_lan(data)
+    try:
+        assert {"appliance-lan1", "lan1-client"} <= _namespaces()
+        # a device plugged into LAN1: DHCP with option 66, the web UI on port 80, SIP on 5060
+        conf = tmp_path / "dhclient.conf"
+        conf.write_text("request subnet-mask, routers, domain-name-servers, tftp-server-name;\n")
+        leases = tmp_path / "client.leases"
+        got = _in_client(["dhclient", "-1", "-cf", str(conf), "-lf", str(leases), "-pf", str(tmp_path / "c.pid"),
+                          "-sf", "/bin/true", "eth0"], timeout=60)
+        assert got.returncode == 0, got.stderr
+        lease = leases.read_text()
+        assert 'option tftp-server-name "http://10.135.0.1/prov/";' in lease
+        address = re.search(r"fixed-address ([\d.]+);", lease).group(1)
+        assert ipaddress.IPv4Address(address) in ipaddress.IPv4Network("10.135.0.0/24")
+        _in_client(["kill", (tmp_path / "c.pid").read_text().strip()])
+        _in_client(["ip", "addr", "add", f"{address}/24", "dev", "eth0"])
+        assert _in_client([sys.executable, "-c", _HTTP_PROBE]).stdout.split()[0] == "303"
+        assert _in_client([sys.executable, "-c", _SIP_PROBE]).stdout.strip() == "SIP/2.0 200 OK"
+        assert address in (data / "run" / "net" / dhcp.LEASES_NAME).read_text()
+        # crash: the supervisor killed outright leaves the namespaces (and dnsmasq) behind ...
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        assert {"appliance-lan1", "lan1-client"} <= _namespaces()
+        # ... and the next start removes them and builds fresh ones
+        proc = _start_lab_lan(data)
+        assert _in_client(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).stdout.strip() == ""  # a new veth
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+    assert not {"appliance-lan1", "lan1-client"} & _namespaces()
+    assert not os.path.exists("/etc/netns/lan1-client")

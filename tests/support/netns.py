@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from netconfig.netns import delete_namespace
+from netconfig.netns import delete_namespace, private_resolv_conf
 
 
 def run(argv: list[str], check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -41,8 +41,9 @@ class Namespaces:
     def add(self, short: str) -> str:
         real = f"{self.prefix}-{short}"
         delete_namespace(real)  # left over from a crashed run
-        run(["ip", "netns", "add", real])
+        private_resolv_conf(real)  # a DHCP client's script run there never rewrites the host's resolv.conf
         self.names[short] = real
+        run(["ip", "netns", "add", real])
         run(["ip", "-n", real, "link", "set", "lo", "up"])
         return real
 
