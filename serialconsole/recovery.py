@@ -3,7 +3,7 @@
 "Recover system" keeps a backup of the configuration before anything is
 erased: an `appliance backup` archive (appliance.backup.create_backup: the
 store, the secret key and TLS files, sounds; encrypted with a passphrase the
-technician types, since it holds the secrets) in <data>/backups/, where the
+technician types, since it holds the secrets) in the backup folder, where the
 web UI's Backup page and `appliance backup restore` find it. A build without
 the backup package falls back to a consistent copy of the store (SQLite's
 online backup API) and its secret key in a 0700 folder there.
@@ -30,7 +30,16 @@ log = logging.getLogger(__name__)
 
 
 def backups_dir(settings: Settings) -> Path:
-    return settings.data_dir / "backups"
+    """The backup folder: <data>/backups, or the USB volume the admin placed backups on (storage)."""
+    try:
+        from appliance.backup.service import folder
+    except ImportError:
+        return settings.data_dir / "backups"
+    try:
+        return folder(settings)
+    except Exception:  # storage unreadable: the internal folder still takes the backup
+        log.exception("backup folder placement unreadable; using the internal folder")
+        return settings.data_dir / "backups"
 
 
 def reset_admin_password(settings: Settings) -> str:

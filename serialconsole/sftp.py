@@ -1,4 +1,4 @@
-"""SFTP limited to the backup folder (<data>/backups).
+"""SFTP limited to the backup folder (<data>/backups, or the volume storage placed backups on).
 
 Like OpenSSH's ChrootDirectory, the client sees the backup folder as "/":
 an absolute path names a file inside it, `..` never climbs above it (a path

@@ -8,7 +8,7 @@
 - A session is an interactive shell request: the main menu on the channel (one thread per
   connection). "exec" requests are refused: there is no command line over SSH but the menu's shell.
 - Shell entry (super admin only): a real PTY relayed to the channel, following window changes.
-- SFTP subsystem: the backup folder only (sftp.py), for admin accounts.
+- SFTP subsystem: the backup folder only (sftp.py; <data>/backups or where storage placed it), for admins.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from serialconsole import keys
 from serialconsole.app import Console, banner, main_menu
 from serialconsole.auth import CONSOLE_ROLES, ConsoleRefused, check_credentials, forced_password_change
 from serialconsole.menu import Session, run_menu
+from serialconsole.recovery import backups_dir
 from serialconsole.sftp import BackupFolderSFTP
 from serialconsole.system import run_pty
 from serialconsole.terminal import Disconnected, Terminal
@@ -159,7 +160,7 @@ class SshConsole:
         try:
             transport.add_server_key(self.host_key)
             transport.set_subsystem_handler("sftp", paramiko.SFTPServer, BackupFolderSFTP,
-                                            root=str(self.console.settings.data_dir / "backups"))
+                                            root=str(backups_dir(self.console.settings)))
             server = _Server(self.console, client_ip)
             try:
                 transport.start_server(server=server)
