@@ -226,15 +226,27 @@ def page_box(number: str):
                       scripts=("api.js", "voicemail.js"))
 
 
+def _with_local_time(message: dict, zone) -> dict:
+    import datetime as dt
+
+    when = dt.datetime.fromisoformat(message["received_at"]).astimezone(zone)
+    return {**message, "received_local": when.strftime("%Y-%m-%d %H:%M")}
+
+
 def page_portal():
+    from zoneinfo import ZoneInfo
+
+    from appliance.system.models import get_system_settings
+
     settings = web.settings()
+    zone = ZoneInfo(get_system_settings().timezone)
     boxes = []
     for box in service.boxes_of(web.current_user()):
         vm_email.settle(settings, box)
         service.purge_box(settings, box)
         data = service.box_dict(settings, box, with_subscribers=False)
         data["own"] = box.user_id == web.current_user().id
-        data["messages"] = [service.message_dict(m) for m in service.list_messages(box)]
+        data["messages"] = [_with_local_time(service.message_dict(m), zone) for m in service.list_messages(box)]
         boxes.append(data)
     return web.render("voicemail_portal.tpl", title=_("My voicemail"), active="portal", boxes=boxes,
                       email_modes=EMAIL_MODES, kinds=GREETING_KINDS,

@@ -16,7 +16,7 @@
 % for m in box["messages"]:
 <tr data-message="{{m["id"]}}" class="{{"" if m["read"] else "unread"}}">
   <td>{{"● " if not m["read"] else ""}}{{m["caller_name"] + " " if m["caller_name"] else ""}}<span class="mono">{{m["caller"] or _("unknown")}}</span>{{" ⚑" if m["urgent"] else ""}}</td>
-  <td><time datetime="{{m["received_at"]}}">{{m["received_at"][:16].replace("T", " ")}} UTC</time></td>
+  <td><time datetime="{{m["received_at"]}}">{{m["received_local"]}}</time></td>
   <td>{{"%.0f" % m["duration"]}} s</td>
   <td>{{_("new") if m["folder"] == "new" else _("saved")}}</td>
   <td><audio controls preload="none" src="/api/v1/voicemail/boxes/{{box["number"]}}/messages/{{m["id"]}}/audio"></audio></td>
@@ -28,7 +28,7 @@
     <button type="button" class="link" data-vm-msg="read" data-number="{{box["number"]}}" data-id="{{m["id"]}}">{{_("Mark read")}}</button>
     % end
     % if m["folder"] == "new":
-    <button type="button" class="link" data-vm-msg="save" data-number="{{box["number"]}}" data-id="{{m["id"]}}">{{_("Save")}}</button>
+    <button type="button" class="link" data-vm-msg="save" data-number="{{box["number"]}}" data-id="{{m["id"]}}">{{_("Keep (saved folder)")}}</button>
     % end
     <button type="button" class="link" data-vm-msg="delete" data-number="{{box["number"]}}" data-id="{{m["id"]}}" data-confirm="{{_("Delete this message?")}}">{{_("Delete")}}</button>
   </td>
