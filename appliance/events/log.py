@@ -48,6 +48,9 @@ KINDS: dict[str, str] = {
     "voicemail.pin_failed": "warning",
     "device.added": "info",
     "provisioning.ip_banned": "warning",
+    "console.admin_password_reset": "warning",
+    "console.system_recovered": "alert",
+    "console.network_changed": "warning",
 }
 
 RETENTION_DAYS = 90
