@@ -94,11 +94,16 @@ def software_schema_version() -> int:
 
 
 def voicemail_root(settings: Settings) -> Path:
-    return settings.data_dir / "voicemail"
+    """Where voicemail lives now (internal, or the USB volume storage.placement says)."""
+    from appliance.voicemail import storage
+
+    return storage.root(settings)
 
 
 def recordings_root(settings: Settings) -> Path:
-    return settings.data_dir / "recordings"
+    from appliance.recordings import service
+
+    return service.folder(settings)
 
 
 def tls_root(settings: Settings) -> Path:

@@ -72,7 +72,21 @@ def read_passphrase(args: argparse.Namespace, confirm: bool = False) -> str | No
     return None
 
 
+def _open_store(settings: Settings) -> None:
+    """Open the store when there is one: where voicemail and recordings live is kept in it (storage.placement)."""
+    from appliance.errors import ApplianceError
+    from appliance.store import open_store
+
+    if settings.db_path.exists():
+        try:
+            open_store(settings)
+        except (ApplianceError, OSError) as exc:  # a newer or damaged store: the default folders
+            print(f"note: the store cannot be opened ({exc}): default folders assumed", file=sys.stderr)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.backup_command in ("create", "restore", "support-bundle"):
+        _open_store(settings)
     try:
         if args.backup_command == "create":
             return _create(args, settings)

@@ -73,6 +73,47 @@ def staging_dir(settings: Settings) -> Path:
     return settings.data_dir / STAGING
 
 
+def _device(path: Path) -> int:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path.stat().st_dev
+
+
+@dataclass
+class Layout:
+    """Where each part is staged: beside its live folder, on the same file system (the swap is a rename).
+
+    Voicemail and recordings may live on a USB volume (storage.placement): they are then staged there."""
+
+    staging: Path
+    roots: dict[str, Path]
+    stages: dict[str, Path]
+
+    @classmethod
+    def of(cls, settings: Settings) -> Layout:
+        staging = staging_dir(settings)
+        roots = {"sounds": settings.sounds_dir, "voicemail": archive.voicemail_root(settings),
+                 "recordings": archive.recordings_root(settings), "config/tls": archive.tls_root(settings)}
+        stages = {}
+        for key, live in roots.items():
+            if _device(live.parent) != _device(settings.data_dir):
+                stages[key] = live.parent / f".{live.name}{STAGING}"
+            else:
+                stages[key] = staging / key
+        return cls(staging, roots, stages)
+
+    def path(self, member: str) -> Path:
+        for key, stage in self.stages.items():
+            if member.startswith(key + "/"):
+                return stage / member[len(key) + 1:]
+        return self.staging / member
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+        for stage in self.stages.values():
+            shutil.rmtree(stage, ignore_errors=True)
+
+
 def previous_root(settings: Settings) -> Path:
     return settings.data_dir / PREVIOUS
 
@@ -95,22 +136,22 @@ def exclusive(settings: Settings):
 def restore_backup(settings: Settings, source: BinaryIO, passphrase: str | None = None) -> RestoreResult:
     """Restore the archive read from `source` onto the data folder of `settings` (see the module docstring)."""
     with exclusive(settings):
-        staging = staging_dir(settings)
-        shutil.rmtree(staging, ignore_errors=True)  # left by a restore that was interrupted
+        lay = Layout.of(settings)
+        lay.cleanup()  # left by a restore that was interrupted
         try:
-            staging.mkdir(parents=True)
-            read = archive.read_archive(source, passphrase, sink=_sink_into(staging))
-            result = _prepare(settings, staging, read.manifest)
-            kept = _swap(settings, staging, read.manifest)
+            lay.staging.mkdir(parents=True)
+            read = archive.read_archive(source, passphrase, sink=_sink_into(lay))
+            result = _prepare(settings, lay, read.manifest)
+            kept = _swap(settings, lay, read.manifest)
             result.previous = str(kept) if kept else None
             return result
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            lay.cleanup()
 
 
-def _sink_into(staging: Path):
+def _sink_into(lay: Layout):
     def sink(name: str, part: str, chunks) -> None:
-        target = staging / name
+        target = lay.path(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if part == "config" else 0o640)
         with os.fdopen(fd, "wb") as f:
@@ -121,7 +162,8 @@ def _sink_into(staging: Path):
 
 # -- checking and preparing the staged configuration ---------------------------------------------------
 
-def _prepare(settings: Settings, staging: Path, manifest: dict) -> RestoreResult:
+def _prepare(settings: Settings, lay: Layout, manifest: dict) -> RestoreResult:
+    staging = lay.staging
     staged_db = staging / STORE_MEMBER
     conn = sqlite3.connect(str(staged_db))
     try:
@@ -155,14 +197,14 @@ def _prepare(settings: Settings, staging: Path, manifest: dict) -> RestoreResult
         else:
             _carry_secrets(settings, conn, staged_key, live_db, result)
         if live_db is not None:
-            _carry_parts(settings, conn, staging, live_db, manifest, result)
+            _carry_parts(settings, conn, lay, live_db, manifest, result)
         conn.commit()
         conn.execute("PRAGMA journal_mode = DELETE")
     except sqlite3.DatabaseError as exc:
         raise BackupRefused("invalid", f"the archive's store cannot be prepared ({exc})") from None
     finally:
         conn.close()
-    _carry_generated(settings, staging)
+    _carry_generated(settings, lay)
     result.summary = archive.summarize_store(staged_db)
     return result
 
@@ -230,7 +272,7 @@ def _copy_rows(conn: sqlite3.Connection, table: str, where: str = "") -> int:
     return max(cur.rowcount, 0)
 
 
-def _carry_parts(settings: Settings, conn: sqlite3.Connection, staging: Path, live_db: Path, manifest: dict,
+def _carry_parts(settings: Settings, conn: sqlite3.Connection, lay: Layout, live_db: Path, manifest: dict,
                  result: RestoreResult) -> None:
     """Parts the archive does not hold stay as they are on this appliance (rows, and files where needed)."""
     parts = set(manifest["parts"])
@@ -254,7 +296,7 @@ def _carry_parts(settings: Settings, conn: sqlite3.Connection, staging: Path, li
         conn.execute("DETACH DATABASE live")
     for rel in files:
         if archive.safe_relative(rel):
-            _link_or_copy(archive.voicemail_root(settings) / rel, staging / "voicemail" / rel)
+            _link_or_copy(lay.roots["voicemail"] / rel, lay.stages["voicemail"] / rel)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -275,17 +317,18 @@ def _carry_tree(source: Path, target: Path) -> None:
             _link_or_copy(path, target / path.relative_to(source))
 
 
-def _carry_generated(settings: Settings, staging: Path) -> None:
+def _carry_generated(settings: Settings, lay: Layout) -> None:
     """Generated sounds are not archived: keep this appliance's (the same software makes the same)."""
     for name in archive.SOUNDS_SKIPPED:
         if name != "tmp":
-            _carry_tree(settings.sounds_dir / name, staging / "sounds" / name)
-    _carry_tree(archive.voicemail_root(settings) / "tts", staging / "voicemail" / "tts")
+            _carry_tree(lay.roots["sounds"] / name, lay.stages["sounds"] / name)
+    _carry_tree(lay.roots["voicemail"] / "tts", lay.stages["voicemail"] / "tts")
 
 
 # -- the swap ---------------------------------------------------------------------------------------------
 
-def _swap(settings: Settings, staging: Path, manifest: dict) -> Path | None:
+def _swap(settings: Settings, lay: Layout, manifest: dict) -> Path | None:
+    staging = lay.staging
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     previous = previous_root(settings) / stamp
     previous.mkdir(parents=True)
@@ -294,21 +337,24 @@ def _swap(settings: Settings, staging: Path, manifest: dict) -> Path | None:
         archive.snapshot_store(settings.db_path, previous / "appliance.sqlite")
     if settings.secret_key_path.exists():
         shutil.copy2(settings.secret_key_path, previous / "secret.key")
-    folders = [("sounds", settings.sounds_dir), ("voicemail", archive.voicemail_root(settings))]
+    folders = ["sounds", "voicemail"]
     if "recordings" in manifest["parts"]:
-        folders.append(("recordings", archive.recordings_root(settings)))
+        folders.append("recordings")
     if any(name.startswith(TLS_PREFIX) for name in manifest["config_files"]):
-        folders.append(("config/tls", archive.tls_root(settings)))
+        folders.append("config/tls")
     done: list[tuple[Path, Path, Path | None]] = []
     key_replaced = False
     os.sync()  # the staged files are on disk before they become the configuration (a power cut)
     try:
-        for name, live in folders:
-            staged = staging / name
+        for name in folders:
+            live, staged = lay.roots[name], lay.stages[name]
             staged.mkdir(parents=True, exist_ok=True)
             kept = None
             if live.exists():
                 kept = previous / live.name
+                if _device(live) != _device(previous):  # on a USB volume: kept beside it
+                    kept = live.parent / f".{live.name}.previous"
+                    shutil.rmtree(kept, ignore_errors=True)
                 os.rename(live, kept)
             done.append((live, staged, kept))
             os.rename(staged, live)
