@@ -73,6 +73,28 @@ def staging_dir(settings: Settings) -> Path:
     return settings.data_dir / STAGING
 
 
+def _sync(paths: list[Path]) -> None:
+    """Flush the file systems holding `paths` (syncfs: only those, not every disk of the machine)."""
+    import ctypes
+
+    seen = set()
+    for path in paths:
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        device = path.stat().st_dev
+        if device in seen:
+            continue
+        seen.add(device)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if ctypes.CDLL("libc.so.6", use_errno=True).syncfs(fd) != 0:
+                os.sync()
+        except (OSError, AttributeError):
+            os.sync()
+        finally:
+            os.close(fd)
+
+
 def _device(path: Path) -> int:
     while not path.exists() and path != path.parent:
         path = path.parent
@@ -344,7 +366,7 @@ def _swap(settings: Settings, lay: Layout, manifest: dict) -> Path | None:
         folders.append("config/tls")
     done: list[tuple[Path, Path, Path | None]] = []
     key_replaced = False
-    os.sync()  # the staged files are on disk before they become the configuration (a power cut)
+    _sync([settings.data_dir, *lay.stages.values()])  # staged files on disk before they are live
     try:
         for name in folders:
             live, staged = lay.roots[name], lay.stages[name]
@@ -375,7 +397,7 @@ def _swap(settings: Settings, lay: Layout, manifest: dict) -> Path | None:
             shutil.copy2(previous / "secret.key", settings.secret_key_path)
         shutil.rmtree(previous, ignore_errors=True)
         raise BackupRefused("storage", f"the restore could not be applied, nothing changed: {exc}") from None
-    os.sync()
+    _sync([settings.data_dir, *lay.roots.values()])
     if not any(previous.iterdir()):  # nothing was there before (a fresh data folder)
         previous.rmdir()
         _prune_previous(settings)
