@@ -300,6 +300,27 @@ def test_a_caller_who_presses_hash_skips_the_greeting_and_leaves_a_message(store
         "vm_message_saved_for")
 
 
+def test_a_busy_user_with_voicemail_on_sends_the_caller_to_the_busy_greeting(store):
+    from appliance.callcore.channel import DialOutcome, DialResult
+    from appliance.dialplan import engine, trace
+
+    make_user("201")
+    service.update_box("201", {"enabled": True, "ring_seconds": 9})
+    rang = []
+
+    def busy(targets, timeout):
+        rang.append((targets, timeout))
+        return DialResult(DialOutcome.BUSY, 486)
+
+    channel = KeypadChannel({"vm_leave_message": ["#"]}, caller="202", callee="201", dial_outcome=busy)
+    call = make_call(store, channel, user="202")
+    engine.run(call, engine.Snapshot.from_rows(1, [("users", ["internal"], [])]))
+    assert rang == [(["sip:201@pbx.local"], 9)]               # rang for the box's ring time
+    steps = [s for s in trace.read(store, channel.call_id) if s["event"] == "voicemail"]
+    assert [(s["action"], s.get("kind")) for s in steps][:2] == [("greeting", "busy"), ("record", None)]
+    assert len(service.list_messages(service.get_box("201"))) == 1
+
+
 def test_a_disabled_box_is_announced_as_unavailable(store):
     from appliance.dialplan.apps.voicemail import voicemail
 
