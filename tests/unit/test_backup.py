@@ -15,6 +15,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import sqlite3
 import struct
@@ -530,6 +531,16 @@ def test_web_generate_upload_inspect_restore_and_support_bundle(tmp_path):
         mismatch = admin.post_form("/settings/backup/download", {"secrets": "1", "passphrase": PASSPHRASE,
                                                                  "passphrase_confirm": "something else"})
         assert mismatch.status == 400 and 'data-field="passphrase_confirm"' in mismatch.text
+        # generate onto the appliance: kept in the backup folder, listed, downloadable, deletable
+        stored = admin.post_form("/settings/backup/store", {"part_history": "1", "passphrase": PASSPHRASE,
+                                                            "passphrase_confirm": PASSPHRASE, "secrets": "1"})
+        assert stored.status == 303 and "stored=" in stored.header("Location")
+        page = admin.get("/settings/backup")
+        kept = re.search(r'data-name="(backup-[^"]+\.pbxbak)" data-encrypted="1"', page.text)
+        assert kept, page.text[:2000]
+        assert admin.get(f"/settings/backup/files/{kept.group(1)}").body[:8] == container.MAGIC
+        assert admin.post_form(f"/settings/backup/files/{kept.group(1)}/delete", {}).status == 303
+        assert kept.group(1) not in admin.get("/settings/backup").text
         # a technician may not
         tech = web.client()
         assert tech.api_login("402", STRONG).status == 200
