@@ -124,3 +124,61 @@ def _run() -> None:
             log.warning("MWI to %s not sent: %s", extension, exc)
         except Exception:  # noqa: BLE001 -- MWI is best effort; the next change sends it again
             log.exception("MWI to %s failed", extension)
+
+
+class MwiWatcher:
+    """Sends a phone its user's counts as soon as it registers (or SUBSCRIBEs, when the edge notes them).
+
+    Polls the edge every `interval_s`: a contact not seen at the last poll (a phone that just
+    registered, or came back with a new address) gets a NOTIFY for its extension; so does every
+    extension in the edge's htable `mwisub` (filled by a SUBSCRIBE route, if the edge has one;
+    without that table nothing is read from it). The first poll refreshes every registered phone
+    (counts may have changed while this process was down). Run one per appliance (the web process).
+    """
+
+    def __init__(self, settings: Settings, interval_s: float = 3.0):
+        self.settings, self.interval_s = settings, interval_s
+        self._known: set[tuple[str, str]] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="voicemail-mwi-watcher", daemon=True)
+
+    def start(self) -> MwiWatcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval_s + 5)
+
+    def poll(self) -> list[str]:
+        """One look at the edge; returns the extensions refreshed."""
+        from appliance.sipedge import rpc
+
+        current = {(row["extension"], row["contact"]) for row in rpc.registrations(self.settings)}
+        known, self._known = self._known, current
+        due = {ext for ext, contact in (current if known is None else current - known)}
+        try:
+            table = rpc.call(self.settings, "htable.dump", "mwisub") or []
+        except rpc.RpcFault:
+            table = []   # the edge keeps no SUBSCRIBE table
+        for slot in table:
+            for entry in slot.get("slot", []):
+                name = str(entry.get("name", ""))
+                if name:
+                    due.add(name)
+                    try:
+                        rpc.call(self.settings, "htable.delete", "mwisub", name)
+                    except rpc.RpcFault:
+                        pass
+        for extension in sorted(due):
+            refresh(self.settings, extension)
+        return sorted(due)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.poll()
+            except SipEdgeError as exc:
+                log.debug("MWI watcher: SIP edge unreachable: %s", exc)
+            except Exception:  # noqa: BLE001 -- the watcher must outlive a bad read
+                log.exception("MWI watcher failed")

@@ -226,6 +226,33 @@ def test_mwi_notify_sums_own_and_subscribed_boxes_for_each_registered_phone(stor
     assert body.startswith("Messages-Waiting: yes\r\n") and "Voice-Message: 2/1 (0/0)\r\n" in body
 
 
+def test_the_mwi_watcher_notifies_phones_that_just_registered_or_subscribed(store, monkeypatch):
+    from appliance.sipedge import rpc
+    from appliance.voicemail import mwi
+
+    registered = [{"extension": "201", "contact": "sip:201@127.0.0.1:5070"}]
+    subscribed: list[str] = []
+    refreshed: list[str] = []
+    monkeypatch.setattr(rpc, "registrations", lambda settings: list(registered))
+    monkeypatch.setattr(mwi, "refresh", lambda settings, ext: refreshed.append(ext) or 1)
+
+    def fake_call(settings, method, *params):
+        if method == "htable.dump":
+            return [{"slot": [{"name": ext, "value": 1} for ext in subscribed]}]
+        if method == "htable.delete":
+            subscribed.remove(params[1])
+        return None
+
+    monkeypatch.setattr(rpc, "call", fake_call)
+    watcher = mwi.MwiWatcher(store)
+    assert watcher.poll() == ["201"]              # the first look refreshes every registered phone
+    assert watcher.poll() == []                   # a registration refresh (same contact) sends nothing
+    registered.append({"extension": "202", "contact": "sip:202@127.0.0.1:5072"})
+    subscribed.append("203")
+    assert watcher.poll() == ["202", "203"]       # a new phone, a SUBSCRIBE noted by the edge
+    assert subscribed == [] and refreshed == ["201", "202", "203"]
+
+
 # -- the phone menus, with a scripted channel ------------------------------------------------------------
 
 class KeypadChannel(FakeChannel):
