@@ -23,6 +23,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from appliance.events.log import record
 from appliance.settings import Settings
 from serialconsole import callcore_console, logs, network, recovery, services
 from serialconsole.menu import Entry, Menu, Session, needs_admin, needs_super_admin, run_menu
@@ -148,7 +149,8 @@ def set_lan1(session: Session) -> None:
     except ApplianceError as exc:
         term.say(f"Not saved: {exc}.")
         return
-    log.info("LAN1 address set to %s by %s via %s", address, session.login, session.transport)
+    record("console.network_changed", "eth1", f"LAN1 set to {address} (was {current}) by {session.login} on "
+           f"the {session.transport} console", by=session.login, via=session.transport, address=address)
     term.say(f"Saved: LAN1 -> {address}.")
     term.say("Applying it is netconfig's job: it sets the address live, then keeps it only if it is "
              f"confirmed from the new address within {network.ROLLBACK_S} s, else the previous address comes "
@@ -264,6 +266,8 @@ def _boot_reset_password(term: Terminal, console: Console) -> None:
                                "shown here only."):
         return
     password = recovery.reset_admin_password(console.settings)
+    record("console.admin_password_reset", "admin", "admin password reset from the serial boot menu (one-time "
+           "password, to be changed at the next login)", via="serial")
     term.say(f"New one-time password for admin: {password}")
     term.say("Log in with it; you must choose your own password at once.")
 
@@ -286,6 +290,8 @@ def _boot_recover(term: Terminal, console: Console) -> None:
         log.exception("recovery failed")
         term.say(f"The backup could not be made ({exc}); nothing was erased.")
         return
+    record("console.system_recovered", "", "configuration reset to factory defaults from the serial boot menu; "
+           f"backup kept: {backup.name}", via="serial", backup=str(backup))
     term.say(f"Backup kept ({how}):")
     term.say(f"  {backup}")
     term.say("The configuration is back to factory defaults.")

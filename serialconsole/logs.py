@@ -91,6 +91,10 @@ def events(session: Session, count: int = 20) -> None:
 
     term = session.term
     rows = list(Event.select().order_by(Event.id.desc()).limit(count))
-    term.say(f"Last {len(rows)} events (newest first)")
-    term.table(("time (UTC)", "severity", "kind", "message"),
-               [(f"{e.at:%m-%d %H:%M:%S}" if e.at else "", e.severity, e.kind, e.message) for e in rows])
+    term.say(f"Last {len(rows)} events (newest first, times in UTC)")
+    for e in rows:
+        when = f"{e.at:%Y-%m-%d %H:%M:%S}" if e.at else ""
+        term.say(f"{when}  {e.severity:<7}  {e.kind}")
+        term.say(f"    {e.message}")
+    if not rows:
+        term.say("(none)")

@@ -158,6 +158,11 @@ def test_password_reset_then_forced_change_then_menu(settings):
             assert db.execute("SELECT mode, address FROM net_interface WHERE name = 'eth1'").fetchall() == [
                 ("static", "10.135.0.2/24")]
 
+        term.line("6")
+        term.expect(r"console\.network_changed")
+        term.expect(r"console\.admin_password_reset")
+        term.expect("Choice: ")
+
         term.line("4")
         term.expect(r"Address to ping \[127\.0\.0\.1\]: ")
         term.line("")
@@ -261,6 +266,9 @@ def test_recover_system_needs_the_typed_word_and_keeps_a_backup(settings):
         one_time = term.expect(r"New one-time password for admin: (\S+)").group(1)
         assert _logins(settings) == ["admin"]
         assert backup.suffix == ".pbxbak"
+        with sqlite3.connect(settings.db_path) as db:
+            kinds = [row[0] for row in db.execute("SELECT kind FROM event")]
+        assert kinds == ["console.system_recovered"]  # the only event of the factory configuration
         assert PASSPHRASE not in term.seen  # typed without echo
         # The factory configuration's admin logs in with the password shown, and must change it.
         _log_in(term, one_time)
