@@ -223,8 +223,10 @@ def move(settings: Settings, plan: dict, progress: Callable[[int, str], None] = 
                 copied.add(rel)
             else:
                 failed.append(str(rel))
+                (target / rel).unlink(missing_ok=True)
         except OSError as exc:
             failed.append(f"{rel}: {exc.strerror or exc}")
+            (target / rel).unlink(missing_ok=True)
         done += (source / rel).stat().st_size if (source / rel).exists() else 0
     if failed:
         for rel in copied:
@@ -256,7 +258,7 @@ def move(settings: Settings, plan: dict, progress: Callable[[int, str], None] = 
     _prune_empty(source)
     message = (f"{KINDS[kind][1]} moved to {plan['label']}: {len(files)} files, {total if files else 0} bytes "
                "copied and verified")
-    record("storage.moved", plan["label"], message, kind=kind, files=len(files), left=len(left))
+    record("storage.moved", plan["label"], message, data_kind=kind, files=len(files), left=len(left))
     progress(100, "done")
     return {"kind": kind, "location": plan["label"], "files": len(files), "bytes": total if files else 0,
             "left": left, "folder": str(target)}
