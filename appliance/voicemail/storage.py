@@ -1,6 +1,7 @@
 """Where voicemail files live: the one home for their paths.
 
-Under settings.data_dir / "voicemail":
+Under the voicemail folder (`root`: <data>/voicemail, or the storage volume an administrator placed
+voicemail on, see storage.placement):
 
     <box id>/msg-<uuid>.wav         a message (Message.file holds "<box id>/msg-<uuid>.wav")
     <box id>/greeting-<kind>.wav    a greeting (unavailable, busy, name), 16 kHz mono 16-bit
