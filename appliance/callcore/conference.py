@@ -50,6 +50,10 @@ FRAME_BYTES = 640          # 20 ms of 16 kHz 16-bit mono: the workers' bridge fo
 JITTER_FRAMES = 2          # frames kept per peer beyond the one played: bounds the added latency
 REFRESH_S = 1.0
 RECENT_JOIN_S = 3.0        # a member this recent is never taken for a removed one
+# A worker whose local mix stays below SILENCE_PEAK (-54 dBFS) for HANGOVER_FRAMES sends nothing:
+# the links carry only the workers where someone speaks, not N x (N - 1) streams of silence.
+SILENCE_PEAK = 64
+HANGOVER_FRAMES = 10
 GRAVE_S = 2.0              # a closed room's ports live on this long (pjmedia removes them asynchronously)
 
 
@@ -83,6 +87,7 @@ class OutPort(pj.AudioMediaPort):
         self.header = header
         self.peers: tuple = ()    # abstract socket addresses, replaced whole by the pjsua2 thread
         self.sent = 0
+        self.quiet = HANGOVER_FRAMES  # frames since the local mix was last above SILENCE_PEAK
 
     def onFrameReceived(self, frame):
         peers = self.peers
@@ -91,7 +96,15 @@ class OutPort(pj.AudioMediaPort):
         address, size = _vector_span(frame.buf)
         if size != FRAME_BYTES:
             return
-        data = self.header + ctypes.string_at(address, size)
+        pcm = ctypes.string_at(address, size)
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if samples.max() < SILENCE_PEAK and samples.min() > -SILENCE_PEAK:
+            if self.quiet >= HANGOVER_FRAMES:
+                return  # nobody here speaks: the other workers play nothing from us
+            self.quiet += 1
+        else:
+            self.quiet = 0
+        data = self.header + pcm
         for peer in peers:
             try:
                 self.sock.sendto(data, peer)
