@@ -14,6 +14,7 @@ BENCHMARKS = [
     "benchmarks.trunk_calls",
     "benchmarks.backup",
     "benchmarks.provisioning",
+    "benchmarks.console",
 ]
 
 
