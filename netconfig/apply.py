@@ -27,6 +27,9 @@ def _client_pidfiles(target: Target) -> list[Path]:
     return sorted(target.run_dir.glob("udhcpc-*.pid"))
 
 
+_clients: list[subprocess.Popen] = []  # our udhcpc processes, reaped when stopped
+
+
 def stop_dhcp_clients(target: Target) -> None:
     for pidfile in _client_pidfiles(target):
         try:
@@ -36,6 +39,14 @@ def stop_dhcp_clients(target: Target) -> None:
         except (OSError, ValueError):
             pass
         pidfile.unlink(missing_ok=True)
+    for proc in list(_clients):
+        if proc.poll() is None:
+            try:
+                proc.wait(2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        _clients.remove(proc)
 
 
 def reset(target: Target, present: dict) -> None:
@@ -76,10 +87,10 @@ def build(target: Target, cfg: dict, voice: plan.VoicePorts) -> dict:
     for dev in plan.dhcp_client_devices(cfg, present | {BRIDGE}):
         pidfile = target.run_dir / f"udhcpc-{dev}.pid"
         env = dict(os.environ, NETCONFIG_DNS_FILE=str(target.run_dir / f"dns-{dev}"))
-        subprocess.Popen(target.exec_argv(["udhcpc", "-f", "-i", dev, "-s", str(UDHCPC_SCRIPT), "-p", str(pidfile),
+        _clients.append(subprocess.Popen(target.exec_argv(["udhcpc", "-f", "-i", dev, "-s", str(UDHCPC_SCRIPT), "-p", str(pidfile),
                                            "-t", "0", "-T", "3", "-A", "10", "-x", "hostname:pbx"]),
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True, env=env)
+                         start_new_session=True, env=env))
     return {"missing": missing, "degraded": degraded}
 
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CONFIRM_TIMEOUT_S = 60.0
 PENDING_NAME = "network-pending.json"
+APPLIED_NAME = "applied.json"  # the configuration live and kept (confirmed, or restored)
 
 
 @dataclass
@@ -141,39 +142,124 @@ def apply_network(data: object) -> dict:
             if isinstance(data, dict):
                 _check_revision(data.get("revision"), current["revision"])
             cfg = validation.network(data, _strip(current))
-            dhcp_cfg = get_dhcp()
-            validation.dhcp_still_fits(_strip(dhcp_cfg), cfg)
-            previous = {"network": _strip(current), "dhcp": _strip(dhcp_cfg)}
-            _store_network(cfg)
-        result = _go_live(cfg, _strip(dhcp_cfg))
-        if "error" in result:  # a command refused (e.g. a kernel without VLAN support): back at once
-            _rt.pending = {"previous": previous, "deadline": time.time(), "addresses": []}
-            rollback(f"could not be applied: {result['error']}")
-            raise Conflict("apply", f"the settings could not be applied ({result['error']}); the previous "
-                                    "settings were restored")
-        if _rt.target is not None:
-            deadline = time.time() + _rt.timeout_s
-            _rt.pending = {"previous": previous, "deadline": deadline, "addresses": _addresses(cfg)}
-            _write_pending()
-            _rt.timer = threading.Timer(_rt.timeout_s, _timeout)
-            _rt.timer.daemon = True
-            _rt.timer.start()
-        _rt.last_result = result
+            dhcp_cfg = _strip(get_dhcp())
+            validation.dhcp_still_fits(dhcp_cfg, cfg)
+            revision = _store_network(cfg)
+        if _rt.target is None:
+            _rt.last_result = _go_live(cfg, dhcp_cfg)
+        else:
+            previous = _read_applied() or {"network": _strip(current), "dhcp": dhcp_cfg}
+            _apply_with_window(cfg, dhcp_cfg, previous, revision)
     changes.publish("network.applied", settings=cfg)
     return status()
+
+
+def _apply_with_window(cfg: dict, dhcp_cfg: dict, previous: dict, revision: int) -> None:
+    """Live now; kept only if confirmed before the window ends (the persistent files are written then)."""
+    result = _go_live(cfg, dhcp_cfg, persist=False)
+    if "error" in result:  # a command refused (e.g. a kernel without VLAN support): back at once
+        _rt.pending = {"previous": previous, "deadline": time.time(), "addresses": [], "revision": revision}
+        rollback(f"could not be applied: {result['error']}")
+        raise Conflict("apply", f"the settings could not be applied ({result['error']}); the previous "
+                                "settings were restored")
+    _rt.pending = {"previous": previous, "deadline": time.time() + _rt.timeout_s, "addresses": _addresses(cfg),
+                   "revision": revision}
+    _write_pending()
+    _rt.timer = threading.Timer(_rt.timeout_s, _timeout)
+    _rt.timer.daemon = True
+    _rt.timer.start()
+    _rt.last_result = result
+
+
+def check_stored_changes() -> bool:
+    """Settings stored by another process (the serial/SSH console's "Set LAN1 address") are applied here, with
+    the same confirmation window. True if a change was started."""
+    with _rt.lock:
+        if _rt.target is None or _rt.pending is not None:
+            return False
+        row = NetSettings.get_by_id(1)
+        if row.revision == row.applied_revision:
+            return False
+        cfg, dhcp_cfg = _strip(get_network()), _strip(get_dhcp())
+        previous = _read_applied() or {"network": cfg, "dhcp": dhcp_cfg}
+        log.info("network settings stored by another process (revision %d): applying them", row.revision)
+        try:
+            _apply_with_window(cfg, dhcp_cfg, previous, row.revision)
+        except Conflict as exc:
+            log.error("%s", exc.message)
+        return True
+
+
+def _mark_applied(network: dict, dhcp_cfg: dict, revision: int) -> None:
+    """`network` is live and kept: the image's persistent files, applied.json, applied_revision."""
+    t = _rt.target
+    if t is None:
+        return
+    apply.write_persistent(t.persist_root, network, _rt.voice)
+    path = t.run_dir / APPLIED_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"network": network, "dhcp": dhcp_cfg}))
+    NetSettings.update(applied_revision=revision).where(NetSettings.id == 1).execute()
+
+
+def _read_applied() -> dict | None:
+    if _rt.target is None:
+        return None
+    try:
+        return json.loads((_rt.target.run_dir / APPLIED_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def start() -> dict:
+    """At process start with a target (image, lab LAN): finish a window a crashed process left, else put the
+    last kept configuration live (no window: it is the one that was confirmed), start dnsmasq, and apply a
+    change stored meanwhile by another process with a window."""
+    if _rt.target is None:
+        return {}
+    recover()
+    with _rt.lock:
+        if _rt.pending is not None:
+            return status()
+        row = NetSettings.get_by_id(1)
+        kept = _read_applied()
+        if kept is None or row.applied_revision in (0, row.revision):
+            cfg, dhcp_cfg = _strip(get_network()), _strip(get_dhcp())
+            _rt.last_result = _go_live(cfg, dhcp_cfg, persist=False)
+            _mark_applied(cfg, dhcp_cfg, row.revision)
+            return status()
+        _rt.last_result = _go_live(kept["network"], _strip(get_dhcp()), persist=False)
+    check_stored_changes()
+    return status()
+
+
+def start_watcher(interval_s: float = 2.0) -> threading.Thread:
+    """A daemon thread calling check_stored_changes() every interval."""
+    def loop() -> None:
+        while True:
+            time.sleep(interval_s)
+            try:
+                check_stored_changes()
+            except Exception:
+                log.exception("checking stored network changes failed")
+
+    thread = threading.Thread(target=loop, name="netconfig-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _addresses(cfg: dict) -> list[str]:
     return [iface["address"].split("/")[0] for _, _, iface in plan.layer3(cfg) if iface["mode"] == "static"]
 
 
-def _go_live(cfg: dict, dhcp_cfg: dict) -> dict:
-    """Persistent files always (under the target's root); live interfaces and dnsmasq when there is a target."""
+def _go_live(cfg: dict, dhcp_cfg: dict, persist: bool = True) -> dict:
+    """Live interfaces and dnsmasq when there is a target (+ the persistent files when `persist`)."""
     t = _rt.target
     if t is None:
         return {"applied": False, "missing": [], "degraded": [],
                 "message": "lab mode: settings saved, not applied (start with --lab-lan to apply them to LAN1)"}
-    apply.write_persistent(t.persist_root, cfg, _rt.voice)
+    if persist:
+        apply.write_persistent(t.persist_root, cfg, _rt.voice)
     try:
         result = apply.apply(t, cfg, _rt.voice)
     except CommandError as exc:
@@ -209,9 +295,9 @@ def confirm(host: str | None = None) -> dict:
             wanted = ", ".join(_rt.pending["addresses"]) or "the WAN's DHCP address"
             raise Conflict("host", f"confirm from the new address ({wanted}), not {host}")
         cancel_timer()
-        _rt.pending = None
+        pending, _rt.pending = _rt.pending, None
         _pending_path().unlink(missing_ok=True)
-        NetSettings.update(applied_revision=NetSettings.revision).where(NetSettings.id == 1).execute()
+        _mark_applied(_strip(get_network()), _strip(get_dhcp()), pending["revision"])
     return status()
 
 
@@ -256,11 +342,13 @@ def rollback(reason: str) -> None:
         log.warning("network settings rolled back: %s", reason)
         previous = pending["previous"]
         with database.atomic():
-            _store_network(previous["network"])
+            revision = _store_network(previous["network"])
         cancel_timer()
         _rt.pending = None
         _pending_path().unlink(missing_ok=True)
-        _rt.last_result = {**_go_live(previous["network"], previous["dhcp"]), "rolled_back": reason}
+        _rt.last_result = {**_go_live(previous["network"], _strip(get_dhcp()), persist=False),
+                           "rolled_back": reason}
+        _mark_applied(previous["network"], _strip(get_dhcp()), revision)
     changes.publish("network.rolled_back", reason=reason)
 
 
@@ -348,9 +436,3 @@ def leases() -> list[dict]:
     return dhcp.read_leases(_rt.target.run_dir / dhcp.LEASES_NAME)
 
 
-def start_dhcp() -> None:
-    """At process start (image, lab LAN): dnsmasq from the stored settings."""
-    if _rt.target is None:
-        return
-    net, cfg = _strip(get_network()), _strip(get_dhcp())
-    _restart_dhcp(net, cfg)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import time
 
@@ -241,6 +242,36 @@ def test_not_confirmed_the_previous_settings_come_back(lab):
     assert "rolled_back" in service.status()["result"]
 
 
+def test_a_change_stored_by_the_console_is_applied_with_the_same_window(lab):
+    """The serial/SSH console stores LAN1's new address (no target in its process); the web process applies it
+    with the confirmation window, and rolls it back when nobody confirms, without looping."""
+    ns, target = lab
+    service.configure(target, timeout_s=2)
+    service.start()  # process start: the stored configuration goes live and is kept
+    assert ns.addresses("ap", "eth1") == ["10.135.0.1/24"]
+    service.update_dhcp({"enabled": False})
+    service.configure(None)  # the console's process
+    from serialconsole import network as console_network
+
+    console_network.store_lan1("10.135.7.1/24")
+    service.configure(target, timeout_s=2)
+    assert service.check_stored_changes() is True
+    assert ns.addresses("ap", "eth1") == ["10.135.7.1/24"] and service.status()["pending"]
+    assert _wait(lambda: not service.status()["pending"], timeout=30)
+    assert ns.addresses("ap", "eth1") == ["10.135.0.1/24"]
+    assert service.get_network()["interfaces"]["eth1"]["address"] == "10.135.0.1/24"
+    assert service.check_stored_changes() is False  # the restored settings are the kept ones
+    # confirmed this time: kept, and the image's files follow
+    service.configure(None)
+    console_network.store_lan1("10.135.7.1/24")
+    service.configure(target, timeout_s=600)
+    assert service.check_stored_changes() is True
+    service.confirm("10.135.7.1")
+    assert ns.addresses("ap", "eth1") == ["10.135.7.1/24"] and not service.status()["pending"]
+    assert "Address=10.135.7.1/24" in (target.persist_root / "etc/systemd/network/10-appliance-eth1.network").read_text()
+    assert service.check_stored_changes() is False
+
+
 def test_bad_input_changes_nothing(lab):
     ns, target = lab
     service.apply_network({"scenario": "separate"})
@@ -310,9 +341,18 @@ def _start_lab_lan(data_dir):
     out.close()
     # ready when the web UI answers on LAN1's address (asked from inside the appliance's namespace: the client
     # has no address before its DHCP lease)
-    ok = _wait(lambda: proc.poll() is None and _in_client([sys.executable, "-c", _HTTP_PROBE], timeout=10,
-                                                          namespace="appliance-lan1").stdout.startswith("303"),
-               timeout=60)
+    def ready() -> bool:
+        # this run's (not a killed run's web server still stopping): it owns the lab LAN
+        from netconfig import lablan
+
+        try:
+            owner = json.loads(lablan.OWNER_FILE.read_text())["pid"]
+        except (OSError, ValueError, KeyError):
+            return False
+        return owner == proc.pid and _in_client([sys.executable, "-c", _HTTP_PROBE], timeout=10,
+                                                namespace="appliance-lan1").stdout.startswith("303")
+
+    ok = _wait(lambda: proc.poll() is None and ready(), timeout=60)
     if not ok:
         if proc.poll() is None:
             proc.terminate()

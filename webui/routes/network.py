@@ -68,8 +68,8 @@ def _configure(settings) -> None:
     service._configured_for = str(settings.data_dir)
     if target is not None:
         try:
-            service.recover()
-            service.start_dhcp()
+            service.start()
+            service.start_watcher()
         except Exception:
             log.exception("network recovery / DHCP server start failed")
 
