@@ -45,12 +45,12 @@
   <td class="mono">{{d["ip"]}}</td>
   <td>
   % if can("devices.manage"):
-    <select data-assign aria-label="{{_("Assigned user")}}">
+    <div class="filters"><select data-assign aria-label="{{_("Assigned user")}}">
       <option value="">{{_("login (not assigned)")}}</option>
     % for u in users:
       <option value="{{u.extension}}" {{"selected" if d["user"] == u.extension else ""}}>{{u.extension}} {{u.display_name}}</option>
     % end
-    </select>
+    </select></div>
   % else:
     {{(d["user"] + " " + d["user_name"]) if d["user"] else _("login (not assigned)")}}
   % end
