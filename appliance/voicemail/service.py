@@ -185,7 +185,10 @@ def box_dict(settings: Settings, box: Box, with_subscribers: bool = True) -> dic
 
 
 def create_shared_box(data: object) -> Box:
-    """A shared box (no owner): users subscribe to it ("subscribers": [extensions])."""
+    """A shared box (no owner): users subscribe to it ("subscribers": [extensions]).
+
+    A user's own box may have subscribers too (a secretary reading her boss's messages).
+    """
     data = _object(data)
     unknown = set(data) - set(EDITABLE) - {"number", "subscribers"}
     if unknown:
@@ -210,10 +213,10 @@ def update_box(number: str, data: object) -> Box:
     unknown = set(data) - set(EDITABLE) - {"revision", "subscribers"}
     if unknown:
         raise ValidationError(sorted(unknown)[0], "is not a field of a voicemail box")
-    if "subscribers" in data and not box.shared:
-        raise ValidationError("subscribers", "only a shared box has subscribers")
     values = _validated(data, box)
     subscribers = _subscribers(data["subscribers"]) if "subscribers" in data else None
+    if subscribers and box.user_id is not None and any(u.id == box.user_id for u in subscribers):
+        raise ValidationError("subscribers", "the owner reads their own box already")
     with database.atomic():
         if "revision" in data:
             if str(data["revision"]) != str(box.revision):

@@ -153,6 +153,13 @@ def test_shared_boxes_take_free_numbers_and_known_subscribers(store):
     user = User.get(User.extension == "201")
     assert [b.number for b in service.boxes_of(user)] == ["201", "300"]
     assert service.mwi_targets(box) == ["201"]
+    make_user("202")
+    with pytest.raises(ValidationError) as err:
+        service.update_box("201", {"subscribers": ["201"]})
+    assert err.value.field == "subscribers"
+    service.update_box("201", {"subscribers": ["202"]})      # a secretary reads her boss's box
+    assert service.mwi_targets(service.get_box("201")) == ["201", "202"]
+    assert [b.number for b in service.boxes_of(User.get(User.extension == "202"))] == ["202", "201"]
 
 
 def test_email_without_smtp_keeps_the_message_and_says_so(store):

@@ -84,7 +84,7 @@ def _writable(number: str) -> tuple[Box, bool]:
     if box.user_id is not None and box.user_id == web.current_user().id:
         return box, False
     if service.user_may_read(web.current_user(), box):
-        raise web.ApiError(403, "forbidden", None, "only the administrator changes a shared box")
+        raise web.ApiError(403, "forbidden", None, "only the box's owner or the administrator changes its settings")
     raise NotFound("voicemail box", number)
 
 
@@ -372,7 +372,7 @@ OPENAPI_SCHEMAS = {
         "announce": {"type": "boolean"},
         "ring_seconds": {"type": "integer", "minimum": service.RING_SECONDS[0], "maximum": service.RING_SECONDS[1]},
         "email_mode": {"type": "string", "enum": list(EMAIL_MODES)}, "email_address": {"type": "string"},
-        "subscribers": {"type": "array", "items": {"type": "string"}, "description": "shared boxes only"},
+        "subscribers": {"type": "array", "items": {"type": "string"}, "description": "extensions of the users who also read the box"},
         "revision": {"type": "integer"}}},
     "VoicemailMessage": {"type": "object", "properties": {
         "id": {"type": "integer"}, "folder": {"type": "string", "enum": ["new", "saved"]},

@@ -33,10 +33,8 @@
   <div><input id="vm-quota-{{box["number"]}}" name="quota_mb" type="number" min="1" max="10240" value="{{box["quota_mb"]}}"><span class="field-error" data-error-for="quota_mb" hidden></span></div>
   <label for="vm-retention-{{box["number"]}}">{{_("Keep messages (days)")}}</label>
   <div><input id="vm-retention-{{box["number"]}}" name="retention_days" type="number" min="0" max="3650" value="{{box["retention_days"]}}"><span class="hint">{{_("0: until deleted.")}}</span><span class="field-error" data-error-for="retention_days" hidden></span></div>
-  % if box["shared"]:
   <label for="vm-subs-{{box["number"]}}">{{_("Subscribers")}}</label>
-  <div><input id="vm-subs-{{box["number"]}}" name="subscribers" value="{{" ".join(box.get("subscribers", []))}}"><span class="hint">{{_("Extensions, separated by spaces.")}}</span><span class="field-error" data-error-for="subscribers" hidden></span></div>
-  % end
+  <div><input id="vm-subs-{{box["number"]}}" name="subscribers" value="{{" ".join(box.get("subscribers", []))}}"><span class="hint">{{_("Extensions of the users who also read this box (their phones' message light shows it), separated by spaces.")}}</span><span class="field-error" data-error-for="subscribers" hidden></span></div>
   % end
   <div></div><div><button type="submit">{{_("Save")}}</button> <span class="notice" data-saved hidden>{{_("Saved.")}}</span></div>
   <p class="error" data-errors hidden></p>
