@@ -123,11 +123,20 @@ def test_call_core_console_and_system_log(stack, api, console):
         screen.line("2")
         screen.expect(r"0 call\(s\) in progress")
         screen.expect("Choice: ")
+        phone.call(f"sip:76@127.0.0.1:{stack.settings.sip_port}")  # the echo test
+        phone.wait_for("confirmed", 10)
+        screen.line("2")
+        screen.expect(r"1 call\(s\) in progress")
+        screen.expect(r"201 +76 +answered +0:0\d")
+        screen.expect("Choice: ")
+        phone.hangup()
+        phone.wait_for("disconnected", 10)
         screen.line("3")
         screen.expect("No trunk is configured.")
         screen.expect("Choice: ")
         screen.line("4")
-        screen.expect(r"1 worker\(s\)")
+        assert int(screen.expect(r"pool pid \d+, (\d+) worker\(s\)").group(1)) >= 1
+        screen.expect(r"0 +\d+ +\d+ +ready")
         screen.expect("Choice: ")
         screen.line("6")
         before = int(screen.expect(r"SIP edge debug level: (-?\d) ").group(1))
@@ -297,6 +306,29 @@ def test_sftp_stays_in_the_backup_folder(stack, api, console):
             client.open_sftp()
     finally:
         client.close()
+
+
+def test_a_one_time_password_must_be_changed_before_the_menu(stack, api, console):
+    """`appliance reset-admin-password` (or the serial boot menu) gives admin a one-time password."""
+    global NEW_ADMIN_PASSWORD
+    reset = subprocess.run([sys.executable, "-m", "appliance.cli", "reset-admin-password", "--data-dir",
+                            str(stack.settings.data_dir)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    one_time = re.search(r"admin password: (\S+)", reset.stdout).group(1)
+    screen = Screen(connect(console, "admin", one_time))
+    try:
+        screen.expect("choose your own now")
+        screen.expect("New password: ")
+        screen.line("Changed-Over-Ssh-1")
+        screen.expect("New password again: ")
+        screen.line("Changed-Over-Ssh-1")
+        screen.expect("Password changed.")
+        screen.expect("Main menu - admin")
+    finally:
+        screen.close()
+    with pytest.raises(paramiko.AuthenticationException):
+        connect(console, "admin", one_time).close()
+    NEW_ADMIN_PASSWORD = "Changed-Over-Ssh-1"
+    connect(console, "admin", NEW_ADMIN_PASSWORD).close()
 
 
 def test_lockout_after_repeated_bad_passwords_is_shared_with_the_web_login(stack, api, console):
