@@ -225,7 +225,12 @@ def start() -> dict:
         kept = _read_applied()
         if kept is None or row.applied_revision in (0, row.revision):
             cfg, dhcp_cfg = _strip(get_network()), _strip(get_dhcp())
-            _rt.last_result = _go_live(cfg, dhcp_cfg, persist=False)
+            if _rt.target.netns is None:
+                # the image: systemd-networkd configured the ports at boot from the persistent files
+                _restart_dhcp(cfg, dhcp_cfg)
+                _rt.last_result = {"applied": True, "missing": [], "degraded": [], "at_boot": True}
+            else:
+                _rt.last_result = _go_live(cfg, dhcp_cfg, persist=False)
             _mark_applied(cfg, dhcp_cfg, row.revision)
             return status()
         _rt.last_result = _go_live(kept["network"], _strip(get_dhcp()), persist=False)

@@ -409,3 +409,87 @@ def test_lab_lan_is_what_a_device_on_lan1_sees_and_is_removed_even_after_a_crash
             proc.wait(30)
     assert not {"appliance-lan1", "lan1-client"} & _namespaces()
     assert not os.path.exists("/etc/netns/lan1-client")
+
+
+# -- the pages in a browser (headless Chromium), applying to a test namespace ----------------------------------
+
+@pytest.fixture
+def browser_lab(tmp_path):
+    import os
+
+    from tests.support.browser import CHROMIUM, first_login, running_web
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed (make deps-test)")
+    web = running_web(tmp_path / "data")
+    first_login(web)
+    with Namespaces() as ns:
+        ns.add("ap")
+        ns.add("phone")
+        ns.veth("ap", "eth1", "phone", "eth0")
+        target = Target(ns.name("ap"), tmp_path / "run", tmp_path / "image")
+        service.configure(target, http_port=web.settings.http_port, timeout_s=600)
+        service.start()
+        try:
+            yield web, ns, target
+        finally:
+            service.cancel_timer()
+            dhcp.stop(target)
+            service.configure(None)
+            web.stop()
+
+
+def test_network_page_apply_confirm_and_rollback_in_a_browser(browser_lab):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.support.browser import ARTIFACTS, STRONG, launch_chromium
+
+    web, ns, target = browser_lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_context(locale="en-US").new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(web.url + "/login")
+        page.fill("#username", "admin")
+        page.fill("#password", STRONG)
+        page.click("button[type=submit]:has-text('Log in')")
+        page.goto(web.url + "/settings/network")
+        row = page.locator("tr[data-port=eth1]")
+        expect(row.locator("td.live")).to_have_text("10.135.0.1/24")
+        # bad input: the error names the field, nothing is applied
+        row.locator("input[name=gateway]").fill("192.168.1.1")
+        page.click("#apply-button")
+        expect(page.locator("#network-error")).to_contain_text("interfaces.eth1.gateway")
+        assert not service.status()["pending"]
+        # apply: the countdown shows; confirm keeps it
+        row.locator("input[name=gateway]").fill("")
+        row.locator("input[name=mtu]").fill("1400")
+        page.click("#apply-button")
+        expect(page.locator("#pending")).to_be_visible()
+        assert "mtu 1400" in ns.ip("ap", "link", "show", "eth1").stdout
+        page.screenshot(path=str(ARTIFACTS / "network-confirm.png"))
+        page.click("#confirm-button")
+        expect(page.locator("#pending")).to_be_hidden()
+        assert not service.status()["pending"]
+        # not confirmed: the page sees the previous settings come back by themselves
+        service.configure(target, http_port=web.settings.http_port, timeout_s=3)
+        page.goto(web.url + "/settings/network")
+        page.locator("tr[data-port=eth1] input[name=mtu]").fill("1300")
+        page.click("#apply-button")
+        expect(page.locator("#pending")).to_be_visible()
+        expect(page.locator("#rolled-back")).to_be_visible(timeout=30000)
+        expect(page.locator("tr[data-port=eth1] input[name=mtu]")).to_have_value("1400")
+        assert "mtu 1400" in ns.ip("ap", "link", "show", "eth1").stdout
+        page.goto(web.url + "/settings/dhcp")
+        expect(page.locator("#provisioning-url")).to_have_text(f"http://10.135.0.1:{web.settings.http_port}/prov/")
+        page.fill("#range_start", "10.136.0.10")
+        page.click("#dhcp-form button[type=submit]")
+        expect(page.locator("#dhcp-error")).to_contain_text("range_start")
+        page.fill("#range_start", "10.135.0.110")
+        page.click("#dhcp-form button[type=submit]")
+        expect(page.locator("#dhcp-saved")).to_be_visible()
+        browser.close()
+    assert errors == [], errors
+    assert service.get_dhcp()["range_start"] == "10.135.0.110"

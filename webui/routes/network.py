@@ -64,7 +64,7 @@ def _configure(settings) -> None:
                             settings.data_dir / "image")
         except (OSError, ValueError, KeyError) as exc:
             log.error("lab LAN marker %s unreadable: %s", marker, exc)
-    service.configure(target, plan.VoicePorts.from_settings(settings), http_port=80 if target else settings.http_port)
+    service.configure(target, plan.VoicePorts.from_settings(settings), http_port=settings.http_port)
     service._configured_for = str(settings.data_dir)
     if target is not None:
         try:

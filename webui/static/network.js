@@ -23,6 +23,7 @@
     });
   }
   function startCountdown(st) {
+    if (!st.pending) { window.location.reload(); return; }  // lab mode: stored, nothing to confirm
     pending.hidden = false;
     seconds.textContent = st.seconds_left;
     document.getElementById("confirm-addresses").textContent = (st.confirm_addresses || []).join(", ");
