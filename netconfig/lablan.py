@@ -89,6 +89,11 @@ def setup(run_dir: Path, lan_address: str) -> dict:
         raise
     marker = {"namespace": APPLIANCE_NS, "client": CLIENT_NS, "address": lan_address}
     run_dir.mkdir(parents=True, exist_ok=True)
+    # fresh namespaces: nothing of a previous run is live, the stored settings are applied as they are at start
+    from netconfig import service
+
+    for name in (service.APPLIED_NAME, service.PENDING_NAME):
+        (run_dir / "net" / name).unlink(missing_ok=True)
     (run_dir / MARKER_NAME).write_text(json.dumps(marker))
     return marker
 
