@@ -58,6 +58,7 @@
   function runCheck() {
     info.textContent = t("checking");
     var body = pass.value ? { passphrase: pass.value } : {};
+    panel.querySelectorAll("[data-errors]").forEach(function (n) { n.hidden = true; });
     applianceApi("POST", "/api/v1/backup/files/" + encodeURIComponent(current) + "/inspect", body).then(function (data) {
       showInfo(data);
       if (wantRestore) { confirmRow.hidden = false; check.hidden = true; }

@@ -16,7 +16,7 @@
   <span>{{_("Include")}}</span>
   <div>
   % for part in optional_parts:
-    <label class="inline"><input type="checkbox" name="part_{{part}}" value="1" {{"checked" if part in values.get("parts", []) else ""}}> {{part_labels[part]}}</label><br>
+    <label class="inline"><input type="checkbox" name="part_{{part}}" value="1" {{"checked" if part in values.get("parts", []) else ""}}> {{part_labels[part]}}</label>
   % end
   % field_error("parts")
   </div>
