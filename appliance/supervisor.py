@@ -213,7 +213,7 @@ class Supervisor:
         lines = [
             "appliance running (lab mode)",
             f"web UI: http://{s.bind}:{s.http_port}/",
-            f"SIP: {s.bind}:{s.sip_port} (UDP and TCP)",
+            f"SIP: {s.bind}:{s.sip_port} (UDP and TCP)" + (f", TLS on {s.sip_tls_port}" if s.sip_tls_port else ""),
             f"data: {s.data_dir}",
             f"logs: {s.log_dir}",
         ]

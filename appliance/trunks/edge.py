@@ -327,7 +327,7 @@ def test_connection(settings: Settings, trunk, *, password: str | None = None,
 
 def _exchange(settings, trunk, target, method, domain, edge_realm, password, timeout) -> dict:
     user = trunk.auth_user or trunk.from_user or "ping"
-    with _Transport(settings, target, domain, timeout) as link:
+    with _Transport(settings, target, domain, timeout, verify=getattr(trunk, "tls_verify", True)) as link:
         call_id = uuid.uuid4().hex
         uri = f"sip:{domain}"
         first = link.transaction(method, uri, user, domain, call_id, 1, [])
@@ -360,7 +360,7 @@ def _exchange(settings, trunk, target, method, domain, edge_realm, password, tim
 class _Transport:
     """One SIP transaction at a time towards `target`, over UDP (retransmitted), TCP or TLS."""
 
-    def __init__(self, settings: Settings, target: dns.Target, domain: str, timeout: float):
+    def __init__(self, settings: Settings, target: dns.Target, domain: str, timeout: float, verify: bool = True):
         self.target, self.timeout = target, timeout
         self.transport = target.transport
         bind = settings.bind if settings.bind not in ("", "0.0.0.0") else ""
@@ -374,6 +374,9 @@ class _Transport:
                                                      source_address=(bind, 0) if bind else None)
                 if self.transport == "tls":
                     context = ssl.create_default_context()
+                    if not verify:  # the trunk accepts the certificate its provider presents (tls_verify off)
+                        context.check_hostname = False
+                        context.verify_mode = ssl.CERT_NONE
                     self.sock = context.wrap_socket(self.sock, server_hostname=dns.split_host(domain)[0])
         except ConnectionRefusedError as exc:
             raise _NoAnswer(f"{target.ip}:{target.port} refused the connection") from exc

@@ -121,3 +121,15 @@ def test_a_call_from_the_public_network_comes_in_over_tls_to_a_did(lab, tmp_path
     lab.phones["201"].wait_for("disconnected", 10, call=ring["call"])
     cdr = [c for c in lab.stack.cdrs() if c["direction"] == "inbound"][-1]
     assert (cdr["trunk"], cdr["callee"]) == ("acme", "+33176747983")
+
+
+def test_test_connection_follows_the_trunks_certificate_choice(lab):
+    # The trunk that accepts its provider's self-signed certificate tests fine; the one that verifies does not.
+    accepted = lab.request("POST", "/api/v1/trunks/acme/test")
+    assert accepted["ok"] and accepted["result"] == "ok", accepted
+    lab.request("POST", "/api/v1/trunks", {"name": "acme-check", "auth_user": ACCOUNT, "provider_domain": REALM,
+                                           "host": lab.provider.host, "transport": "tls", "register": False,
+                                           "password": TRUNK_PASSWORD})
+    strict = lab.request("POST", "/api/v1/trunks/acme-check/test")
+    lab.request("DELETE", "/api/v1/trunks/acme-check")
+    assert not strict["ok"] and strict["result"] == "network" and "certificate" in strict["detail"], strict
