@@ -12,6 +12,7 @@ BENCHMARKS = [
     "benchmarks.idle_memory",
     "benchmarks.dialplan",
     "benchmarks.trunk_calls",
+    "benchmarks.conference",
     "benchmarks.backup",
     "benchmarks.provisioning",
     "benchmarks.console",
