@@ -719,7 +719,29 @@ V18 = """
 DROP TABLE network_change;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17, V18]
+# Scheduled backups (appliance.backup.schedule): one row; archives go to the backup folder
+# (storage.placement "backups"), the last `keep` scheduled ones are kept. The passphrase is a Fernet token.
+V19 = """
+CREATE TABLE backup_schedule (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    frequency VARCHAR(8) NOT NULL DEFAULT 'off',
+    hour INTEGER NOT NULL DEFAULT 3,
+    weekday INTEGER NOT NULL DEFAULT 0,
+    month_day INTEGER NOT NULL DEFAULT 1,
+    parts TEXT NOT NULL DEFAULT '[]',
+    secrets INTEGER NOT NULL DEFAULT 1,
+    passphrase_enc TEXT,
+    keep INTEGER NOT NULL DEFAULT 7,
+    last_run_at DATETIME,
+    last_status VARCHAR(8) NOT NULL DEFAULT '',
+    last_message VARCHAR(512) NOT NULL DEFAULT '',
+    last_file VARCHAR(128) NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO backup_schedule (id) VALUES (1);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17, V18, V19]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
