@@ -115,7 +115,7 @@ def network_status(session: Session) -> None:
     lan = network.lan1()
     address = lan["address"] if lan["mode"] == "static" else lan["mode"]
     term.say(f"LAN1 (eth1) configured: {address}   scenario: {lan['scenario']}")
-    if lan["revision"] != lan["applied_revision"]:
+    if lan["revision"] > 1 and lan["applied_revision"] < lan["revision"]:
         term.say("The stored network settings have not been applied and confirmed live yet "
                  "(netconfig applies them with a 60 s confirmation window).")
     lab = session.context.system.lab
@@ -242,7 +242,7 @@ def shell(session: Session) -> None:
 
 def boot_menu(term: Terminal, console: Console) -> None:
     """The first seconds on the serial port: reset the admin password, recover the system, or go on."""
-    term.say("")
+    banner(term, console)
     term.say("Boot menu")
     term.say("  1  Reset admin password")
     term.say("  2  Recover system (factory reset of the configuration)")
@@ -338,7 +338,6 @@ def login_and_menu(term: Terminal, console: Console, transport: str, source: str
 
 def serial_loop(term: Terminal, console: Console, device: str, boot: bool = True) -> None:
     """The serial port's life: the boot menu once, then login and menu forever."""
-    banner(term, console)
     if boot:
         try:
             boot_menu(term, console)
