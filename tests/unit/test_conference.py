@@ -111,6 +111,19 @@ def test_a_plain_user_cannot_create_rooms_and_the_page_lists_them(rooms, web, ad
     browser.login("admin", STRONG)
     page = browser.get("/dialplan/conferences")
     assert page.status == 200 and "weekly" in page.text and "820" in page.text
+    room = service.get_room("weekly")
+    service.join(room.id, "call-1", "w2", "201", "User 201", moderator=True)
+    page = browser.get("/dialplan/conferences")
+    assert "User 201" in page.text and "w2" in page.text and "data-mute=" in page.text
+    state = admin.api("PUT", "/api/v1/conferences/weekly/live", {"locked": True, "muted": True}).json()
+    assert state["locked"] and state["participants"][0]["muted"] is False  # a moderator is never muted
+    assert admin.api("PUT", "/api/v1/conferences/weekly/live", {"loud": True}).json()["field"] == "loud"
+    pid = state["participants"][0]["id"]
+    muted = admin.api("PUT", f"/api/v1/conferences/weekly/participants/{pid}", {"muted": True}).json()
+    assert muted["participants"][0]["muted"] is True
+    assert admin.api("DELETE", f"/api/v1/conferences/weekly/participants/{pid}").status == 204
+    assert admin.api("GET", "/api/v1/conferences/weekly/live").json()["count"] == 0
+    assert admin.api("DELETE", f"/api/v1/conferences/weekly/participants/{pid}").status == 404
 
 
 def test_join_enforces_the_limit_and_the_lock_and_the_last_one_out_unlocks(rooms):
