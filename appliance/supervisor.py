@@ -35,6 +35,8 @@ BACKOFF_MAX_S = 30.0
 # A child that stayed up this long is healthy again: its backoff resets.
 HEALTHY_AFTER_S = 60.0
 STOP_GRACE_S = 5.0
+# How often the backup schedule is looked at (appliance.backup.schedule).
+BACKUP_CHECK_S = 60.0
 PR_SET_PDEATHSIG = 1
 
 
@@ -136,6 +138,8 @@ class Supervisor:
         self._stopping = False
         self._edge_restart_requested = False
         self._full_restart_requested = False
+        self._backup_checked_at = 0.0
+        self._backup_job: subprocess.Popen | None = None
 
     # -- startup --------------------------------------------------------
     def prepare(self) -> str | None:
@@ -277,12 +281,35 @@ class Supervisor:
         while not self._stopping:
             if self._full_restart_requested:
                 self._restart_all()
+            self._scheduled_backup(time.monotonic())
             if self._edge_restart_requested:
                 self._restart_edge()
             now = time.monotonic()
             for child in self.children:
                 self._tend(child, now)
             time.sleep(0.2)
+
+    def _scheduled_backup(self, now: float) -> None:
+        """Once a minute: start `appliance backup run-scheduled` when the backup schedule is due."""
+        if now - self._backup_checked_at < BACKUP_CHECK_S:
+            return
+        self._backup_checked_at = now
+        if self._backup_job is not None and self._backup_job.poll() is None:
+            return  # the previous one still runs
+        try:
+            from appliance.backup import schedule
+
+            if not schedule.due(schedule.get_schedule()):
+                return
+        except Exception as exc:  # noqa: BLE001 -- never stops the supervision
+            log.warning("backup schedule not checked: %s", exc)
+            return
+        log.info("scheduled backup due: starting it")
+        with open(self.settings.log_dir / "backup.log", "ab") as log_file:
+            self._backup_job = subprocess.Popen(
+                [sys.executable, "-m", "appliance.cli", "backup", "run-scheduled", "--data-dir",
+                 str(self.settings.data_dir)], stdin=subprocess.DEVNULL, stdout=log_file,
+                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, close_fds=True)
 
     def _tend(self, child: Child, now: float) -> None:
         if child.restart_at is not None:
