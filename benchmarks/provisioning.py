@@ -178,9 +178,9 @@ def run_server(data_dir: Path) -> tuple[subprocess.Popen, int]:
     from tests.support.ports import free_port
 
     port = free_port()
+    log = (data_dir / "web.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "webui", "--data-dir", str(data_dir), "--http-port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            cwd=Path(__file__).resolve().parents[1])
+                            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -219,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 proc.terminate()
                 proc.wait(10)
+            if results[name]["errors"]:
+                lines = (data_dir / "web.log").read_text(errors="replace").splitlines()
+                results[name]["server_errors"] = [line for line in lines if "ERROR" in line or "Error" in line][:5]
     for name, r in results.items():
         print_table(f"Boot storm, {name}: {r['phones']} phones at once (3 requests each; auto-add: 2)", [
             ("served / errors", f"{r['served']} / {r['errors']}"),
@@ -229,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             ("reconnects (server closed an idle keep-alive)", r["reconnects"]),
         ])
         if r["error_samples"]:
-            print("errors, e.g.:", r["error_samples"])
+            print("errors, e.g.:", r["error_samples"], r.get("server_errors"))
     write_json("provisioning", {"phones": args.phones, "cpu_count": os.cpu_count(), "storms": results})
     ok = all(r["errors"] == 0 for r in results.values())
     return 0 if ok else 1

@@ -143,11 +143,14 @@ def auto_add(mac: str, vendor: str, model: str, firmware: str, user_agent: str,
     """A request from an unknown MAC while auto-add is open: (the device, not assigned; True if this call
     added it), (None, False) if auto-add is closed.
 
-    Its credentials count as delivered from the start: this very request's answer carries them (one
-    write per new phone in a boot storm, not two)."""
+    Its credentials count as delivered from the start: this very request's answer carries them. New
+    devices are written by one thread in group commits (a boot storm of unknown phones: a few
+    transactions, not a thousand writers queueing on the database lock); the call returns once its
+    device is committed."""
     if not auto_add_open():
         return None, False
-    with database.atomic():
+
+    def insert() -> tuple[Device, bool]:
         existing = Device.get_or_none(Device.mac == mac)
         if existing is not None:
             return existing, False
@@ -155,7 +158,57 @@ def auto_add(mac: str, vendor: str, model: str, firmware: str, user_agent: str,
         device.firmware, device.user_agent, device.ip = firmware[:64], user_agent[:255], ip[:64]
         device.last_seen, device.credentials_delivered = now(), True
         device.save(force_insert=True)
-    return device, True
+        return device, True
+
+    return _group_commit.run(insert)
+
+
+class _GroupCommit:
+    """Runs write functions from many threads in few transactions: each in its own savepoint, the batch
+    committed at once by one writer thread."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[dict] = []
+        self._thread: threading.Thread | None = None
+
+    def run(self, fn):
+        item = {"fn": fn, "done": threading.Event(), "result": None, "error": None}
+        with self._cond:
+            self._queue.append(item)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="provisioning-writes", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        if not item["done"].wait(60):
+            raise TimeoutError("the store did not take the new device in time")
+        if item["error"] is not None:
+            raise item["error"]
+        return item["result"]
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                batch, self._queue = self._queue[:200], self._queue[200:]
+            try:
+                with database.atomic():
+                    for item in batch:
+                        try:
+                            with database.atomic():
+                                item["result"] = item["fn"]()
+                        except Exception as exc:  # noqa: BLE001 -- handed to the caller
+                            item["error"] = exc
+            except Exception as exc:  # noqa: BLE001 -- the commit failed: every caller learns it
+                for item in batch:
+                    if item["error"] is None:
+                        item["error"], item["result"] = exc, None
+            for item in batch:
+                item["done"].set()
+
+
+_group_commit = _GroupCommit()
 
 
 def update_device(mac: str, data: dict) -> Device:
