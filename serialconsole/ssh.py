@@ -48,6 +48,14 @@ class _Server(paramiko.ServerInterface):
     def get_allowed_auths(self, username):
         return "password,publickey"
 
+    def get_banner(self):
+        """Shown before authentication: says why passwords are refused while this address is locked out."""
+        from appliance.auth.sessions import is_locked_out
+
+        if is_locked_out(self.client_ip):
+            return "Too many failed logins from your address: passwords are refused for a few minutes.\r\n", "en"
+        return None, None
+
     def check_auth_password(self, username, password):
         try:
             user = check_credentials(username, password, self.client_ip)

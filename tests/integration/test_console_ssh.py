@@ -341,7 +341,12 @@ def test_lockout_after_repeated_bad_passwords_is_shared_with_the_web_login(stack
     for attempt in range(sessions.LOGIN_FAILURES):
         with pytest.raises(paramiko.AuthenticationException):
             connect(console, "admin", f"wrong-{attempt}").close()
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     with pytest.raises(paramiko.AuthenticationException):
-        connect(console, "admin", NEW_ADMIN_PASSWORD).close()
+        client.connect("127.0.0.1", console, username="admin", password=NEW_ADMIN_PASSWORD, look_for_keys=False,
+                       allow_agent=False, timeout=15)
+    assert b"Too many failed logins from your address" in client.get_transport().get_banner()
+    client.close()
     status, _ = api.request("POST", "/api/v1/session", {"username": "admin", "password": NEW_ADMIN_PASSWORD})
     assert status == 429
