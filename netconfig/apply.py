@@ -122,6 +122,10 @@ def write_persistent(root: Path, cfg: dict, voice: plan.VoicePorts) -> list[Path
     shaper.parent.mkdir(parents=True, exist_ok=True)
     shaper.write_text("".join(line + "\n" for line in plan.tc_batch(cfg, voice)))
     written.append(shaper)
+    chrony = root / plan.CHRONY_FILE
+    chrony.parent.mkdir(parents=True, exist_ok=True)
+    chrony.write_text(plan.chrony_conf(cfg))
+    written.append(chrony)
     return written
 
 

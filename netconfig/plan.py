@@ -242,6 +242,19 @@ def _l3_network(header: str, name: str, iface: dict, mtu: int | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
+CHRONY_FILE = "etc/chrony/conf.d/appliance-lan.conf"
+
+
+def chrony_conf(cfg: dict) -> str:
+    """chrony on the image serves time to the LAN subnets (DHCP gives the appliance as NTP server), and keeps
+    serving its own clock (stratum 10) when the WAN's servers cannot be reached."""
+    lines = ["# Written by the appliance (Settings > Network); changes here are overwritten.", "local stratum 10"]
+    for port, _dev, iface in layer3(cfg):
+        if port != "eth0" and iface["mode"] == "static":
+            lines.append(f"allow {ipaddress.IPv4Interface(iface['address']).network}")
+    return "\n".join(lines) + "\n"
+
+
 def lan_address(cfg: dict, port: str = "eth1") -> str:
     """The appliance's address on a static port ("" if it has none)."""
     iface = cfg["interfaces"].get(port) or {}

@@ -177,6 +177,13 @@ def test_networkd_files_for_each_scenario():
     assert "DHCP=ipv4" in shaper["20-appliance-wbr0.network"]
 
 
+def test_chrony_serves_time_to_the_lan_subnets_not_the_wan():
+    conf = plan.chrony_conf(net(interfaces={"eth0": {"mode": "static", "address": "198.51.100.10/24"},
+                                            "eth3": {"mode": "static", "address": "172.16.3.1/24"}}))
+    assert "allow 10.135.0.0/24" in conf and "allow 172.16.3.0/24" in conf
+    assert "198.51.100" not in conf and "local stratum 10" in conf
+
+
 # -- dnsmasq -------------------------------------------------------------------------------------------------
 
 def test_dnsmasq_conf_sends_the_provisioning_url_and_defaults_to_the_appliance(tmp_path):
