@@ -272,6 +272,25 @@ def test_a_change_stored_by_the_console_is_applied_with_the_same_window(lab):
     assert service.check_stored_changes() is False
 
 
+def test_vlan_is_applied_or_refused_whole_by_the_kernel(lab):
+    """A VLAN port: live as `ethN.V` where the kernel has 8021q; on a kernel without it the apply is refused
+    as a whole (409 naming "apply") and the previous settings are live and stored again."""
+    ns, target = lab
+    service.apply_network({"scenario": "separate"})
+    service.confirm()
+    before = service.get_network()["interfaces"]
+    try:
+        service.apply_network({"interfaces": {"eth3": {"mode": "static", "address": "172.16.3.1/24", "vlan": 30}}})
+    except Conflict as exc:
+        assert exc.field == "apply" and "previous settings were restored" in exc.message
+        assert service.get_network()["interfaces"] == before and not service.status()["pending"]
+        assert ns.addresses("ap", "eth3") == [] and ns.addresses("ap", "eth1") == ["10.135.0.1/24"]
+        assert "eth3.30" not in ns.ip("ap", "link").stdout
+    else:
+        assert ns.addresses("ap", "eth3.30") == ["172.16.3.1/24"]
+        assert "vlan protocol 802.1Q id 30" in ns.ip("ap", "-d", "link", "show", "eth3.30").stdout
+
+
 def test_bad_input_changes_nothing(lab):
     ns, target = lab
     service.apply_network({"scenario": "separate"})
