@@ -51,6 +51,7 @@ class Device:
     removable: bool = False
     model: str = ""
     backing_file: str = ""         # loop devices
+    detaching: bool = False        # a loop device told to detach once its last user lets go (autoclear)
     partitions: list[Partition] = field(default_factory=list)
     # A stick formatted without a partition table carries its file system on the whole device.
     whole: Partition | None = None
@@ -76,7 +77,7 @@ class LabPolicy:
         self.backing_dir = Path(os.path.realpath(backing_dir))
 
     def accepts(self, device: Device) -> bool:
-        if device.type != "loop" or not LOOP_RE.match(device.name) or not device.backing_file:
+        if device.type != "loop" or not LOOP_RE.match(device.name) or not device.backing_file or device.detaching:
             return False
         backing = Path(os.path.realpath(device.backing_file.removesuffix(" (deleted)")))
         return self.backing_dir in backing.parents
@@ -149,6 +150,13 @@ def _backing_file(name: str) -> str:
         return ""
 
 
+def _sys_flag(path: str) -> bool:
+    try:
+        return Path(path).read_text().strip() == "1"
+    except OSError:
+        return False
+
+
 def mounts() -> dict[str, str]:
     """Device path -> mount point, from the kernel's mount table (first mount wins)."""
     found: dict[str, str] = {}
@@ -207,6 +215,8 @@ def scan(settings: Settings, policy=None) -> list[Device]:
             dev.backing_file = _backing_file(dev.name)
             if not dev.backing_file:
                 continue  # a free loop device
+            # `losetup -d` on a loop device still in use only marks it: it is going away, like a pulled stick.
+            dev.detaching = _sys_flag(f"/sys/block/{dev.name}/loop/autoclear")
         if not policy.accepts(dev):
             continue
         for part in dev.partitions:
@@ -215,8 +225,26 @@ def scan(settings: Settings, policy=None) -> list[Device]:
             whole = Partition(name=dev.name, path=dev.path, size_bytes=dev.size_bytes)
             _fill(whole, mounted)
             dev.whole = whole if whole.fstype else None
+            if not whole.fstype and probe(dev.path).get("PTTYPE"):
+                _register_partitions(dev, mounted)
         accepted.append(dev)
     return accepted
+
+
+def _register_partitions(dev: Device, mounted: dict[str, str]) -> None:
+    """A partition table the kernel did not read (a kernel without partition support, a late udev): tell it."""
+    try:
+        run(["partx", "-u", dev.path], timeout=20)
+    except CommandFailed:
+        return
+    for name in partition_nodes(dev.name):
+        try:
+            sectors = int(Path(f"/sys/class/block/{name}/size").read_text())
+        except (OSError, ValueError):
+            continue
+        part = Partition(name=name, path=f"/dev/{name}", size_bytes=sectors * 512)
+        _fill(part, mounted)
+        dev.partitions.append(part)
 
 
 def find(settings: Settings, name: str) -> Device | None:

@@ -40,6 +40,9 @@ def test_lab_policy_takes_only_loop_devices_backed_by_a_file_of_the_lab_folder(t
     assert not policy.accepts(_loop(tmp_path, Path("/var/lib/snapd/snaps/core.snap")))
     assert not policy.accepts(_loop(tmp_path, lab / ".." / "escape.img"))
     assert not policy.accepts(Device(name="loop4", path="/dev/loop4", size_bytes=1, type="loop"))  # free loop
+    going = _loop(tmp_path, lab / "stick.img")
+    going.detaching = True                                                           # losetup -d while busy
+    assert not policy.accepts(going)
     assert not policy.accepts(Device(name="sda", path="/dev/sda", size_bytes=1 << 40, type="disk",
                                      transport="usb", removable=True))                # a real disk, even USB
 
