@@ -71,7 +71,7 @@ SECRET_COLUMNS = (
     ("voicemail_box", "pin_hash"), ("conference_room", "pin"), ("conference_room", "moderator_pin"),
 )
 # Any column named like a secret is one (catches columns added by later migrations).
-SECRET_COLUMN_RE = re.compile(r"password|passwd|secret|(^|_)pins?($|_)|ha1|hash|token|private|psk|csrf", re.I)
+SECRET_COLUMN_RE = re.compile(r"password|passwd|passphrase|secret|(^|_)pins?($|_)|ha1|hash|token|private|psk|csrf", re.I)
 SUMMARY_QUERIES = {
     "users": "SELECT COUNT(*) FROM user",
     "trunks": "SELECT COUNT(*) FROM trunk",

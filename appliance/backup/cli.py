@@ -48,6 +48,10 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:
     restore.add_argument("file", metavar="FILE")
     restore.add_argument("--json", action="store_true", help="print JSON")
 
+    scheduled = actions.add_parser("run-scheduled", parents=[common],
+                                   help="make the scheduled backup if it is due (the supervisor or a timer runs it)")
+    scheduled.add_argument("--force", action="store_true", help="make it now even if it is not due")
+
     support = actions.add_parser("support-bundle", parents=[common],
                                  help="configuration and logs with every secret removed (tar.gz)")
     support.add_argument("--output", "-o", required=True, metavar="FILE")
@@ -87,6 +91,8 @@ def _open_store(settings: Settings) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.backup_command in ("create", "restore", "support-bundle"):
         _open_store(settings)
+    if args.backup_command == "run-scheduled":
+        return _run_scheduled(args, settings)
     try:
         if args.backup_command == "create":
             return _create(args, settings)
@@ -208,3 +214,20 @@ def _restore(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"must restart: {services} (start the appliance: appliance run, or its services on the image)")
     return 0
+
+
+def _run_scheduled(args: argparse.Namespace, settings: Settings) -> int:
+    from appliance.backup import schedule
+    from appliance.store import open_store, secrets
+
+    if not settings.db_path.exists():
+        print(f"no appliance data in {settings.data_dir}", file=sys.stderr)
+        return 1
+    open_store(settings)
+    secrets.load_key(settings.secret_key_path)
+    outcome = schedule.run_due(settings, force=args.force)
+    if outcome is None:
+        print("no scheduled backup is due")
+        return 0
+    print(f"scheduled backup {outcome['status']}: {outcome['message']}")
+    return 0 if outcome["status"] == "ok" else 1

@@ -40,6 +40,7 @@ SMTP_PASSWORD = "Smtp-Pass-4417-delta"
 VM_PIN = "582913"
 ROOM_PIN = "7391"
 ROOM_MOD_PIN = "8462"
+SCHEDULE_PASSPHRASE = "Sched-Phrase-2290-echo"
 
 
 def write_wav(path: Path, seconds: float = 1.0, freq: float = 440.0, seed: int = 0) -> Path:
@@ -109,6 +110,9 @@ def populate(settings: Settings, users: int = 3) -> dict:
     recordings.finish(settings, rec)
     Cdr.create(call_id="cdr-1", caller="201", callee="202", start=dt.datetime(2026, 11, 20, 9, 0),
                end=dt.datetime(2026, 11, 20, 9, 1), billsec=60, disposition="answered")
+    from appliance.backup import schedule
+    schedule.update_schedule({"frequency": "weekly", "weekday": 6, "hour": 2, "parts": ["voicemail"],
+                              "passphrase": SCHEDULE_PASSPHRASE, "keep": 4})
     for leftover in ("upload.wav", "greet.wav"):
         (settings.data_dir / leftover).unlink(missing_ok=True)
     return {"users": [u.extension for u in made], "sound_file": sound.file, "message_file": message.file,
@@ -209,6 +213,10 @@ def test_backup_then_factory_reset_then_restore_gives_everything_back(box, tmp_p
     assert [r.file for r in Recording.select()] == [found["recording_file"]]
     from appliance.cdr.models import Cdr
     assert [c.call_id for c in Cdr.select()] == ["cdr-1"]
+    from appliance.backup import schedule
+    restored = schedule.get_schedule()
+    assert (restored.frequency, restored.weekday, restored.keep) == ("weekly", 6, 4)
+    assert secrets.decrypt(restored.passphrase_enc) == SCHEDULE_PASSPHRASE
     # every file byte for byte: the sound, the greeting, the message, the recording
     assert media_hashes(fresh) == before_media
     assert found["sound_file"] in {p.split("/", 1)[1] for p in before_media if p.startswith("sounds/")}
@@ -440,7 +448,8 @@ def _plain_payload(data: bytes) -> bytes:
 def test_the_support_bundle_holds_no_secret(box):
     settings, found = box
     every_secret = bundle.collect_secrets(settings)
-    plain = {f"{SIP_PASSWORD}-0", f"{SIP_PASSWORD}-2", TRUNK_PASSWORD, SMTP_PASSWORD, ROOM_PIN, ROOM_MOD_PIN}
+    plain = {f"{SIP_PASSWORD}-0", f"{SIP_PASSWORD}-2", TRUNK_PASSWORD, SMTP_PASSWORD, ROOM_PIN, ROOM_MOD_PIN,
+             SCHEDULE_PASSPHRASE}
     assert plain <= every_secret
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     (settings.log_dir / "web.log").write_text(
@@ -603,3 +612,84 @@ def test_keep_configuration_copies_the_current_one_aside(box):
     conn.close()
     assert (kept / "secret.key").read_bytes() == settings.secret_key_path.read_bytes()
     assert (kept / "sounds" / found["sound_file"]).read_bytes() == (settings.sounds_dir / found["sound_file"]).read_bytes()
+
+
+# -- scheduled backups ------------------------------------------------------------------------------------------
+
+def _row(**values):
+    from appliance.backup.schedule import BackupSchedule
+
+    base = {"frequency": "daily", "hour": 3, "weekday": 0, "month_day": 1, "last_run_at": None}
+    base.update(values)
+    return BackupSchedule(**base)
+
+
+@pytest.mark.parametrize("values, now, slot", [
+    ({"frequency": "daily"}, dt.datetime(2026, 11, 22, 10, 0), dt.datetime(2026, 11, 22, 2, 0)),
+    ({"frequency": "daily"}, dt.datetime(2026, 11, 22, 1, 59), dt.datetime(2026, 11, 21, 2, 0)),
+    ({"frequency": "weekly", "weekday": 0}, dt.datetime(2026, 11, 22, 10, 0), dt.datetime(2026, 11, 16, 2, 0)),
+    ({"frequency": "weekly", "weekday": 6}, dt.datetime(2026, 11, 22, 10, 0), dt.datetime(2026, 11, 22, 2, 0)),
+    ({"frequency": "monthly", "month_day": 1}, dt.datetime(2026, 11, 22, 10, 0), dt.datetime(2026, 11, 1, 2, 0)),
+    ({"frequency": "monthly", "month_day": 28}, dt.datetime(2026, 11, 22, 10, 0), dt.datetime(2026, 10, 28, 2, 0)),
+    ({"frequency": "monthly", "month_day": 1}, dt.datetime(2026, 7, 10, 12, 0), dt.datetime(2026, 7, 1, 1, 0)),
+    ({"frequency": "monthly", "month_day": 5}, dt.datetime(2026, 1, 2, 12, 0), dt.datetime(2025, 12, 5, 2, 0)),
+    ({"frequency": "off"}, dt.datetime(2026, 11, 22, 10, 0), None),
+])
+def test_the_latest_slot_is_at_the_hour_in_the_appliance_time_zone(values, now, slot):
+    import zoneinfo
+
+    from appliance.backup import schedule
+
+    zone = zoneinfo.ZoneInfo("Europe/Paris")
+    assert schedule.latest_slot(_row(**values), now, zone) == slot
+    if slot is not None:
+        assert schedule.due(_row(**values, last_run_at=slot - dt.timedelta(minutes=1)), now, zone)
+        assert not schedule.due(_row(**values, last_run_at=slot), now, zone)
+
+
+def test_schedule_validation_and_turning_on_waits_for_the_next_slot(box):
+    from appliance.backup import schedule
+    from appliance.errors import Conflict, ValidationError
+
+    schedule.update_schedule({"frequency": "off"})
+    row = schedule.get_schedule()
+    row.passphrase_enc = None
+    row.save()
+    for data, field in [({"frequency": "hourly"}, "frequency"), ({"hour": 24}, "hour"), ({"weekday": 7}, "weekday"),
+                        ({"month_day": 29}, "month_day"), ({"keep": 0}, "keep"), ({"parts": ["all"]}, "parts.0"),
+                        ({"frequency": "daily"}, "passphrase"), ({"passphrase": "short"}, "passphrase"),
+                        ({"colour": "red"}, "colour"), ({"secrets": "yes"}, "secrets")]:
+        with pytest.raises(ValidationError) as bad:
+            schedule.update_schedule(data)
+        assert bad.value.field == field, data
+    with pytest.raises(Conflict):
+        schedule.update_schedule({"revision": 999, "hour": 4})
+    now = dt.datetime(2026, 11, 22, 10, 0)
+    row = schedule.update_schedule({"frequency": "daily", "hour": 3, "passphrase": PASSPHRASE}, now=now)
+    public = schedule.to_public(row)
+    assert public["passphrase_set"] is True and "passphrase" not in public and public["last_status"] is None
+    assert not schedule.due(row, now + dt.timedelta(hours=10))  # 03:00 today came before it was turned on
+    assert schedule.due(row, dt.datetime(2026, 11, 23, 2, 1))   # 03:00 Paris tomorrow
+
+
+def test_scheduled_backups_are_made_when_due_and_only_the_last_n_kept(box):
+    from appliance.backup import schedule, service
+
+    settings, _ = box
+    start = dt.datetime(2026, 11, 22, 10, 0)
+    schedule.update_schedule({"frequency": "daily", "hour": 3, "keep": 2, "parts": ["history"],
+                              "passphrase": PASSPHRASE}, now=start)
+    assert schedule.run_due(settings, start + dt.timedelta(hours=1)) is None
+    made = []
+    for day in range(1, 4):
+        outcome = schedule.run_due(settings, dt.datetime(2026, 11, 22 + day, 2, 30))
+        assert outcome["status"] == "ok", outcome
+        made.append(outcome["file"])
+        assert schedule.run_due(settings, dt.datetime(2026, 11, 22 + day, 2, 45)) is None  # done for that slot
+    names = sorted(f["name"] for f in service.list_files(settings))
+    assert names == made[1:]
+    with open(service.folder(settings) / made[-1], "rb") as f:
+        info = archive.inspect_archive(f, PASSPHRASE)
+    assert info["parts"] == ["config", "sounds", "history"] and info["secrets"] is True
+    row = schedule.get_schedule()
+    assert row.last_status == "ok" and row.last_file == made[-1]
