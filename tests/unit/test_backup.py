@@ -550,6 +550,23 @@ def test_web_generate_upload_inspect_restore_and_support_bundle(tmp_path):
         assert admin.get(f"/settings/backup/files/{kept.group(1)}").body[:8] == container.MAGIC
         assert admin.post_form(f"/settings/backup/files/{kept.group(1)}/delete", {}).status == 303
         assert kept.group(1) not in admin.get("/settings/backup").text
+        # the schedule: page form and API, the passphrase never shown again
+        bad = admin.post_form("/settings/backup/schedule", {"frequency": "daily", "hour": "25", "keep": "3",
+                                                            "weekday": "0", "month_day": "1", "sched_secrets": "1",
+                                                            "passphrase": PASSPHRASE})
+        assert bad.status == 400 and 'data-field="sched_hour"' in bad.text
+        saved = admin.post_form("/settings/backup/schedule", {"frequency": "weekly", "hour": "4", "keep": "3",
+                                                              "weekday": "5", "month_day": "1", "sched_secrets": "1",
+                                                              "sched_part_voicemail": "1", "passphrase": PASSPHRASE})
+        assert saved.status == 303
+        got_schedule = api.api("GET", "/api/v1/backup/schedule").json()
+        assert got_schedule["frequency"] == "weekly" and got_schedule["weekday"] == 5
+        assert got_schedule["parts"] == ["voicemail"] and got_schedule["passphrase_set"] is True
+        assert PASSPHRASE not in json.dumps(got_schedule) and PASSPHRASE not in admin.get("/settings/backup").text
+        put = api.api("PUT", "/api/v1/backup/schedule", {"frequency": "monthly", "month_day": 30})
+        assert put.status == 400 and put.json()["field"] == "month_day"
+        put = api.api("PUT", "/api/v1/backup/schedule", {"frequency": "off", "revision": got_schedule["revision"]})
+        assert put.status == 200 and put.json()["frequency"] == "off"
         # a technician may not
         tech = web.client()
         assert tech.api_login("402", STRONG).status == 200

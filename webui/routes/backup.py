@@ -14,7 +14,7 @@ import re
 
 import bottle
 
-from appliance.backup import archive, bundle, service
+from appliance.backup import archive, bundle, schedule, service
 from appliance.backup.errors import BackupRefused
 from appliance.backup.restore import restore_backup
 from appliance.errors import ValidationError
@@ -42,6 +42,7 @@ def register(app: bottle.Bottle) -> None:
     r(f"{PAGE}/files/{NAME}", "GET", file_download, perm="backup.manage")
     r(f"{PAGE}/files/{NAME}/delete", "POST", delete_page, perm="backup.manage")
     r(f"{PAGE}/support-bundle", "GET", support_bundle_download, perm="backup.manage")
+    r(f"{PAGE}/schedule", "POST", schedule_page, perm="backup.manage")
 
     r(f"{PREFIX}/archive", "POST", api_archive, perm="backup.manage")
     r(f"{PREFIX}/files", "GET", api_files, perm="backup.manage")
@@ -52,6 +53,8 @@ def register(app: bottle.Bottle) -> None:
     r(f"{PREFIX}/files/{NAME}/inspect", "POST", api_inspect, perm="backup.manage")
     r(f"{PREFIX}/files/{NAME}/restore", "POST", api_restore, perm="backup.manage")
     r(f"{PREFIX}/support-bundle", "GET", support_bundle_download, perm="backup.manage")
+    r(f"{PREFIX}/schedule", "GET", api_schedule, perm="backup.manage")
+    r(f"{PREFIX}/schedule", "PUT", api_update_schedule, perm="backup.manage")
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -85,10 +88,13 @@ def _form_options() -> dict:
 
 # -- pages --------------------------------------------------------------------------------------------
 
-def backup_page(errors: dict | None = None, status: int = 200, values: dict | None = None, notice: str = ""):
+def backup_page(errors: dict | None = None, status: int = 200, values: dict | None = None, notice: str = "",
+                schedule_values: dict | None = None):
     query = bottle.request.query
     if not notice:
-        if query.get("stored"):
+        if query.get("scheduled"):
+            notice = _("Backup schedule saved.")
+        elif query.get("stored"):
             notice = _("Backup {name} saved on the appliance.").format(name=query.getunicode("stored", ""))
         elif query.get("deleted"):
             notice = _("Backup {name} deleted.").format(name=query.getunicode("deleted", ""))
@@ -96,6 +102,11 @@ def backup_page(errors: dict | None = None, status: int = 200, values: dict | No
     return web.render("backup.tpl", status=status, title=_("Backup"), active="settings", notice=notice,
                       errors=errors or {}, values=values, files=service.list_files(web.settings()),
                       part_labels={k: _(v) for k, v in PART_LABELS.items()}, optional_parts=archive.OPTIONAL_PARTS,
+                      schedule=schedule_values or schedule.to_public(schedule.get_schedule()),
+                      frequencies={"off": _("Off"), "daily": _("Every day"), "weekly": _("Every week"),
+                                   "monthly": _("Every month")},
+                      weekdays=[_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
+                                _("Saturday"), _("Sunday")],
                       scripts=("api.js", "backup.js"))
 
 
@@ -122,6 +133,24 @@ def store_page():
     except (ValidationError, BackupRefused) as exc:
         return _page_error(exc, raw)
     return bottle.redirect(f"{PAGE}?" + bottle.urlencode({"stored": info["name"]}), 303)
+
+
+def schedule_page():
+    form = web.form()
+    data = {"frequency": web.form_text("frequency"), "hour": web.form_text("hour"),
+            "weekday": web.form_text("weekday"), "month_day": web.form_text("month_day"),
+            "keep": web.form_text("keep"), "secrets": bool(form.get("sched_secrets")),
+            "parts": [p for p in archive.OPTIONAL_PARTS if form.get(f"sched_part_{p}")]}
+    if web.form_text("passphrase"):
+        data["passphrase"] = web.form_text("passphrase")
+    try:
+        schedule.update_schedule(data)
+    except ValidationError as exc:
+        shown = dict(schedule.to_public(schedule.get_schedule()))
+        shown.update({k: v for k, v in data.items() if k != "passphrase"})
+        return backup_page(errors={"sched_" + exc.field.split(".")[0]: web.message_for(exc)}, status=400,
+                           schedule_values=shown)
+    return bottle.redirect(f"{PAGE}?scheduled=1", 303)
 
 
 def file_download(name: str):
@@ -159,6 +188,15 @@ def api_create_file():
     except BackupRefused as exc:
         return _refused(exc)
     return web.json_body(info, 201)
+
+
+def api_schedule():
+    return web.json_body(schedule.to_public(schedule.get_schedule()))
+
+
+def api_update_schedule():
+    row = schedule.update_schedule(web.read_json_object(schedule.FIELDS))
+    return web.json_body(schedule.to_public(row))
 
 
 def api_upload():
@@ -249,7 +287,29 @@ OPENAPI_SCHEMAS = {
         "reason": {"type": "string"}, "message": {"type": "string"}}},
 }
 
+_SCHEDULE_FIELDS = {
+    "frequency": {"type": "string", "enum": list(schedule.FREQUENCIES)},
+    "hour": {"type": "integer", "minimum": 0, "maximum": 23, "description": "in the appliance's time zone"},
+    "weekday": {"type": "integer", "minimum": 0, "maximum": 6, "description": "weekly: 0 = Monday"},
+    "month_day": {"type": "integer", "minimum": 1, "maximum": 28, "description": "monthly"},
+    "parts": {"type": "array", "items": {"type": "string", "enum": list(archive.OPTIONAL_PARTS)}},
+    "secrets": {"type": "boolean"},
+    "keep": {"type": "integer", "minimum": 1, "maximum": 100, "description": "scheduled archives kept"},
+    "revision": {"type": "integer"},
+}
+OPENAPI_SCHEMAS["BackupSchedule"] = {"type": "object", "properties": {
+    **_SCHEDULE_FIELDS, "passphrase_set": {"type": "boolean"},
+    "last_run_at": {"type": ["string", "null"]}, "last_status": {"type": ["string", "null"], "enum": ["ok", "failed", None]},
+    "last_message": {"type": "string"}, "last_file": {"type": "string"}}}
+
 OPENAPI_PATHS = {
+    f"{PREFIX}/schedule": {
+        "get": {"summary": "The backup schedule (the passphrase is never shown)",
+                "responses": {"200": _json(_ref("BackupSchedule"), "the schedule"), **_errors("401", "403")}},
+        "put": {"summary": "Change the backup schedule (archives go to the backup folder; the last `keep` are kept)",
+                "requestBody": _body({"type": "object", "properties": {
+                    **_SCHEDULE_FIELDS, "passphrase": {"type": "string", "minLength": 8, "writeOnly": True}}}),
+                "responses": {"200": _json(_ref("BackupSchedule"), "saved"), **_errors("400", "401", "403", "409")}}},
     f"{PREFIX}/archive": {"post": {
         "summary": "Generate a backup archive and download it (streamed while it is made)",
         "requestBody": _body(_OPTIONS),

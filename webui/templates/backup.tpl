@@ -42,6 +42,68 @@
 </form>
 </section>
 
+<section class="card" id="backup-schedule">
+<h2>{{_("Scheduled backups")}}</h2>
+<p class="hint">{{_("Made automatically onto the appliance's backup folder (internal or the USB volume chosen under Storage); only the most recent ones are kept.")}}</p>
+<form method="post" action="/settings/backup/schedule" class="grid" id="schedule-form" autocomplete="off">
+  <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+  <label for="frequency">{{_("Frequency")}}</label>
+  <div><select id="frequency" name="frequency">
+  % for key, label in frequencies.items():
+    <option value="{{key}}" {{"selected" if schedule["frequency"] == key else ""}}>{{label}}</option>
+  % end
+  </select>
+  % field_error("sched_frequency")
+  </div>
+  <label for="hour">{{_("At (hour, 0-23)")}}</label>
+  <div><input id="hour" name="hour" value="{{schedule["hour"]}}" inputmode="numeric" size="3">
+  % field_error("sched_hour")
+  </div>
+  <label for="weekday">{{_("Day of the week (weekly)")}}</label>
+  <div><select id="weekday" name="weekday">
+  % for index, label in enumerate(weekdays):
+    <option value="{{index}}" {{"selected" if str(schedule["weekday"]) == str(index) else ""}}>{{label}}</option>
+  % end
+  </select>
+  % field_error("sched_weekday")
+  </div>
+  <label for="month_day">{{_("Day of the month (monthly, 1-28)")}}</label>
+  <div><input id="month_day" name="month_day" value="{{schedule["month_day"]}}" inputmode="numeric" size="3">
+  % field_error("sched_month_day")
+  </div>
+  <span>{{_("Include")}}</span>
+  <div>
+  % for part in optional_parts:
+    <label class="inline"><input type="checkbox" name="sched_part_{{part}}" value="1" {{"checked" if part in schedule["parts"] else ""}}> {{part_labels[part]}}</label>
+  % end
+  % field_error("sched_parts")
+  </div>
+  <span>{{_("Secrets")}}</span>
+  <div><label class="inline"><input type="checkbox" name="sched_secrets" value="1" {{"checked" if schedule["secrets"] else ""}}> {{_("Include the passwords and the secret key (encrypted archives)")}}</label>
+  % field_error("sched_secrets")
+  </div>
+  <label for="sched-passphrase">{{_("Passphrase")}}</label>
+  <div><input type="password" id="sched-passphrase" name="passphrase" autocomplete="new-password" placeholder="{{_("unchanged") if schedule.get("passphrase_set") else ""}}">
+  <small class="hint">{{_("Kept encrypted on the appliance, never shown again. Leave empty to keep the current one.")}}</small>
+  % field_error("sched_passphrase")
+  </div>
+  <label for="keep">{{_("Keep the last")}}</label>
+  <div><input id="keep" name="keep" value="{{schedule["keep"]}}" inputmode="numeric" size="3">
+  % field_error("sched_keep")
+  </div>
+  <span>{{_("Last run")}}</span>
+  <div id="schedule-last">
+  % if schedule.get("last_status"):
+    <span class="{{"notice" if schedule["last_status"] == "ok" else "error"}}">{{schedule["last_run_at"]}} — {{schedule["last_message"]}}</span>
+  % else:
+    {{_("never")}}
+  % end
+  </div>
+  <div></div>
+  <div><button type="submit" id="save-schedule">{{_("Save the schedule")}}</button></div>
+</form>
+</section>
+
 <section class="card" id="backup-files">
 <h2>{{_("Backups on the appliance")}}</h2>
 % if not files:
