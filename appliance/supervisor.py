@@ -186,6 +186,10 @@ class Supervisor:
             print(f"appliance: cannot start: {exc}", file=sys.stderr)
             return 1
         self.build_children()
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_restart_edge)
+        signal.signal(signal.SIGUSR1, self._on_restart_all)
         from netconfig import lablan
 
         try:
@@ -195,10 +199,6 @@ class Supervisor:
             return 1
         for child in self.children:
             child.argv = (lambda argv: lambda: prefix + argv())(child.argv)
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
-        signal.signal(signal.SIGHUP, self._on_restart_edge)
-        signal.signal(signal.SIGUSR1, self._on_restart_all)
         for child in self.children:
             child.start()
         pid_path(self.settings).write_text(f"{os.getpid()}\n")
