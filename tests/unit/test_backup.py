@@ -710,3 +710,25 @@ def test_scheduled_backups_are_made_when_due_and_only_the_last_n_kept(box):
     assert info["parts"] == ["config", "sounds", "history"] and info["secrets"] is True
     row = schedule.get_schedule()
     assert row.last_status == "ok" and row.last_file == made[-1]
+
+
+def test_the_supervisor_starts_the_scheduled_backup_when_due(box):
+    from appliance.backup import schedule, service
+    from appliance.supervisor import Supervisor
+
+    settings, _ = box
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    schedule.update_schedule({"frequency": "daily", "hour": 3, "keep": 2, "parts": [], "passphrase": PASSPHRASE})
+    supervisor = Supervisor(settings)
+    supervisor._scheduled_backup(1000.0)
+    assert supervisor._backup_job is None  # turned on just now: the first slot is still to come
+    schedule.BackupSchedule.update(last_run_at=dt.datetime(2000, 1, 1)).execute()
+    supervisor._scheduled_backup(1010.0)
+    assert supervisor._backup_job is None  # looked at once a minute only
+    supervisor._scheduled_backup(1100.0)
+    assert supervisor._backup_job is not None
+    assert supervisor._backup_job.wait(120) == 0, (settings.log_dir / "backup.log").read_text()
+    files = service.list_files(settings)
+    assert len(files) == 1 and files[0]["name"].startswith(schedule.PREFIX) and files[0]["encrypted"]
+    assert "scheduled backup ok" in (settings.log_dir / "backup.log").read_text()
+    assert schedule.get_schedule().last_status == "ok"
