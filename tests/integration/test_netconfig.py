@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 import time
 
@@ -330,9 +329,6 @@ def test_bad_input_changes_nothing(lab):
 
 # -- appliance run --lab-lan --------------------------------------------------------------------------------------
 
-_HTTP_PROBE = ("import http.client,sys\n"
-               "c=http.client.HTTPConnection('10.135.0.1',80,timeout=3); c.request('GET','/')\n"
-               "r=c.getresponse(); print(r.status, r.getheader('Location'))")
 _SIP_PROBE = ("import socket\n"
               "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3); s.bind(('',0))\n"
               "p=s.getsockname()[1]\n"
@@ -340,44 +336,9 @@ _SIP_PROBE = ("import socket\n"
               "   'From: <sip:probe@lab>;tag=1\\r\\nTo: <sip:10.135.0.1>\\r\\nCall-ID: lab-lan-probe\\r\\n'\n"
               "   'CSeq: 1 OPTIONS\\r\\nMax-Forwards: 70\\r\\nContent-Length: 0\\r\\n\\r\\n') % p\n"
               "s.sendto(m.encode(),('10.135.0.1',5060)); print(s.recvfrom(4000)[0].split(b'\\r\\n')[0].decode())")
-
-
-def _in_client(argv: list[str], timeout: float = 30, namespace: str = "lan1-client"):
-    import subprocess
-
-    return subprocess.run(["ip", "netns", "exec", namespace, *argv], capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def _start_lab_lan(data_dir):
-    import subprocess
-    import sys
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    out = open(data_dir / "supervisor.out", "a")
-    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "run", "--lab-lan", "--data-dir", str(data_dir),
-                             "--spare-workers", "1"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    out.close()
-    # ready when the web UI answers on LAN1's address (asked from inside the appliance's namespace: the client
-    # has no address before its DHCP lease)
-    def ready() -> bool:
-        # this run's (not a killed run's web server still stopping): it owns the lab LAN
-        from netconfig import lablan
-
-        try:
-            owner = json.loads(lablan.OWNER_FILE.read_text())["pid"]
-        except (OSError, ValueError, KeyError):
-            return False
-        return owner == proc.pid and _in_client([sys.executable, "-c", _HTTP_PROBE], timeout=10,
-                                                namespace="appliance-lan1").stdout.startswith("303")
-
-    ok = _wait(lambda: proc.poll() is None and ready(), timeout=60)
-    if not ok:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(30)
-        pytest.fail((data_dir / "supervisor.out").read_text()[-2000:])
-    return proc
+_HTTP_GET = ("import http.client\n"
+             "c=http.client.HTTPConnection('10.135.0.1',80,timeout=3); c.request('GET','/')\n"
+             "r=c.getresponse(); print(r.status, r.getheader('Location'))")
 
 
 def _namespaces() -> set[str]:
@@ -388,44 +349,33 @@ def _namespaces() -> set[str]:
 
 def test_lab_lan_is_what_a_device_on_lan1_sees_and_is_removed_even_after_a_crash(tmp_path):
     import os
-    import signal
     import sys
 
     from netconfig import lablan
+    from tests.support.netns import LabLanAppliance
 
     if lablan._owner_alive():
         pytest.fail("another appliance runs with --lab-lan on this machine")
-    data = tmp_path / "lab"
-    proc = _start_lab_lan(data)
+    lab = LabLanAppliance(tmp_path / "lab").start()
     try:
         assert {"appliance-lan1", "lan1-client"} <= _namespaces()
+        assert lab.admin_password
         # a device plugged into LAN1: DHCP with option 66, the web UI on port 80, SIP on 5060
-        conf = tmp_path / "dhclient.conf"
-        conf.write_text("request subnet-mask, routers, domain-name-servers, tftp-server-name;\n")
-        leases = tmp_path / "client.leases"
-        got = _in_client(["dhclient", "-1", "-cf", str(conf), "-lf", str(leases), "-pf", str(tmp_path / "c.pid"),
-                          "-sf", "/bin/true", "eth0"], timeout=60)
-        assert got.returncode == 0, got.stderr
-        lease = leases.read_text()
-        assert 'option tftp-server-name "http://10.135.0.1/prov/";' in lease
-        address = re.search(r"fixed-address ([\d.]+);", lease).group(1)
-        assert ipaddress.IPv4Address(address) in ipaddress.IPv4Network("10.135.0.0/24")
-        _in_client(["kill", (tmp_path / "c.pid").read_text().strip()])
-        _in_client(["ip", "addr", "add", f"{address}/24", "dev", "eth0"])
-        assert _in_client([sys.executable, "-c", _HTTP_PROBE]).stdout.split()[0] == "303"
-        assert _in_client([sys.executable, "-c", _SIP_PROBE]).stdout.strip() == "SIP/2.0 200 OK"
-        assert address in (data / "run" / "net" / dhcp.LEASES_NAME).read_text()
+        lease = lab.dhcp_lease(tmp_path)
+        assert lease["options"]["tftp-server-name"] == "http://10.135.0.1/prov/"
+        assert lease["options"]["routers"] == "10.135.0.1"
+        assert ipaddress.IPv4Address(lease["address"]) in ipaddress.IPv4Network("10.135.0.0/24")
+        assert lab.client([sys.executable, "-c", _HTTP_GET]).stdout.split() == ["303", "http://10.135.0.1/login?next=%2F"]
+        assert lab.client([sys.executable, "-c", _SIP_PROBE]).stdout.strip() == "SIP/2.0 200 OK"
+        assert lease["address"] in (tmp_path / "lab" / "run" / "net" / dhcp.LEASES_NAME).read_text()
         # crash: the supervisor killed outright leaves the namespaces (and dnsmasq) behind ...
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        lab.kill()
         assert {"appliance-lan1", "lan1-client"} <= _namespaces()
         # ... and the next start removes them and builds fresh ones
-        proc = _start_lab_lan(data)
-        assert _in_client(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).stdout.strip() == ""  # a new veth
+        lab.start()
+        assert lab.client(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).stdout.strip() == ""  # a new veth
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            proc.wait(30)
+        lab.stop()
     assert not {"appliance-lan1", "lan1-client"} & _namespaces()
     assert not os.path.exists("/etc/netns/lan1-client")
 

@@ -71,3 +71,138 @@ class Namespaces:
         for real in list(self.names.values()):
             delete_namespace(real)
         self.names.clear()
+
+
+# -- `appliance run --lab-lan` for tests -------------------------------------------------------------------------
+
+_HTTP_PROBE = ("import http.client,sys\n"
+               "c=http.client.HTTPConnection(sys.argv[1],80,timeout=3); c.request('GET','/')\n"
+               "r=c.getresponse(); print(r.status, r.getheader('Location'))")
+
+
+def parse_dhclient_lease(text: str) -> dict:
+    """The last lease of an ISC dhclient lease file: {"address": ..., "options": {name: value}}."""
+    import re
+
+    block = text.rsplit("lease {", 1)[-1]
+    address = re.search(r"fixed-address ([\d.]+);", block)
+    options = {m.group(1): m.group(2).strip('"') for m in re.finditer(r"option ([\w-]+) (.+);", block)}
+    return {"address": address.group(1) if address else "", "options": options}
+
+
+class LabLanAppliance:
+    """The whole appliance started with `appliance run --lab-lan` (a subprocess), and a device on LAN1.
+
+        lab = LabLanAppliance(tmp_path / "lab").start()
+        lease = lab.dhcp_lease(tmp_path)          # real dhclient in lan1-client; its address is set there
+        lab.client([sys.executable, "script.py"])  # anything a device on LAN1 runs
+        lab.stop()
+
+    Only one can run per machine (the namespace names are fixed: appliance-lan1, lan1-client)."""
+
+    address = "10.135.0.1"
+
+    def __init__(self, data_dir, extra_args: tuple[str, ...] = ("--spare-workers", "1")):
+        from pathlib import Path
+
+        self.data_dir = Path(data_dir)
+        self.extra_args = extra_args
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    @property
+    def output(self) -> str:
+        try:
+            return (self.data_dir / "supervisor.out").read_text()
+        except OSError:
+            return ""
+
+    @property
+    def admin_password(self) -> str:
+        import re
+
+        m = re.search(r"admin password: (\S+)", self.output)
+        return m.group(1) if m else ""
+
+    def start(self, timeout: float = 60) -> LabLanAppliance:
+        import sys
+        import time
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / "supervisor.out", "a") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "run", "--lab-lan", "--data-dir",
+                                          str(self.data_dir), *self.extra_args], stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                break
+            if self._ready():
+                return self
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"the lab LAN appliance did not come up:\n{self.output[-2000:]}")
+
+    def _ready(self) -> bool:
+        """This run's web UI answers on LAN1 (asked from the appliance's side: the client may have no address
+        yet; and not a killed run's web server still stopping: this run owns the lab LAN)."""
+        import json
+        import sys
+
+        from netconfig import lablan
+
+        try:
+            owner = json.loads(lablan.OWNER_FILE.read_text())["pid"]
+        except (OSError, ValueError, KeyError):
+            return False
+        if owner != self.proc.pid:
+            return False
+        probe = run(["ip", "netns", "exec", lablan.APPLIANCE_NS, sys.executable, "-c", _HTTP_PROBE, self.address],
+                    check=False, timeout=10)
+        return probe.stdout.startswith("303")
+
+    def client(self, argv: list[str], check: bool = False, timeout: float = 30) -> subprocess.CompletedProcess:
+        from netconfig import lablan
+
+        return run(["ip", "netns", "exec", lablan.CLIENT_NS, *argv], check=check, timeout=timeout)
+
+    def dhcp_lease(self, work_dir, request: str = "subnet-mask, routers, domain-name-servers, ntp-servers, "
+                                                    "tftp-server-name, poly-prov") -> dict:
+        """A real DHCP exchange from lan1-client (ISC dhclient, no-op script: nothing of the host is touched);
+        the leased address is then set on the client's eth0. {"address", "options"} (option 160 as poly-prov)."""
+        from pathlib import Path
+
+        work = Path(work_dir)
+        conf, leases, pid = work / "lab-dhclient.conf", work / "lab-dhclient.leases", work / "lab-dhclient.pid"
+        conf.write_text(f"option poly-prov code 160 = text;\nrequest {request};\n")
+        try:
+            self.client(["dhclient", "-1", "-cf", str(conf), "-lf", str(leases), "-pf", str(pid), "-sf", "/bin/true",
+                         "eth0"], check=True, timeout=60)
+        finally:
+            if pid.exists():
+                self.client(["kill", pid.read_text().strip()])
+        lease = parse_dhclient_lease(leases.read_text())
+        mask = lease["options"].get("subnet-mask", "255.255.255.0")
+        self.client(["ip", "addr", "replace", f"{lease['address']}/{mask}", "dev", "eth0"], check=True)
+        return lease
+
+    def kill(self) -> None:
+        """A crash: the supervisor killed outright (its children get SIGTERM; the namespaces stay)."""
+        import os
+        import signal
+
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
