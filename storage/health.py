@@ -26,10 +26,11 @@ _primed = False
 
 
 def _cpu_percent() -> float:
+    """Since the previous call (the first call measures 0.2 s)."""
     global _primed
     if not _primed:
-        psutil.cpu_percent(interval=0.2)
         _primed = True
+        return psutil.cpu_percent(interval=0.2)
     return psutil.cpu_percent(interval=None)
 
 
@@ -51,9 +52,10 @@ def appliance_pids(settings: Settings) -> set[int]:
     from serialconsole.services import supervisor_process
 
     sup = supervisor_process(settings)
+    pids = {os.getpid()}          # the web process answering this is the appliance too
     if sup is None:
-        return set()
-    pids = {sup.pid}
+        return pids
+    pids.add(sup.pid)
     try:
         pids |= {p.pid for p in sup.children(recursive=True)}
     except psutil.Error:
@@ -109,7 +111,7 @@ def blocked_by(rules: str, protocol: str, port: int) -> str:
 
 def check_ports(settings: Settings, running: bool | None = None) -> list[dict]:
     ours = appliance_pids(settings)
-    running = bool(ours) if running is None else running
+    running = len(ours) > 1 if running is None else running
     socks = _sockets()
     rules = firewall_rules()
     rows = []

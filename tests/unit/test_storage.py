@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import sqlite3
 from pathlib import Path
 
@@ -334,21 +333,27 @@ def test_firewall_rules_naming_a_port_or_range_are_found():
 
 
 def test_a_port_held_by_another_program_is_reported_in_use(tmp_path):
+    import subprocess
+    import sys
+
     from appliance.settings import Settings
 
-    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    holder.bind(("127.0.0.1", 0))
-    port = holder.getsockname()[1]
+    holder = subprocess.Popen([sys.executable, "-c", "import socket, sys, time\n"
+                               "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))\n"
+                               "print(s.getsockname()[1], flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
     try:
+        port = int(holder.stdout.readline())
         settings = Settings(data_dir=tmp_path, sip_port=port, http_port=1, rtp_port_base=port + 1,
                             worker_count_max=1, rtp_ports_per_worker=2)
         rows = {(r["name"], r["protocol"]): r for r in health.check_ports(settings)}
         sip = rows[("SIP", "udp")]
-        assert sip["state"] == "in_use" and f"(pid {os.getpid()})" in sip["detail"]
+        assert sip["state"] == "in_use" and f"(pid {holder.pid})" in sip["detail"]
         assert rows[("SIP", "tcp")]["state"] == "free"       # nobody listens and no appliance runs
         assert rows[("RTP (voice)", "udp")]["last_port"] == port + 2
     finally:
-        holder.close()
+        holder.kill()
+        holder.wait()
 
 
 # -- pages and API by role --------------------------------------------------------------------------------------
@@ -493,6 +498,8 @@ def test_health_api_gives_every_figure_to_admin_and_technician(web, admin, techn
         names = {(p["name"], p["protocol"], p["port"]) for p in body["ports"]}
         settings = web.settings
         assert ("SIP", "udp", settings.sip_port) in names and ("Web UI", "tcp", settings.http_port) in names
+        web_port = next(p for p in body["ports"] if p["name"] == "Web UI")
+        assert web_port["state"] == "ok" and f"(pid {os.getpid()})" in web_port["detail"]
         rtp = next(p for p in body["ports"] if p["name"] == "RTP (voice)")
         assert rtp["port"] == settings.rtp_port_base and rtp["last_port"] > rtp["port"]
         assert body["links"] == {"banned_ips": "/security/bans", "events": "/security/events"}

@@ -153,6 +153,7 @@
 <p id="no-shares">{{_("No share configured.")}}</p>
 % end
 % if can_manage:
+<h3>{{_("Add a share")}}</h3>
 <form id="share-form" class="grid" autocomplete="off">
   <label for="share-name">{{_("Name")}}</label><div><input id="share-name" name="name"><span class="field-error" data-error-for="name" hidden></span></div>
   <label for="share-protocol">{{_("Protocol")}}</label><div><select id="share-protocol" name="protocol"><option value="smb">SMB (Windows)</option><option value="nfs">NFS</option></select><span class="field-error" data-error-for="protocol" hidden></span></div>
