@@ -70,15 +70,18 @@ class Connection:
     """One phone's HTTP/1.1 connection; reopened when the server closed an idle keep-alive one (cheroot keeps
     only a few idle connections open, as a phone would see)."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, connect_times: list):
         self.port = port
         self.reader = self.writer = None
         self.reconnects = 0
+        self.connect_times = connect_times
 
     async def request(self, path: str, ua: str, auth: str | None = None):
         for attempt in range(3):
             if self.writer is None:
+                t = time.perf_counter()
                 self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+                self.connect_times.append(time.perf_counter() - t)
                 if attempt:
                     self.reconnects += 1
             try:
@@ -115,14 +118,14 @@ async def _request(reader, writer, port: int, path: str, ua: str, auth: str | No
 
 
 async def phone(port: int, mac: str, password: str | None, request_times: list, errors: list,
-                reconnects: list) -> float | None:
+                reconnects: list, connect_times: list) -> float | None:
     """One phone's boot; returns its duration (s) or None if it did not get its config."""
     from appliance.provisioning import digest
 
     ua = UA.format(mac=":".join(mac[i:i + 2] for i in range(0, 12, 2)))
     start = time.perf_counter()
     try:
-        conn = Connection(port)
+        conn = Connection(port, connect_times)
         t = time.perf_counter()
         status, _, _ = await conn.request("/prov/y000000000028.cfg", ua)
         request_times.append(time.perf_counter() - t)
@@ -155,8 +158,9 @@ async def storm(port: int, creds: list[tuple[str, str | None]]) -> dict:
     request_times: list[float] = []
     errors: list[str] = []
     reconnects: list[int] = []
+    connect_times: list[float] = []
     start = time.perf_counter()
-    durations = await asyncio.gather(*(phone(port, mac, pw, request_times, errors, reconnects)
+    durations = await asyncio.gather(*(phone(port, mac, pw, request_times, errors, reconnects, connect_times)
                                        for mac, pw in creds))
     wall = time.perf_counter() - start
     done = sorted(d for d in durations if d is not None)
@@ -171,16 +175,38 @@ async def storm(port: int, creds: list[tuple[str, str | None]]) -> dict:
             "request_p99_ms": round(pct(req, 0.99), 1), "requests": len(req),
             "requests_per_s": round(len(req) / wall, 1) if wall else 0.0,
             "request_mean_ms": round(statistics.mean(req) * 1000, 1) if req else 0.0,
-            "reconnects": sum(reconnects)}
+            "reconnects": sum(reconnects), "connect_p50_ms": round(pct(sorted(connect_times), 0.5), 1),
+            "connect_p99_ms": round(pct(sorted(connect_times), 0.99), 1)}
 
 
-def run_server(data_dir: Path) -> tuple[subprocess.Popen, int]:
+# `--backlog N`: the same web server with a listen backlog of N instead of its own (what-if for tuning).
+_LAUNCH_WITH_BACKLOG = """
+import signal, sys, threading
+from pathlib import Path
+from appliance.settings import Settings
+from webui.server import WebServer, open_backends
+settings = Settings(data_dir=Path(sys.argv[1]), http_port=int(sys.argv[2]))
+open_backends(settings)
+server = WebServer(settings)
+server.server.request_queue_size = int(sys.argv[3])
+server.start()
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *a: stop.set())
+stop.wait()
+server.stop()
+"""
+
+
+def run_server(data_dir: Path, backlog: int = 0) -> tuple[subprocess.Popen, int]:
     from tests.support.ports import free_port
 
     port = free_port()
     log = (data_dir / "web.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "webui", "--data-dir", str(data_dir), "--http-port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
+    if backlog:
+        argv = [sys.executable, "-c", _LAUNCH_WITH_BACKLOG, str(data_dir), str(port), str(backlog)]
+    else:
+        argv = [sys.executable, "-m", "webui", "--data-dir", str(data_dir), "--http-port", str(port)]
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -195,6 +221,8 @@ def run_server(data_dir: Path) -> tuple[subprocess.Popen, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phones", type=int, default=1000)
+    parser.add_argument("--backlog", type=int, default=0,
+                        help="run the web server with this listen backlog instead of its own (what-if)")
     args = parser.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-prov-") as tmp:
@@ -213,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             ("assigned", assigned_dir, creds),
             ("auto-add", auto_dir, [(f"805ec1{i:06x}", None) for i in range(args.phones)]),
         ):
-            proc, port = run_server(data_dir)
+            proc, port = run_server(data_dir, args.backlog)
             try:
                 results[name] = asyncio.run(storm(port, phones))
             finally:
@@ -230,10 +258,13 @@ def main(argv: list[str] | None = None) -> int:
             ("one request p50 / p99 (ms)", f"{r['request_p50_ms']} / {r['request_p99_ms']}"),
             ("requests/s", r["requests_per_s"]),
             ("reconnects (server closed an idle keep-alive)", r["reconnects"]),
+            ("TCP connect p50 / p99 (ms)", f"{r['connect_p50_ms']} / {r['connect_p99_ms']}"),
         ])
         if r["error_samples"]:
             print("errors, e.g.:", r["error_samples"], r.get("server_errors"))
-    write_json("provisioning", {"phones": args.phones, "cpu_count": os.cpu_count(), "storms": results})
+    write_json("provisioning" + (f"-backlog{args.backlog}" if args.backlog else ""),
+               {"phones": args.phones, "backlog": args.backlog or "server default", "cpu_count": os.cpu_count(),
+                "storms": results})
     ok = all(r["errors"] == 0 for r in results.values())
     return 0 if ok else 1
 
