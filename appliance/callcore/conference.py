@@ -16,8 +16,10 @@ So audio from any participant reaches any other through exactly two
 bridges (its own worker's and the listener's), and nobody hears themselves:
 a worker sends only its own participants' mix, never what it received.
 No call slot is spent on links. Measured (docs/NOTES.md, benchmarks/
-RESULTS.md): one link adds about one frame (20-25 ms); each port costs its
-worker a Python callback per frame.
+RESULTS.md): a link adds the wait for the receiver's next 20 ms tick
+(median ~8-13 ms, at most 20 ms + 2 queued frames); each port costs its
+worker one Python callback per frame (~60-130 us). A worker whose
+participants are silent sends nothing.
 
 Peers are found through the store: every participant is a row naming its
 worker (appliance.conference), and whoever changes a room tells its
