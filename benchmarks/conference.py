@@ -30,7 +30,6 @@ from benchmarks.common import print_table, write_json
 
 PASSWORD = "Conf-Bench-Pass-77"
 CALLS_PER_PHONE = 4
-SPEAKER_TONES = (500, 900, 1400)
 
 
 # -- link: one side of the two-process experiment ----------------------------------------------------
@@ -172,22 +171,33 @@ def run_link(runs: int = 6, bursts: int = 10) -> dict:
 
 # -- rooms: the real stack and test phones -------------------------------------------------------------
 
-def run_rooms(sizes: list[int], folder: Path) -> list[dict]:
+ROOM_TONES = ((500, 900, 1400), (620, 1020, 1520), (740, 1140, 1640))  # per room: isolation is checked too
+
+
+def parse_step(text: str) -> list[int]:
+    """"30" -> one room of 30; "3x15" -> three rooms of 15 at once."""
+    count, _, size = text.partition("x")
+    return [int(size)] * int(count) if size else [int(count)]
+
+
+def run_rooms(steps: list[list[int]], folder: Path) -> list[dict]:
     from benchmarks.concurrent_calls import measure
     from tests.support.phone import TestPhone
     from tests.support.stack import Stack
 
-    biggest = max(sizes)
+    biggest = max(sum(step) for step in steps)
+    rooms = max(len(step) for step in steps)
     stack = Stack(folder / "data", spare_workers=4, workers_max=biggest // 2 + 8).start()
     phones: list[TestPhone] = []
     results = []
     try:
         stack.set_flood_limit(20000)
         api = stack.admin_api()
-        status, body = api.request("POST", "/api/v1/conferences", {
-            "name": "bench", "number": "880", "max_participants": 200, "announce_count": False,
-            "entry_tones": False, "exit_tones": False})
-        assert status == 201, body
+        for r in range(rooms):
+            status, body = api.request("POST", "/api/v1/conferences", {
+                "name": f"bench{r}", "number": str(880 + r), "max_participants": 200, "announce_count": False,
+                "entry_tones": False, "exit_tones": False})
+            assert status == 201, body
         phones = [TestPhone(f"conf{p}") for p in range((biggest + CALLS_PER_PHONE - 1) // CALLS_PER_PHONE)]
         seats = []  # (phone, account, extension)
         for i in range(biggest):
@@ -196,8 +206,8 @@ def run_rooms(sizes: list[int], folder: Path) -> list[dict]:
             phone, account = phones[i // CALLS_PER_PHONE], f"a{i % CALLS_PER_PHONE}"
             assert phone.register(extension, PASSWORD, "127.0.0.1", stack.settings.sip_port, account=account) == 200
             seats.append((phone, account, extension))
-        for size in sizes:
-            results.append(run_room(stack, api, seats[:size], folder / f"n{size}", measure))
+        for step in steps:
+            results.append(run_step(stack, api, seats, step, folder / "x".join(map(str, step)), measure))
     finally:
         for phone in phones:
             phone.close()
@@ -205,54 +215,72 @@ def run_rooms(sizes: list[int], folder: Path) -> list[dict]:
     return results
 
 
-def run_room(stack, api, seats, folder: Path, measure) -> dict:
+def run_step(stack, api, seats, sizes: list[int], folder: Path, measure) -> dict:
+    """Rooms of `sizes` participants, all at once; three speakers and three listeners in each."""
     from tests.support import audio
 
     folder.mkdir(parents=True)
-    n = len(seats)
-    speakers = {0: SPEAKER_TONES[0], n // 2: SPEAKER_TONES[1], n - 1: SPEAKER_TONES[2]}
-    listeners = sorted({1, n // 2 + 1, n - 2} - set(speakers))
-    calls = []
+    plan = []  # per room: (name, number, calls, speakers {index: tone}, listeners)
     started = time.monotonic()
-    for i, (phone, account, _extension) in enumerate(seats):
-        cid = phone.call(f"sip:880@127.0.0.1:{stack.settings.sip_port}", account=account)
-        if i in speakers:
-            phone.play_tone(speakers[i], call=cid)
-        calls.append((phone, cid))
-        phone.wait_for("confirmed", 20, call=cid)
-    deadline = time.monotonic() + 30
+    offset = 0
+    for r, n in enumerate(sizes):
+        tones = ROOM_TONES[r]
+        speakers = {0: tones[0], n // 2: tones[1], n - 1: tones[2]}
+        listeners = sorted({1, n // 2 + 1, n - 2} - set(speakers))
+        calls = []
+        for i, (phone, account, _extension) in enumerate(seats[offset:offset + n]):
+            cid = phone.call(f"sip:{880 + r}@127.0.0.1:{stack.settings.sip_port}", account=account)
+            if i in speakers:
+                phone.play_tone(speakers[i], call=cid)
+            calls.append((phone, cid))
+            phone.wait_for("confirmed", 20, call=cid)
+        offset += n
+        plan.append((f"bench{r}", calls, speakers, listeners))
+    deadline = time.monotonic() + 60
     while True:
-        state = api.request("GET", "/api/v1/conferences/bench/live")[1]
-        if state["count"] == n or time.monotonic() > deadline:
+        states = [api.request("GET", f"/api/v1/conferences/{name}/live")[1] for name, *_ in plan]
+        if all(st["count"] == n for st, n in zip(states, sizes, strict=True)) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     join_s = time.monotonic() - started
     time.sleep(1.0)
-    for i in list(speakers) + listeners:
-        phone, cid = calls[i]
-        phone.record(folder / f"p{i}.wav", call=cid)
+    probes = [(r, i, calls[i]) for r, (_, calls, speakers, listeners) in enumerate(plan)
+              for i in [*speakers, *listeners]]
+    for r, i, (phone, cid) in probes:
+        phone.record(folder / f"r{r}p{i}.wav", call=cid)
     sample = measure(stack, 6.0)
-    for i in list(speakers) + listeners:
-        phone, cid = calls[i]
+    for _r, _i, (phone, cid) in probes:
         phone.stop_recording(call=cid)
-    heard = sum(1 for i in listeners for f in SPEAKER_TONES
-                if audio.has_tone(folder / f"p{i}.wav", f, tolerance=20, min_share=0.1))
-    own = sum(1 for i, f in speakers.items() if audio.has_tone(folder / f"p{i}.wav", f, tolerance=20, min_share=0.02))
-    others = sum(1 for i, f in speakers.items() for j, g in speakers.items()
-                 if i != j and audio.has_tone(folder / f"p{i}.wav", g, tolerance=20, min_share=0.1))
-    for phone, cid in calls:
-        phone.hangup(call=cid)
-    for phone, cid in calls:
-        phone.wait_for("disconnected", 15, call=cid)
+
+    def has(r, i, freq, share):
+        return audio.has_tone(folder / f"r{r}p{i}.wav", freq, tolerance=20, min_share=share)
+
+    heard = others = own = leaked = checks = pairs = 0
+    for r, (_, _calls, speakers, listeners) in enumerate(plan):
+        foreign = [f for q, tones in enumerate(ROOM_TONES[:len(plan)]) if q != r for f in tones]
+        heard += sum(1 for i in listeners for f in speakers.values() if has(r, i, f, 0.1))
+        checks += len(listeners) * len(speakers)
+        others += sum(1 for i in speakers for j, g in speakers.items() if i != j and has(r, i, g, 0.1))
+        pairs += len(speakers) * (len(speakers) - 1)
+        own += sum(1 for i, f in speakers.items() if has(r, i, f, 0.02))
+        leaked += sum(1 for i in [*speakers, *listeners] for f in foreign if has(r, i, f, 0.02))
+    for _, calls, *_ in plan:
+        for phone, cid in calls:
+            phone.hangup(call=cid)
+    for _, calls, *_ in plan:
+        for phone, cid in calls:
+            phone.wait_for("disconnected", 15, call=cid)
     deadline = time.monotonic() + 20
-    while api.request("GET", "/api/v1/conferences/bench/live")[1]["count"] and time.monotonic() < deadline:
+    while time.monotonic() < deadline and any(
+            api.request("GET", f"/api/v1/conferences/{name}/live")[1]["count"] for name, *_ in plan):
         time.sleep(0.2)
     workers = sample["memory"]["by_process"].get("appliance callcore", {})
-    return {"participants": n, "in_room": state["count"], "workers": len(state["workers"]),
+    return {"rooms": sizes, "participants": sum(sizes), "in_rooms": sum(st["count"] for st in states),
+            "workers": len({w for st in states for w in st["workers"]}),
             "join_seconds": round(join_s, 1),
-            "listeners_hearing_each_speaker": f"{heard}/{len(listeners) * len(SPEAKER_TONES)}",
-            "speakers_hearing_each_other": f"{others}/{len(speakers) * (len(speakers) - 1)}",
-            "speakers_hearing_themselves": own,
+            "listeners_hearing_each_speaker": f"{heard}/{checks}",
+            "speakers_hearing_each_other": f"{others}/{pairs}",
+            "speakers_hearing_themselves": own, "tones_leaking_between_rooms": leaked,
             "cpu_cores_all_processes": sample["cpu_cores_used"],
             "callcore_pss_mib": round(workers.get("pss_mib", 0), 1)}
 
@@ -262,8 +290,10 @@ def main() -> None:
         link_side(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10,20,30", help="room sizes to try, comma-separated")
+    parser.add_argument("--sizes", default="10,20,30,40,3x15",
+                        help="steps, comma-separated: N (one room of N) or KxN (K rooms of N at once)")
     parser.add_argument("--only", choices=("link", "rooms"), help="run one part only")
+    parser.add_argument("--keep", help="keep the stack's data directory (logs) here")
     args = parser.parse_args()
     results: dict = {}
     rows: list[tuple[str, object]] = []
@@ -275,14 +305,19 @@ def main() -> None:
                  ("OutPort / InPort Python cost per 20 ms frame (us)",
                   f"{link['out_port_cost_us']} / {link['in_port_cost_us']}")]
     if args.only != "link":
-        with tempfile.TemporaryDirectory() as tmp:
-            rooms = results["rooms"] = run_rooms([int(s) for s in args.sizes.split(",")], Path(tmp))
+        steps = [parse_step(s) for s in args.sizes.split(",")]
+        if args.keep:
+            rooms = results["rooms"] = run_rooms(steps, Path(args.keep))
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                rooms = results["rooms"] = run_rooms(steps, Path(tmp))
         for r in rooms:
-            rows += [(f"room of {r['participants']}: in the room / workers", f"{r['in_room']} / {r['workers']}"),
-                     (f"room of {r['participants']}: listeners hear speakers / speakers hear others / own",
+            what = " + ".join(map(str, r["rooms"]))
+            rows += [(f"{what}: in the rooms / workers", f"{r['in_rooms']} / {r['workers']}"),
+                     (f"{what}: listeners hear speakers / speakers hear others / own / leaks",
                       f"{r['listeners_hearing_each_speaker']} / {r['speakers_hearing_each_other']} / "
-                      f"{r['speakers_hearing_themselves']}"),
-                     (f"room of {r['participants']}: CPU all processes (cores) / call-core PSS (MiB)",
+                      f"{r['speakers_hearing_themselves']} / {r['tones_leaking_between_rooms']}"),
+                     (f"{what}: CPU all processes (cores) / call-core PSS (MiB)",
                       f"{r['cpu_cores_all_processes']} / {r['callcore_pss_mib']}")]
     print_table("Conference rooms", rows)
     write_json("conference", results)
