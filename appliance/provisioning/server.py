@@ -42,6 +42,8 @@ _HOST_RE = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})$")
 _FILE_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 PHONEBOOK_FILE = "phonebook.xml"
 FIRMWARE_DIR = "firmware"
+# What an unassigned phone shows on its line (in the system's language).
+WAITING_TEXT = {"fr": "Non attribué", "en": "Not assigned", "de": "Nicht zugewiesen", "it": "Non assegnato"}
 # A boot storm asks the same settings thousands of times a second: read them at most once per this many
 # seconds (a change reaches the next fetches within it). The ban check is cached as long for addresses
 # that are not banned; a failure recorded here forgets the address's entry at once.
@@ -250,7 +252,7 @@ def _context(req: ProvRequest, settings: Settings, match: FileMatch, device: Dev
         file=match.name, server_host=host.strip("[]"), sip_port=settings.sip_port, sip_domain=system.sip_domain,
         prov_url=root + (f"t/{token}/" if token else ""), language=system.language, timezone=system.timezone,
         ntp_server=host.strip("[]"), codecs=tuple(prov.codecs.split(",")), appliance_name=system.appliance_name,
-        model=match.model,
+        model=match.model, waiting_text=WAITING_TEXT.get(system.language, WAITING_TEXT["en"]),
     )
     if device is None:
         return ctx

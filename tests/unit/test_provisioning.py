@@ -452,7 +452,7 @@ def test_assign_to_an_unknown_user_is_a_400_on_user_and_changes_nothing(web, adm
     assert admin.api("POST", "/api/v1/devices/001565aabbcc/actions", {"action": "explode"}).json()["field"] == "action"
 
 
-def test_the_devices_api_shows_the_password_once_and_fetches_work_over_http(web, admin):
+def test_the_devices_api_shows_the_password_once_and_fetches_work_over_http(web, admin, caplog):
     created = admin.api("POST", "/api/v1/devices", {"mac": "80:5E:C0:A1:B2:C3", "user": "300"})
     assert created.status == 201
     data = created.json()
@@ -472,7 +472,10 @@ def test_the_devices_api_shows_the_password_once_and_fetches_work_over_http(web,
     assert _yealink(answer.text)["server"] == "127.0.0.1"
     reset = admin.api("POST", "/api/v1/devices/805ec0a1b2c3/password").json()
     assert reset["provisioning_password"] != password
-    assert client.request("GET", link[len(web.url):] + "805ec0a1b2c3.cfg", headers=ua).status == 200
+    with caplog.at_level("INFO", logger="webui.access"):
+        assert client.request("GET", link[len(web.url):] + "805ec0a1b2c3.cfg", headers=ua).status == 200
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    assert "/prov/t/.../805ec0a1b2c3.cfg" in caplog.text and token not in caplog.text
     browser = web.client()
     assert browser.login("admin", STRONG).status == 303
     page = browser.get("/devices")

@@ -50,7 +50,7 @@ def fetch(path: str):
     # The access log writes the path: keep a link's secret token out of it.
     m = _TOKEN_IN_PATH.match(request.path)
     if m:
-        env["PATH_INFO"] = m.group(1) + "…" + m.group(2)
+        env["PATH_INFO"] = m.group(1) + "..." + m.group(2)
     if answer.file is not None:
         return bottle.static_file(answer.file.name, root=str(answer.file.parent), mimetype=answer.content_type,
                                   download=False)
