@@ -69,7 +69,8 @@ def send(settings: Settings, extension: str, new: int, old: int) -> int:
     text = body(new, old, domain)
     sent = 0
     for contact in contacts(settings, extension):
-        headers = (f"From: <sip:{LISTEN_CODE}@{domain}>;tag={secrets.token_hex(8)}\r\n"
+        # tm adds the From tag (one given here would be doubled).
+        headers = (f"From: <sip:{LISTEN_CODE}@{domain}>\r\n"
                    f"To: <sip:{extension}@{domain}>\r\n"
                    f"Call-ID: mwi-{secrets.token_hex(12)}@{domain}\r\n"
                    f"Contact: <sip:{LISTEN_CODE}@{domain}>\r\n"
