@@ -45,6 +45,7 @@ ERRNO_HINTS = (
     ("could not resolve", "the server name cannot be resolved (DNS)"),
     ("unknown host", "the server name cannot be resolved (DNS)"),
     ("not installed", "the mount tool for this protocol is not installed"),
+    ("unknown filesystem type", "this system cannot mount this kind of share (its kernel lacks the file system)"),
 )
 
 

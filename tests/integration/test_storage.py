@@ -7,7 +7,7 @@ mounted at <data>/media/PBXUSB; voicemail (a real message Bob left Alice) moves 
 identical; the stick is pulled out while a file on it is open and a call is up (`umount -l` +
 `losetup -d`): the call goes on, the API and the event log say the storage is missing, a new message is
 kept internally and the CDR is written; the stick comes back: it is mounted again, `storage.back` is
-logged, and the message left meanwhile is moved onto it. Every loop device and mount is removed in the
+logged, the message left meanwhile is moved onto it and new messages are recorded onto it. Every loop device and mount is removed in the
 fixture's teardown, whatever happened.
 """
 
@@ -122,11 +122,15 @@ class Sticks:
         for loop in self.loops():
             subprocess.run(["losetup", "-d", loop], check=True)
 
-    def cleanup(self) -> None:
+    def cleanup(self, timeout: float = 20) -> None:
+        """Unmount and detach everything; a lazily unmounted file system lets its loop device go a moment later."""
         for point in reversed(self.mounts()):
             subprocess.run(["umount", "-l", point], capture_output=True)
-        for loop in self.loops():
-            subprocess.run(["losetup", "-d", loop], capture_output=True)
+        deadline = time.monotonic() + timeout
+        while self.loops() and time.monotonic() < deadline:
+            for loop in self.loops():
+                subprocess.run(["losetup", "-d", loop], capture_output=True)
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -256,6 +260,9 @@ def test_the_stick_plugged_in_again_is_mounted_and_what_was_written_meanwhile_mo
              lambda: not list(internal.rglob("msg-*.wav")) and len(list(on_stick.rglob("msg-*.wav"))) == 2, 45)
     after = _hashes(on_stick)
     assert all(after[k] == v for k, v in lab.state["before"].items())
+    # New messages go straight onto the stick again.
+    lab.leave_message("202", "201", 3)
+    assert len(list(on_stick.rglob("msg-*.wav"))) == 3 and not list(internal.rglob("msg-*.wav"))
     for message in lab.messages("201"):
         status, _ = lab.api.request("GET", f"/api/v1/voicemail/boxes/201/messages/{message['id']}")
         assert status == 200
