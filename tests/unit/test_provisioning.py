@@ -161,6 +161,8 @@ def test_an_assigned_phone_gets_its_account_in_its_vendors_format(prov, vendor):
     assert config["server"] == HOST and config["port"] == str(prov.sip_port)
     assert config["enabled"] == "1" and config["name"] == "Zoé O'Brien & Co"
     assert config["prov_user"] == mac and config["prov_password"] == password
+    if vendor == "yealink":
+        assert _yealink_raw(answer.body.decode())["static.auto_provision.repeat.minutes"] == "1440"
     service.flush_seen()
     device = Device.get(Device.mac == mac)
     assert device.ip == PHONE_IP and device.vendor == vendor and device.last_file == filename
@@ -176,6 +178,8 @@ def test_a_phone_assigned_to_nobody_gets_no_account_and_no_sip_secret(prov, vend
     config = PARSERS[vendor](text)
     assert config["extension"] == "" and config["password"] == "" and config["enabled"] == "0"
     assert SIP_PASSWORD not in text and "201" not in text.replace(mac, "")
+    if vendor == "yealink":  # it checks again every few minutes: assigned, it gets its account without a reboot
+        assert _yealink_raw(text)["static.auto_provision.repeat.minutes"] == "5"
 
 
 @pytest.mark.parametrize("vendor,filename", [

@@ -13,6 +13,7 @@
     <P1361>{{ctx.prov_password}}</P1361>
 % end
     <P194>1</P194>
+    <P193>{{ctx.poll_minutes}}</P193>
     <!-- NTP, time zone, language -->
     <P30>{{ctx.ntp_server}}</P30>
     <P64>{{ctx.posix_tz}}</P64>

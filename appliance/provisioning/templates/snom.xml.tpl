@@ -4,7 +4,7 @@
   <phone-settings e="2">
     <setting_server perm="RW">{{ctx.prov_url}}{{"snom" + ctx.model + "-{mac}.htm" if ctx.model else ""}}</setting_server>
     <update_policy perm="R">auto_update</update_policy>
-    <provisioning_freq perm="R">86400</provisioning_freq>
+    <settings_refresh_timer perm="R">{{ctx.poll_minutes * 60}}</settings_refresh_timer>
 % if ctx.prov_username:
     <http_user perm="R">{{ctx.prov_username}}</http_user>
     <http_pass perm="R">{{ctx.prov_password}}</http_pass>

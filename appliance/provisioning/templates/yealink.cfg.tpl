@@ -6,7 +6,7 @@ static.auto_provision.server.username = {{!ctx.prov_username}}
 static.auto_provision.server.password = {{!ctx.prov_password}}
 % end
 static.auto_provision.repeat.enable = 1
-static.auto_provision.repeat.minutes = 1440
+static.auto_provision.repeat.minutes = {{!ctx.poll_minutes}}
 static.auto_provision.dhcp_option.enable = 1
 local_time.ntp_server1 = {{!ctx.ntp_server}}
 local_time.time_zone = {{!tz_hours}}

@@ -88,6 +88,12 @@ class Context:
     extra: dict = field(default_factory=dict)
 
     @property
+    def poll_minutes(self) -> int:
+        """How often the phone checks for a new config: every few minutes while it waits to be assigned
+        (it gets its account soon after the installer assigns it, without a reboot), else daily."""
+        return 5 if self.mac and self.account is None else 1440
+
+    @property
     def utc_offset_hours(self) -> float:
         return utc_offset(self.timezone).total_seconds() / 3600
 
