@@ -519,3 +519,50 @@ def test_restart_without_a_supervisor_is_a_clear_409_and_unknown_service_404(web
     assert response.status == 409 and "supervisor" in response.json()["message"]
     assert admin.api("POST", "/api/v1/system/services/sshd/restart").status == 404
     assert user.api("POST", "/api/v1/system/services/callcore/restart").status == 403
+
+
+# -- in a browser ------------------------------------------------------------------------------------------------
+
+def test_in_a_browser_the_admin_adds_tests_and_deletes_a_share_and_must_confirm_an_initialize(web, admin,
+                                                                                              fake_device):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.support.browser import launch_chromium
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_context(locale="en-US").new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("dialog", lambda dialog: dialog.accept())
+            page.goto(web.url + "/login")
+            page.fill("#username", "admin")
+            page.fill("#password", STRONG)
+            page.click("button[type=submit]:has-text('Log in')")
+            page.wait_for_load_state("networkidle")
+            page.goto(web.url + "/settings/storage")
+            # Initialize: the panel names the device and its size; a wrong confirmation is shown at its field.
+            page.click("tr[data-device=loop9] .initialize-device")
+            expect(page.locator("#initialize-warning")).to_contain_text("loop9 (67.1 MB)")
+            page.fill("#init-confirm", "loop8")
+            page.click("#initialize-now")
+            expect(page.locator('#initialize-panel [data-error-for="confirm"]')).to_contain_text("loop9")
+            # A share: an error at the server field first, then added, tested (fails, says why), deleted.
+            page.fill("#share-name", "nas2")
+            page.fill("#share-server", "bad host")
+            page.fill("#share-share", "/srv/pbx")
+            page.select_option("#share-protocol", "nfs")
+            page.click("#add-share")
+            expect(page.locator('#share-form [data-error-for="server"]')).to_be_visible()
+            page.fill("#share-server", "127.0.0.1")
+            page.click("#add-share")
+            row = page.locator("tr[data-share=nas2]")
+            expect(row).to_contain_text("mount -t nfs 127.0.0.1:/srv/pbx")
+            row.locator(".test-share").click()
+            expect(row.locator(".share-test-result")).to_contain_text("could not be mounted", timeout=40000)
+            row.locator(".delete-share").click()
+            expect(page.locator("tr[data-share=nas2]")).to_have_count(0)
+        finally:
+            browser.close()
+    assert errors == []
