@@ -48,6 +48,10 @@ KEEP_PREVIOUS = 2
 RESTART = ("kamailio", "callcore", "web")
 # How rows of the store are matched between the archive and the current appliance (secrets carried
 # into an archive made without them).
+# Rows that describe this box's hardware, not its configuration: where each kind of data is placed
+# (storage.placement) and the volumes known. Kept from the box restored onto (the restored files are
+# written where it places them); on a fresh box, everything internal (where they were written).
+HARDWARE_TABLES = ("storage_placement", "storage_volume")
 NATURAL_KEYS = {"user": "login", "trunk": "name", "mail_profile": "name", "voicemail_box": "number",
                 "conference_room": "name"}
 
@@ -220,6 +224,12 @@ def _prepare(settings: Settings, lay: Layout, manifest: dict) -> RestoreResult:
             _carry_secrets(settings, conn, staged_key, live_db, result)
         if live_db is not None:
             _carry_parts(settings, conn, lay, live_db, manifest, result)
+        else:
+            tables = archive.table_names(conn)
+            if "storage_placement" in tables:
+                conn.execute("UPDATE storage_placement SET volume_uuid = ''")
+            if "storage_volume" in tables:
+                conn.execute("DELETE FROM storage_volume")
         conn.commit()
         conn.execute("PRAGMA journal_mode = DELETE")
     except sqlite3.DatabaseError as exc:
@@ -300,6 +310,8 @@ def _carry_parts(settings: Settings, conn: sqlite3.Connection, lay: Layout, live
     parts = set(manifest["parts"])
     conn.execute("ATTACH DATABASE ? AS live", (f"file:{live_db}?mode=ro",))
     try:
+        for table in HARDWARE_TABLES:
+            _copy_rows(conn, table)
         if "history" not in parts:
             result.carried["history"] = sum(_copy_rows(conn, t) for t in archive.PART_TABLES["history"])
         if "recordings" not in parts:

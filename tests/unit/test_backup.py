@@ -732,3 +732,27 @@ def test_the_supervisor_starts_the_scheduled_backup_when_due(box):
     assert len(files) == 1 and files[0]["name"].startswith(schedule.PREFIX) and files[0]["encrypted"]
     assert "scheduled backup ok" in (settings.log_dir / "backup.log").read_text()
     assert schedule.get_schedule().last_status == "ok"
+
+
+def test_where_data_is_placed_belongs_to_the_box_not_the_archive(box, tmp_path):
+    from appliance.store import database
+
+    settings, _ = box
+    database.execute_sql("INSERT INTO storage_volume (uuid, label) VALUES ('uuid-archive', 'OLDSTICK')")
+    database.execute_sql("UPDATE storage_placement SET volume_uuid = 'uuid-archive' WHERE kind = 'recordings'")
+    data = make_backup(settings, parts=())
+    database.execute_sql("DELETE FROM storage_volume")
+    database.execute_sql("INSERT INTO storage_volume (uuid, label) VALUES ('uuid-live', 'NEWSTICK')")
+    database.execute_sql("UPDATE storage_placement SET volume_uuid = 'uuid-live' WHERE kind = 'recordings'")
+    restore_backup(settings, io.BytesIO(data), PASSPHRASE)
+    rows = database.execute_sql("SELECT kind, volume_uuid FROM storage_placement ORDER BY kind").fetchall()
+    assert ("recordings", "uuid-live") in rows
+    assert database.execute_sql("SELECT uuid FROM storage_volume").fetchall() == [("uuid-live",)]
+    shut()
+    fresh = Settings(data_dir=tmp_path / "fresh")
+    restore_backup(fresh, io.BytesIO(data), PASSPHRASE)
+    conn = sqlite3.connect(str(fresh.db_path))
+    assert {r[1] for r in conn.execute("SELECT kind, volume_uuid FROM storage_placement")} == {""}
+    assert conn.execute("SELECT COUNT(*) FROM storage_volume").fetchone()[0] == 0
+    conn.close()
+    open_box(settings)
