@@ -8,7 +8,7 @@ config) or `public=True`; a route with neither is refused to everyone
 |--------------------|:-----:|:----------:|:----:|--------------------------------------------------|
 | account.self       |   x   |     x      |  x   | change one's own password, log out               |
 | portal.view        |   x   |     x      |  x   | the user portal (a stub for now)                 |
-| status.view        |   x   |     x      |      | status strip, placeholder pages, /api/v1/status  |
+| status.view        |   x   |     x      |      | status strip, /api/v1/status                     |
 | users.read         |   x   |     x      |      | list/search users, registration status           |
 | users.manage       |   x   |            |      | add, edit, delete users, set SIP/web passwords   |
 | users.reveal_sip   |   x   |            |      | show a user's SIP password                       |
