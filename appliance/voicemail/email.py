@@ -56,7 +56,9 @@ def text(box: Box, message: Message, attached: bool) -> str:
         f"Received: {when:%Y-%m-%d %H:%M:%S} ({zone})",
         f"Length:   {message.duration:.0f} s",
         "",
-        "The recording is attached." if attached else f"Dial {'*95'} from your phone to listen to it.",
+        "The recording is attached." if attached else (
+            f"Dial *98, then {box.number} and the box's PIN, to listen to it." if box.shared
+            else "Dial *95 from your phone to listen to it."),
     ]
     return "\n".join(lines) + "\n"
 
