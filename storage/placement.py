@@ -45,6 +45,8 @@ SETTLE_S = 5.0
 # Folders of work in progress (voicemail recordings being made) are never moved.
 SKIP_DIRS = {".tmp"}
 FREE_MARGIN = 1.05
+# After the switch, how long a move waits for files still being written at the old place.
+FINAL_WAIT_S = 60.0
 
 
 def check_kind(kind: object) -> str:
@@ -243,18 +245,32 @@ def move(settings: Settings, plan: dict, progress: Callable[[int, str], None] = 
         row.updated_at = dt.datetime.utcnow()
         row.save()
     # What arrived at the old place while copying (a new message) goes across too, then the old copies go.
+    # A file still being written (a recording in progress) is waited for, up to FINAL_WAIT_S, then left.
     progress(90, "removing the old copies")
     left = []
-    for rel in _files(source):
-        src, dst = source / rel, target / rel
-        try:
-            if rel not in copied or not dst.exists() or sha256(src) != sha256(dst):
-                if not _copy_verified(src, dst):
-                    left.append(str(rel))
+    pending = _files(source)
+    deadline = time.monotonic() + FINAL_WAIT_S
+    while pending:
+        busy = []
+        for rel in pending:
+            src, dst = source / rel, target / rel
+            try:
+                if time.time() - src.stat().st_mtime < SETTLE_S and time.monotonic() < deadline:
+                    busy.append(rel)
                     continue
-            src.unlink()
-        except OSError as exc:
-            left.append(f"{rel}: {exc.strerror or exc}")
+                if time.time() - src.stat().st_mtime < SETTLE_S:
+                    left.append(f"{rel}: still being written, left where it is")
+                    continue
+                if rel not in copied or not dst.exists() or sha256(src) != sha256(dst):
+                    if not _copy_verified(src, dst):
+                        left.append(str(rel))
+                        continue
+                src.unlink()
+            except OSError as exc:
+                left.append(f"{rel}: {exc.strerror or exc}")
+        pending = busy
+        if pending:
+            time.sleep(0.5)
     _prune_empty(source)
     message = (f"{KINDS[kind][1]} moved to {plan['label']}: {len(files)} files, {total if files else 0} bytes "
                "copied and verified")

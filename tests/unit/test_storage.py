@@ -159,6 +159,8 @@ def test_a_move_copies_verifies_switches_then_removes_the_old_copy(store, volume
     (internal / "1" / "msg-a.wav").write_bytes(b"RIFF" + bytes(range(256)) * 40)
     (internal / "1" / "greeting-busy.wav").write_bytes(b"RIFF greeting")
     (internal / "1" / ".tmp" / "x").mkdir(parents=True)        # a recording in progress is not moved
+    for path in internal.rglob("*.wav"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))        # finished long ago
     before = _tree(internal)
     plan = placement.check_move(store, "voicemail", UUID)
     assert plan["files"] == 2
@@ -177,6 +179,21 @@ def test_a_move_copies_verifies_switches_then_removes_the_old_copy(store, volume
     placement.move(store, placement.check_move(store, "voicemail", ""))
     assert _tree(internal) == before
     assert not list(target.rglob("*.wav"))
+
+
+def test_a_file_still_being_written_is_waited_for_and_never_removed_half_copied(store, volume, monkeypatch):
+    internal = store.data_dir / "recordings"
+    internal.mkdir()
+    (internal / "done.wav").write_bytes(b"finished")
+    os.utime(internal / "done.wav", (1_700_000_000, 1_700_000_000))        # finished long ago
+    busy = internal / "live.wav"
+    busy.write_bytes(b"part one")
+    monkeypatch.setattr(placement, "FINAL_WAIT_S", 0.0)
+    result = placement.move(store, placement.check_move(store, "recordings", UUID))
+    assert result["left"] == ["live.wav: still being written, left where it is"]
+    assert busy.read_bytes() == b"part one"                                    # not removed
+    assert not (internal / "done.wav").exists()
+    assert (store.data_dir / "media" / "STICK" / "appliance" / "recordings" / "done.wav").read_bytes() == b"finished"
 
 
 def test_a_copy_that_does_not_verify_moves_nothing(store, volume, monkeypatch):
