@@ -89,6 +89,10 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
     from appliance.sipedge.bans import BanWatcher
 
     ban_watcher = BanWatcher(settings).start()
+    from appliance.voicemail.mwi import MwiWatcher
+
+    # ... and lights a phone's message lamp as soon as it registers (counts change: appliance.voicemail).
+    mwi_watcher = MwiWatcher(settings).start()
     from storage.watcher import StorageDaemon
 
     # ... and watches USB storage (devices appearing and disappearing, a placed volume missing or back).
@@ -109,6 +113,7 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
         watcher.stop()
         stop_sender()
         ban_watcher.stop()
+        mwi_watcher.stop()
         storage_daemon.stop()
 
 

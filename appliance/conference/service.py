@@ -259,20 +259,11 @@ def _check_pins(pin: str, moderator_pin: str) -> None:
 
 
 def _check_number_free(number: str, own_id: int | None) -> None:
-    from appliance.numbering import SERVICE_NUMBERS
-    from appliance.users.models import User
+    from appliance.numbering import used_by
 
-    if number in SERVICE_NUMBERS:
-        raise ValidationError("number", f"{number} is the service number of the {SERVICE_NUMBERS[number]}")
-    user = User.get_or_none(User.extension == number)
-    if user is not None:
-        raise ValidationError("number", f"{number} is the extension of user {user.login}")
-    others = ConferenceRoom.select(ConferenceRoom.name).where(ConferenceRoom.number == number)
-    if own_id is not None:
-        others = others.where(ConferenceRoom.id != own_id)
-    other = others.first()
-    if other is not None:
-        raise ValidationError("number", f"{number} is already the number of conference room {other.name}")
+    taken = used_by(number, room_id=own_id)
+    if taken:
+        raise ValidationError("number", f"{number} is already {taken}")
 
 
 # -- live state ---------------------------------------------------------------------------------------

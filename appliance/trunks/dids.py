@@ -23,7 +23,7 @@ Destinations (destination_kind, destination, procedure):
     ivr         destination = IVR name
     time_range  destination = time range name, procedure = where the call goes
                 while inside the range; outside it goes to the trunk's procedure
-    voicemail   destination = extension whose mailbox takes the message
+    voicemail   destination = the box's number (a user's extension, or a shared box)
     external    destination = the number the call is forwarded to
     procedure   procedure = where the call goes, destination = the number it
                 dials there ("" = the called number)
@@ -323,7 +323,14 @@ def _must_exist(field: str, kind: str, name: str, what: str) -> None:
 
 def _destination(kind: str, destination: str, procedure: str) -> tuple[str, str]:
     """(destination, procedure) as stored for a kind; fields the kind does not use are emptied."""
-    if kind in ("user", "voicemail"):
+    if kind == "voicemail":
+        from appliance.voicemail.service import find_box
+
+        # A user's box (its extension) or a shared box (its own number).
+        if not (re.match(r"^[0-9]{2,8}$", destination) and find_box(destination) is not None):
+            _must_exist("destination", "extension", destination, "user or shared voicemail box with the number")
+        return destination, ""
+    if kind == "user":
         _must_exist("destination", "extension", destination, "user with the extension")
         return destination, ""
     if kind in ("call_group", "ivr"):

@@ -55,7 +55,8 @@ def did_apps(did, trunk_procedure: str) -> list[dict]:
         return [{"app": "goto", "procedure": DEFAULT_USER_PROCEDURE, "number": target}]
     if kind == "procedure":
         return [{"app": "goto", "procedure": did.procedure, **({"number": target} if target else {})}]
-    # voicemail: boxes come with issue 4; until then the caller is told the person is unavailable.
+    if kind == "voicemail":
+        return [{"app": "voicemail", "box": target, "greeting": "unavailable"}]
     return [{"app": "hangup", "cause": "unavailable"}]
 
 

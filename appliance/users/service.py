@@ -13,7 +13,7 @@ from appliance import changes
 from appliance.auth import passwords
 from appliance.dialplan.references import refuse_if_used
 from appliance.errors import Conflict, NotFound, ValidationError
-from appliance.numbering import EXTENSION_RE, SERVICE_NUMBERS
+from appliance.numbering import EXTENSION_RE, SERVICE_NUMBERS, used_by
 from appliance.store import database, secrets
 from appliance.system.models import LANGUAGES, get_system_settings
 from appliance.users.models import ROLES, User
@@ -252,6 +252,9 @@ def _check_unique(values: dict, current: User | None) -> None:
     if "extension" in values:
         if others.where((User.extension == values["extension"]) | (User.login == values["extension"])).exists():
             raise ValidationError("extension", f"{values['extension']} is already in use")
+        taken = used_by(values["extension"], user_id=current.id if current is not None else None)
+        if taken:
+            raise ValidationError("extension", f"{values['extension']} is {taken}")
     if values.get("email"):
         if others.where(User.email == values["email"]).exists():
             raise ValidationError("email", f"{values['email']} is already used by another user")

@@ -18,7 +18,7 @@ import peewee
 
 from appliance.auth import passwords
 from appliance.errors import Conflict, NotFound, ValidationError
-from appliance.numbering import EXTENSION_RE, SERVICE_NUMBERS
+from appliance.numbering import EXTENSION_RE, used_by
 from appliance.settings import Settings
 from appliance.store import database
 from appliance.users.models import User
@@ -261,10 +261,9 @@ def _box_number(value: object) -> str:
         raise ValidationError("number", "is required")
     if not EXTENSION_RE.match(text):
         raise ValidationError("number", "must be 2 to 8 digits")
-    if text in SERVICE_NUMBERS:
-        raise ValidationError("number", f"{text} is reserved for the {SERVICE_NUMBERS[text]}")
-    if User.select().where(User.extension == text).exists():
-        raise ValidationError("number", f"{text} is a user's extension (their box has that number)")
+    taken = used_by(text)
+    if taken:
+        raise ValidationError("number", f"{text} is already {taken}")
     return text
 
 

@@ -174,6 +174,17 @@ def test_an_ivr_destination_must_exist(pbx):
     assert dids.create_did({"number": "+41445550120", "destination_kind": "ivr", "destination": "menu"})
 
 
+def test_a_voicemail_destination_is_a_users_box_or_a_shared_box_and_leaves_a_message_there(pbx):
+    from appliance.trunks.inbound import did_apps
+    from appliance.voicemail.service import create_shared_box
+
+    assert _error(dids.create_did, {"number": "+41445550130", "destination_kind": "voicemail",
+                                    "destination": "870"})[0] == "destination"
+    create_shared_box({"number": "870"})
+    did = dids.create_did({"number": "+41445550130", "destination_kind": "voicemail", "destination": "870"})
+    assert did_apps(did, "main") == [{"app": "voicemail", "box": "870", "greeting": "unavailable"}]
+
+
 @pytest.mark.parametrize("data, field", [
     ({"destination_kind": "user", "destination": "200"}, "number"),
     ({"number": "+41445550100", "destination": "200"}, "destination_kind"),

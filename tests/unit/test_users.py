@@ -93,3 +93,18 @@ def test_when_user_deleted_then_listeners_hear_it(store):
     assert heard == ["100"]
     with pytest.raises(NotFound):
         delete_user("100")
+
+
+def test_an_extension_cannot_take_a_conference_room_or_a_shared_box_number(store):
+    from appliance.conference import service as conferences
+    from appliance.voicemail import service as voicemail
+
+    conferences.create_room({"name": "board", "number": "850"})
+    voicemail.create_shared_box({"number": "860"})
+    for number, what in (("850", "conference room board"), ("860", "shared voicemail box")):
+        with pytest.raises(ValidationError) as caught:
+            create_user({"extension": number, "first_name": "New", "last_name": "Person"})
+        assert caught.value.field == "extension" and what in caught.value.message
+    with pytest.raises(ValidationError) as caught:
+        conferences.create_room({"name": "other", "number": "860"})
+    assert caught.value.field == "number" and "shared voicemail box" in caught.value.message
