@@ -254,3 +254,45 @@ def test_a_message_is_mailed_with_its_recording_then_leaves_the_box(lab, smtp):
     assert audio.has_tone(wav, TONE, skip_seconds=0.3)
     lab.wait_messages("202", 0)                                # sent: "attach and delete" removed it
     assert bob.wait_for("mwi", 10, new=0)["waiting"] is False  # the light went off again
+
+
+def test_a_phone_that_subscribes_to_message_summary_is_sent_its_counts(lab):
+    import uuid
+
+    from tests.support.kamailio import SipClient, digest
+
+    settings = lab.stack.settings
+    with SipClient(settings) as phone:
+        assert phone.register("202", PASSWORD).status == 200
+        uri = f"sip:202@{settings.bind}:{settings.sip_port}"
+        call_id = uuid.uuid4().hex
+        event = [("Event", "message-summary"), ("Accept", "application/simple-message-summary")]
+        first = phone.request("SUBSCRIBE", uri, "202", call_id, extra=event)
+        assert first.status == 407, first.raw
+        answer = phone.request("SUBSCRIBE", uri, "202", call_id,
+                               extra=[*event, ("Proxy-Authorization", digest(first, "SUBSCRIBE", uri, "202", PASSWORD))])
+        assert answer.status == 200 and answer.header("Expires") == "3600", answer.raw
+        # The counts arrive as a NOTIFY message-summary to this phone's registered contact.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            phone.sock.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                data = phone.sock.recv(65535).decode(errors="replace")
+            except TimeoutError:
+                break
+            if data.startswith("NOTIFY ") and "message-summary" in data:
+                assert "Messages-Waiting:" in data and "Voice-Message:" in data, data
+                return
+        raise AssertionError("no NOTIFY message-summary after the SUBSCRIBE")
+
+
+def test_a_subscribe_to_another_event_package_is_refused(lab):
+    import uuid
+
+    from tests.support.kamailio import SipClient
+
+    settings = lab.stack.settings
+    with SipClient(settings) as phone:
+        uri = f"sip:202@{settings.bind}:{settings.sip_port}"
+        refused = phone.request("SUBSCRIBE", uri, "202", uuid.uuid4().hex, extra=[("Event", "presence")])
+        assert refused.status == 489, refused.raw
