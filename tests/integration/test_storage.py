@@ -260,6 +260,8 @@ def test_the_stick_plugged_in_again_is_mounted_and_what_was_written_meanwhile_mo
              lambda: not list(internal.rglob("msg-*.wav")) and len(list(on_stick.rglob("msg-*.wav"))) == 2, 45)
     after = _hashes(on_stick)
     assert all(after[k] == v for k, v in lab.state["before"].items())
+    status, refused = lab.api.request("POST", f"/api/v1/storage/volumes/{LABEL}/eject")
+    assert status == 409 and "voicemail" in refused["message"]          # not ejected while it holds data
     # New messages go straight onto the stick again.
     lab.leave_message("202", "201", 3)
     assert len(list(on_stick.rglob("msg-*.wav"))) == 3 and not list(internal.rglob("msg-*.wav"))
