@@ -150,7 +150,7 @@ def read_leases(path: Path, now: float | None = None) -> list[dict]:
         return []
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) < 4 or not parts[0].isdigit():
+        if len(parts) < 4 or not parts[0].isdecimal():
             continue
         expiry = int(parts[0])
         if expiry and expiry < now:

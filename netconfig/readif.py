@@ -38,7 +38,7 @@ def read() -> dict:
         mtu, flags = _sys(name, "mtu"), _sys(name, "flags")
         out[name] = {"addresses": addresses, "mac": link.get("addr", ""),
                      "up": bool(int(flags, 16) & 1) if flags else False,  # IFF_UP: set administratively up
-                     "mtu": int(mtu) if mtu.isdigit() else 0, "master": master}
+                     "mtu": int(mtu) if mtu.isdecimal() else 0, "master": master}
     return out
 
 

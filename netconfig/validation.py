@@ -58,7 +58,7 @@ def interface_address(value: object, field: str) -> ipaddress.IPv4Interface:
     if not isinstance(value, str) or "/" not in value:
         raise ValidationError(field, "must be an address with its prefix, such as 10.135.0.1/24")
     text, prefix = value.strip().split("/", 1)
-    if prefix.isdigit() and not 8 <= int(prefix) <= 30:
+    if prefix.isdecimal() and not 8 <= int(prefix) <= 30:
         raise ValidationError(field, "the prefix must be between /8 and /30")
     try:
         iface = ipaddress.IPv4Interface(f"{text}/{prefix}")

@@ -99,7 +99,7 @@ def ssh_keys(session: Session) -> None:
                 term.say(f"Not added: {exc.message}.")
                 continue
             term.say("Key added.")
-        elif choice.startswith("d") and choice[1:].strip().isdigit():
+        elif choice.startswith("d") and choice[1:].strip().isdecimal():
             number = int(choice[1:].strip())
             if not 1 <= number <= len(lines):
                 term.say(f"No key {number}.")
@@ -192,7 +192,7 @@ def services_menu(session: Session) -> None:
         choice = term.read_line("Restart which service (number, Enter: back)? ")
         if not choice:
             return
-        if not choice.isdigit() or not 1 <= int(choice) <= len(rows):
+        if not choice.isdecimal() or not 1 <= int(choice) <= len(rows):
             term.say(f"No service {choice[:10]!r}.")
             continue
         name = rows[int(choice) - 1]["name"]

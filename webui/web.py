@@ -190,7 +190,7 @@ def _utf8(text):
 def apply_revision(data: dict, revision: str) -> None:
     """Put a form's hidden `revision` (the one the user read) into `data` for the service's conflict check."""
     if revision:
-        if not revision.isdigit():
+        if not revision.isdecimal():
             raise ValidationError("revision", "must be an integer")
         data["revision"] = int(revision)
 
@@ -206,7 +206,7 @@ def move_row(rows: list[dict], action: str, key: str, new_row: dict) -> bool:
         if new_row.get(key) and all(row[key] != new_row[key] for row in rows):
             rows.append(new_row)
         return True
-    if verb in ("up", "down", "remove") and index_text.isdigit() and int(index_text) < len(rows):
+    if verb in ("up", "down", "remove") and index_text.isdecimal() and int(index_text) < len(rows):
         index = int(index_text)
         if verb == "remove":
             del rows[index]
@@ -357,8 +357,15 @@ def limit_body() -> None:
                 remaining -= len(chunk)
         raise _too_large(limit)
     if "chunked" in request.environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        if len(request.body.read()) > limit:
-            raise _too_large(limit)
+        # Reading a chunked body to learn its size would store all of it first (before any permission
+        # check): every client this appliance serves sends a Content-Length, so chunked bodies are refused.
+        message = "send the body with a Content-Length (chunked transfer encoding is not accepted)"
+        if is_api_request():
+            raise HTTPResponse(json.dumps({"error": "length_required", "field": None, "message": message}),
+                               status=411, headers={"Content-Type": "application/json"})
+        raise HTTPResponse(error_page(411, _("Your browser sent the data in a form this appliance does not "
+                                             "accept.")), status=411,
+                           headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 SECURITY_HEADERS = {

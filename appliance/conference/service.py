@@ -195,7 +195,7 @@ def validate_name(value: object) -> str:
 def _whole(value: object, field: str) -> int:
     if isinstance(value, bool):
         raise ValidationError(field, "must be a whole number")
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         return int(value.strip())
     if not isinstance(value, int):
         raise ValidationError(field, "must be a whole number")

@@ -248,7 +248,7 @@ def _text(field: str, value: object, maximum: int) -> str:
 
 
 def _port(value: object) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise ValidationError("port", "must be a port number from 1 to 65535")

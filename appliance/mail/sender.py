@@ -110,7 +110,7 @@ class Sender:
                          server_reply=outcome.message[:512], last_reason="", last_error="").where(
             MailQueue.id == row.id).execute()
         log.info("mail %d to %s sent: %s", row.id, ", ".join(row.recipients), outcome.message)
-        if row.purpose == "event" and row.reference.isdigit():
+        if row.purpose == "event" and row.reference.isdecimal():
             from appliance.events.models import Event
 
             Event.update(emailed=True).where(Event.id == int(row.reference)).execute()

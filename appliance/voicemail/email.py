@@ -99,7 +99,7 @@ def settle(settings: Settings, box: Box) -> None:
     from appliance.mail import outbox
 
     for message in Message.select().where((Message.box == box.id) & (Message.email_state == "queued")):
-        if not message.email_ref.isdigit():
+        if not message.email_ref.isdecimal():
             continue
         status = outbox.status(int(message.email_ref))
         if status is None:
@@ -112,7 +112,7 @@ def _settle_one(settings: Settings | None, reference: str, state: str) -> None:
     from appliance.voicemail import service
 
     box_id, _, message_id = reference.partition("/")
-    message = Message.get_or_none(Message.id == int(message_id)) if message_id.isdigit() else None
+    message = Message.get_or_none(Message.id == int(message_id)) if message_id.isdecimal() else None
     if message is None or str(message.box_id) != box_id:
         return
     box = message.box

@@ -345,7 +345,7 @@ def _bool(field: str, value: object) -> bool:
 
 
 def _int(field: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdecimal():
         raise ValidationError(field, "must be a whole number")
     number = int(value)
     if not low <= number <= high:
@@ -646,7 +646,7 @@ def purge(settings: Settings, now: dt.datetime | None = None) -> int:
     if root.is_dir():
         known = {str(row[0]) for row in Box.select(Box.id).tuples()}
         for folder in root.iterdir():
-            if folder.is_dir() and folder.name.isdigit() and folder.name not in known:
+            if folder.is_dir() and folder.name.isdecimal() and folder.name not in known:
                 storage.remove_box_files(settings, int(folder.name))
     return gone
 

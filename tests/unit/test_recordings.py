@@ -215,3 +215,23 @@ def test_a_technician_may_not_hear_recordings(web, admin):
     assert page.login("230", "Tech-Passw0rd-Long").status == 303
     assert page.get("/calls/recordings").status == 403
     assert "/calls/recordings" not in page.get("/calls/history").text
+
+
+@pytest.mark.parametrize("check", ["mail port", "lan prefix", "recordings limit"])
+def test_superscript_digits_are_a_clear_error_not_a_crash(web, admin, check):
+    """"²" passes str.isdigit() but not int(): every numeric field says what is wrong instead."""
+    from appliance.mail import profiles
+    from netconfig.validation import interface_address
+
+    if check == "mail port":
+        with pytest.raises(ValidationError) as caught:
+            profiles.create_profile({"name": "x", "sender": "pbx@example.com", "server": "mail.example.com",
+                                     "port": "2²"})
+        assert caught.value.field == "port"
+    elif check == "lan prefix":
+        with pytest.raises(ValidationError) as caught:
+            interface_address("10.135.0.1/2²", "lan.address")
+        assert caught.value.field == "lan.address"
+    else:
+        response = admin.api("GET", "/api/v1/recordings?limit=%C2%B2")
+        assert response.status == 400 and response.json()["field"] == "limit"

@@ -291,6 +291,31 @@ def test_a_1_mb_body_gets_413_json_and_the_server_keeps_working(web, admin):
     assert admin.api("GET", "/api/v1/users").status == 200
 
 
+def test_a_chunked_body_is_refused_before_it_is_read(web):
+    """Unauthenticated and unbounded: the server must not store it to learn its size."""
+    import http.client
+    import time
+
+    conn = http.client.HTTPConnection("127.0.0.1", web.settings.http_port, timeout=10)
+    conn.putrequest("POST", "/api/v1/users")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.putheader("Content-Type", "application/json")
+    conn.endheaders()
+    chunk = b"x" * 65536
+    sent = 0
+    try:
+        for _ in range(64):  # 4 MiB offered; the answer comes first
+            conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent += len(chunk)
+            time.sleep(0)
+    except OSError:
+        pass  # the server closed the connection: it did not read on
+    response = conn.getresponse()
+    assert response.status == 411
+    assert json.loads(response.read())["error"] == "length_required"
+    conn.close()
+
+
 def test_unknown_api_paths_and_methods_answer_json(web, admin):
     response = admin.api("GET", "/api/v1/nothing-here")
     assert response.status == 404 and response.json()["error"] == "not_found"

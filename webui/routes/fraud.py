@@ -73,7 +73,7 @@ def _int(text: str, field: str, default: int, low: int, high: int) -> int:
     text = text.strip()
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not text.isdecimal() or not low <= int(text) <= high:
         raise ValidationError(field, f"must be a whole number from {low} to {high}")
     return int(text)
 
@@ -124,7 +124,7 @@ def save():
         return _page(values, 400, errors)
     try:
         if values["revision"]:
-            if not values["revision"].isdigit():
+            if not values["revision"].isdecimal():
                 raise ValidationError("revision", "must be an integer")
             data["revision"] = int(values["revision"])
         service.update_settings(data, by=changed_by())

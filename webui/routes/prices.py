@@ -89,7 +89,7 @@ def api_import(name: str):
         raise web.ApiError(415, "unsupported_media_type", None, "send the rates as a text/csv body")
     service.get_price_list(name)  # 404 before reading a body for nothing
     revision = bottle.request.query.getunicode("revision", "") or ""
-    if revision and not revision.isdigit():
+    if revision and not revision.isdecimal():
         raise ValidationError("revision", "must be an integer")
     data = bottle.request.body.read(csvimport.MAX_BYTES + 1)
     try:
@@ -121,7 +121,7 @@ def lists_page():
 def list_page(name: str):
     row = service.get_price_list(name)
     offset_text = bottle.request.query.getunicode("offset", "") or "0"
-    offset = int(offset_text) if offset_text.isdigit() else 0
+    offset = int(offset_text) if offset_text.isdecimal() else 0
     rates = service.list_rates(name, limit=PAGE_RATES + 1, offset=offset)
     info = service.price_list_dict(row)
     return web.render("prices_list.tpl", title=_("Price list %s") % name, active="trunks", info=info,

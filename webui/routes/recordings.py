@@ -39,7 +39,7 @@ def _int_query(name: str, default: int, low: int, high: int) -> int:
     text = bottle.request.query.getunicode(name, "") or ""
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not text.isdecimal() or not low <= int(text) <= high:
         raise ValidationError(name, f"must be a whole number from {low} to {high}")
     return int(text)
 
@@ -118,7 +118,7 @@ def save_settings():
     data: dict = {"announcement": values["announcement"], "feature_code": values["feature_code"]}
     errors = {}
     for key in ("quota_mb", "retention_days"):
-        if values[key].isdigit():
+        if values[key].isdecimal():
             data[key] = int(values[key])
         else:
             errors[key] = _("must be a whole number")

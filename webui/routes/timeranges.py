@@ -79,7 +79,7 @@ def _query_year() -> int:
     text = (bottle.request.query.getunicode("year", "") or "").strip()
     if not text:
         return local_now().year
-    if not text.isdigit() or not YEARS[0] <= int(text) <= YEARS[1]:
+    if not text.isdecimal() or not YEARS[0] <= int(text) <= YEARS[1]:
         raise ValidationError("year", f"must be a year from {YEARS[0]} to {YEARS[1]}")
     return int(text)
 

@@ -285,7 +285,7 @@ def _trunk_errors(exc: ValidationError | Conflict, values: dict) -> dict:
     field = exc.field
     message = web.message_for(exc)
     base, _dot, index = field.partition(".")
-    if base == "ip_auth" and index.isdigit():
+    if base == "ip_auth" and index.isdecimal():
         items = [item for item in values["ip_auth"].replace(",", " ").split() if item]
         shown = items[int(index)] if int(index) < len(items) else ""
         return {"ip_auth": f"{shown}: {message}" if shown else message}
