@@ -48,6 +48,8 @@ KINDS: dict[str, str] = {
     "voicemail.pin_failed": "warning",
     "device.added": "info",
     "provisioning.ip_banned": "warning",
+    "device.credentials_unreadable": "warning",
+    "network.rollback_failed": "alert",
     "console.admin_password_reset": "warning",
     "console.system_recovered": "alert",
     "console.network_changed": "warning",
