@@ -53,7 +53,7 @@ RESTART = ("kamailio", "callcore", "web")
 # written where it places them); on a fresh box, everything internal (where they were written).
 HARDWARE_TABLES = ("storage_placement", "storage_volume")
 NATURAL_KEYS = {"user": "login", "trunk": "name", "mail_profile": "name", "voicemail_box": "number",
-                "conference_room": "name"}
+                "conference_room": "name", "device": "mac", "backup_schedule": "id"}
 
 
 @dataclass

@@ -105,19 +105,30 @@ def list_files(settings: Settings) -> list[dict]:
 
 
 def _write_into_folder(settings: Settings, name: str, make: Callable[[BinaryIO], object]) -> Path:
+    """Write through a temporary file of this request's own, then give it `name` (or `name` with -2, -3...
+    when two archives are made in the same second): an existing archive is never overwritten."""
+    import tempfile
+
     root = folder(settings)
     root.mkdir(parents=True, exist_ok=True)
-    target = root / name
-    partial = root / f".{name}.partial"
+    handle, partial_name = tempfile.mkstemp(dir=root, prefix=f".{name}.", suffix=".partial")
+    partial = Path(partial_name)
     try:
-        with open(partial, "wb") as out:
+        with os.fdopen(handle, "wb") as out:
             make(out)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(partial, target)
+        stem = name[:-len(SUFFIX)] if name.endswith(SUFFIX) else name
+        for n in range(1, 1000):
+            target = root / (name if n == 1 else f"{stem}-{n}{SUFFIX}")
+            try:
+                os.link(partial, target)  # fails if the name is taken: no clobbering
+                return target
+            except FileExistsError:
+                continue
+        raise ValidationError("file", "too many archives with this name; try again in a second")
     finally:
         partial.unlink(missing_ok=True)
-    return target
 
 
 def create_stored(settings: Settings, opts: dict) -> dict:

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from appliance import changes
-from appliance.backup import archive, bundle, container
+from appliance.backup import archive, bundle, container, service
 from appliance.backup.errors import BackupRefused
 from appliance.backup.restore import restore_backup
 from appliance.settings import Settings
@@ -436,6 +436,30 @@ def test_an_archive_without_secrets_holds_none_and_keeps_this_box_passwords(box)
     assert result.carried["secrets"] > 0
     assert users_service.reveal_sip_password(users_service.get_user(found["users"][0])) == f"{SIP_PASSWORD}-0"
     assert trunks.password_of(trunks.get_trunk("provider")) == TRUNK_PASSWORD
+
+
+def test_a_restore_without_secrets_keeps_this_boxs_phone_provisioning_credentials(box):
+    from appliance.provisioning import service as provisioning
+    from appliance.provisioning.models import Device
+
+    settings, _found = box
+    device, _password = provisioning.create_device({"mac": "80:5E:C0:12:34:56", "vendor": "yealink"})
+    before = Device.get(Device.id == device.id)
+    restore_backup(settings, io.BytesIO(make_backup(settings, passphrase=None, secrets_included=False)), None)
+    after = Device.get(Device.mac == before.mac)
+    assert (after.prov_ha1, after.prov_password_enc, after.link_token_hash) == (
+        before.prov_ha1, before.prov_password_enc, before.link_token_hash)
+
+
+def test_two_archives_made_in_the_same_second_are_both_kept(box, monkeypatch):
+    settings, _found = box
+    monkeypatch.setattr(service, "default_name", lambda *_args, **_kw: "backup-same-second.pbxbak")
+    first = service.create_stored(settings, {"parts": [], "passphrase": PASSPHRASE, "secrets": True})
+    second = service.create_stored(settings, {"parts": [], "passphrase": PASSPHRASE, "secrets": True})
+    assert first["name"] != second["name"]
+    assert sorted(p.name for p in service.folder(settings).glob("*.pbxbak")) == sorted(
+        [first["name"], second["name"]])
+    assert not list(service.folder(settings).glob(".*.partial"))
 
 
 def _plain_payload(data: bytes) -> bytes:
