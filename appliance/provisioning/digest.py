@@ -59,7 +59,12 @@ def parse(header: str | None) -> dict[str, str] | None:
 
 
 def check(params: dict[str, str], method: str, stored_ha1: str, now: float | None = None) -> str:
-    """"ok", "stale" (right answer, old nonce) or "bad" for these Authorization parameters."""
+    """"ok", "stale" (right answer, old nonce) or "bad" for these Authorization parameters.
+
+    An empty stored HA1 (secrets blanked, e.g. restored from a backup made without them) is "bad": the
+    answer would otherwise be computable by anyone who knows the username (the MAC)."""
+    if not stored_ha1:
+        return "bad"
     for required in ("username", "nonce", "uri", "response"):
         if required not in params:
             return "bad"

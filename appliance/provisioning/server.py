@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.auth import sessions
+from appliance.errors import ApplianceError
 from appliance.provisioning import PREFIX, digest, firmware, service
 from appliance.provisioning.models import Device, get_provisioning_settings
 from appliance.provisioning.vendors import BY_KEY, Context, FileMatch, Identity, identify, match_file
@@ -187,12 +188,37 @@ def _device_file(req: ProvRequest, settings: Settings, match: FileMatch, ident: 
         return _challenge(device=mac)
     vendor = match.vendor
     same_vendor = ident is not None and ident.vendor == vendor.key
-    ctx = _context(req, settings, match, device, token, ident if same_vendor else None)
+    try:
+        ctx = _context(req, settings, match, device, token, ident if same_vendor else None)
+    except ApplianceError as exc:  # a stored secret this key cannot decrypt (restored without secrets)
+        _unreadable_credentials(device, exc)
+        return ProvResponse(403, b"this device's provisioning credentials must be reset\n", device=mac)
     body = vendor.render_device(ctx).encode()
     service.seen(device, req.client_ip, match.name, vendor=vendor.key,
                  model=ident.model if same_vendor else "", firmware=ident.firmware if same_vendor else "",
                  user_agent=req.user_agent, delivered=True, first_contact=first_contact)
     return ProvResponse(200, body, vendor.content_type, device=mac)
+
+
+UNREADABLE_REPORT_SECONDS = 3600
+_unreadable_reported: dict[str, float] = {}
+
+
+def _unreadable_credentials(device: Device, exc: Exception) -> None:
+    """Log and record (at most once an hour per device) that its credentials must be reset."""
+    log.warning("provisioning of %s refused: its stored credentials cannot be read (%s); reset its "
+                "provisioning password and link", device.mac, exc)
+    now = time.monotonic()
+    with _cache_lock:
+        last = _unreadable_reported.get(device.mac)
+        if last is not None and now - last < UNREADABLE_REPORT_SECONDS:
+            return
+        if len(_unreadable_reported) > 10_000:
+            _unreadable_reported.clear()
+        _unreadable_reported[device.mac] = now
+    service.queue_event("device.credentials_unreadable", device.mac,
+                        f"{device.mac} cannot be provisioned: its stored provisioning credentials cannot be "
+                        "decrypted (restored without secrets?); reset its provisioning password and link")
 
 
 def _phonebook(req: ProvRequest, device: Device) -> ProvResponse:

@@ -289,6 +289,46 @@ def test_a_digest_answer_for_another_device_or_a_replayed_uri_is_refused(prov):
     assert fetch(prov, filename, ua, auth=auth).status == 401
 
 
+def _digest_with_ha1(h1: str, uri: str, www_authenticate: str, username: str, nc: str = "00000001") -> str:
+    """An Authorization header computed from an HA1 (what an attacker can do when the stored HA1 is known)."""
+    import hashlib
+
+    nonce = digest.parse("Digest " + www_authenticate[7:])["nonce"]
+    h2 = hashlib.md5(f"GET:{uri}".encode()).hexdigest()
+    response = hashlib.md5(f"{h1}:{nonce}:{nc}:abcd:auth:{h2}".encode()).hexdigest()
+    return (f'Digest username="{username}", realm="provisioning", nonce="{nonce}", uri="{uri}", '
+            f'response="{response}", qop=auth, nc={nc}, cnonce="abcd", algorithm=MD5')
+
+
+def test_a_device_whose_stored_hash_is_empty_is_refused_to_anyone_knowing_its_mac(prov):
+    mac, filename, ua = PHONES["yealink"]
+    add(mac, "yealink", user="201")
+    Device.update(prov_ha1="").where(Device.mac == mac).execute()  # secrets blanked (restored without them)
+    challenge = fetch(prov, filename, ua)
+    auth = _digest_with_ha1("", "/prov/" + filename, challenge.headers["WWW-Authenticate"], mac)
+    answer = fetch(prov, filename, ua, auth=auth)
+    assert answer.status == 401 and SIP_PASSWORD.encode() not in answer.body
+    assert digest.check(digest.parse(auth), "GET", "") == "bad"
+    sessions.clear_failures(PHONE_IP)
+
+
+def test_a_device_whose_stored_secret_cannot_be_decrypted_is_refused_and_reported_not_a_500(prov):
+    from appliance.events.models import Event
+
+    mac, filename, ua = PHONES["yealink"]
+    device, _password = add(mac, "yealink", user="201", ranges=["10.135.0.0/24"])
+    Device.update(prov_password_enc="not-a-fernet-token").where(Device.mac == mac).execute()
+    answer = fetch(prov, filename, ua)  # inside its trusted ranges: would be served
+    assert answer.status in (401, 403) and SIP_PASSWORD.encode() not in answer.body
+    assert b"reset" in answer.body
+    assert fetch(prov, filename, ua).status in (401, 403)
+    service.flush_seen()
+    events = list(Event.select().where(Event.kind == "device.credentials_unreadable"))
+    assert [e.subject for e in events] == [mac] and "reset" in events[0].message
+    service.reset_password(mac)  # the fix the event asks for
+    assert fetch(prov, filename, ua).status == 200
+
+
 def test_an_address_outside_the_trusted_ranges_is_refused_even_with_the_right_password(prov):
     mac, filename, ua = PHONES["snom"]
     _device, password = add(mac, "snom", user="201", ranges=["10.135.0.0/24"])
