@@ -66,7 +66,7 @@ def to_public(row: BackupSchedule) -> dict:
 
 def _int(field: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isdecimal():
             value = int(value.strip())
         else:
             raise ValidationError(field, "must be an integer")
