@@ -177,11 +177,40 @@ def test_initialize_asks_for_the_device_then_partitions_formats_and_mounts_it_by
     status, body = lab.api.request("POST", f"/api/v1/storage/devices/{name}/initialize",
                                    {"label": LABEL, "confirm": "yes", "size_bytes": SIZE})
     assert status == 400 and body["field"] == "confirm" and name in body["message"]
-    job = lab.request("POST", f"/api/v1/storage/devices/{name}/initialize",
-                      {"label": LABEL, "confirm": name, "size_bytes": SIZE}, 202)
-    done = lab.job(job)
-    assert done["state"] == "done", done
-    assert done["seen"][-1] == 100
+    # The admin initializes it from the Storage page: the panel names the device and its size, the name is
+    # typed to confirm, a progress bar follows the job, the page then shows the volume.
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.support.browser import ARTIFACTS, launch_chromium
+    from tests.support.stack import NEW_ADMIN_PASSWORD
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_context(locale="en-US").new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(lab.stack.web_url + "/login")
+            page.fill("#username", "admin")
+            page.fill("#password", NEW_ADMIN_PASSWORD)
+            page.click("button[type=submit]:has-text('Log in')")
+            page.wait_for_load_state("networkidle")
+            page.goto(lab.stack.web_url + "/settings/storage")
+            page.click(f"tr[data-device={name}] .initialize-device")
+            expect(page.locator("#initialize-warning")).to_contain_text(f"{name} (100.7 MB)")
+            page.fill("#init-label", LABEL)
+            page.fill("#init-confirm", name)
+            page.click("#initialize-now")
+            expect(page.locator("#job-panel")).to_be_visible()
+            expect(page.locator(f"#volume-list tr[data-label={LABEL}]")).to_contain_text("present", timeout=120000)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "storage-initialized.png"), full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
+    done = lab.request("GET", "/api/v1/storage/jobs/1")      # the page's job: the first of this web process
+    assert done["kind"] == "initialize" and done["subject"] == name
+    assert done["state"] == "done" and done["progress"] == 100, done
     result = done["result"]
     assert _blkid(result["partition"])["TYPE"] == "ext4" and _blkid(result["partition"])["LABEL"] == LABEL
     point = str(lab.stack.settings.data_dir / "media" / LABEL)
