@@ -20,7 +20,7 @@ test: deps-test $(VENV)/.installed lint
 	$(PY) -m pytest $(ARGS)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check appliance webui tests benchmarks serialconsole netconfig
+	$(VENV)/bin/ruff check appliance webui tests benchmarks serialconsole netconfig storage
 
 bench: deps-test $(VENV)/.installed
 	$(PY) -m benchmarks.run_all
