@@ -2,7 +2,8 @@
 
 A 96 MiB image file in <data>/lab-usb/ attached with `losetup -f -P` is what lab mode accepts as a USB
 stick (no other device is ever listed, formatted or mounted). In order: the storage daemon sees the
-stick appear; the admin initializes it (confirmation naming it and its size) and it is ext4, labelled,
+stick appear; the admin initializes it from the Storage page in Chromium (the panel names it and its
+size, the name is typed to confirm, a progress bar follows) and it is ext4, labelled,
 mounted at <data>/media/PBXUSB; voicemail (a real message Bob left Alice) moves onto it with every file
 identical; the stick is pulled out while a file on it is open and a call is up (`umount -l` +
 `losetup -d`): the call goes on, the API and the event log say the storage is missing, a new message is
