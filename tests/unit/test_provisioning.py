@@ -529,6 +529,23 @@ def test_the_devices_api_shows_the_password_once_and_fetches_work_over_http(web,
     assert admin.api("PUT", "/api/v1/provisioning", {"auto_add": False}).json()["auto_add_open"] is False
 
 
+def test_a_link_token_is_in_no_log_line_when_serving_it_fails(web, admin, caplog, monkeypatch):
+    created = admin.api("POST", "/api/v1/devices", {"mac": "80:5E:C0:A1:B2:C3", "user": "300"}).json()
+    link = created["provisioning_link"]
+    token = link.rstrip("/").rsplit("/", 1)[1]
+
+    def broken(req, settings):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(server, "handle", broken)
+    with caplog.at_level("INFO"):
+        answer = web.client().request("GET", link[len(web.url):] + "805ec0a1b2c3.cfg")
+    assert answer.status == 500 and token not in answer.text
+    assert "/prov/t/.../805ec0a1b2c3.cfg" in caplog.text  # the access log line and the error log name the path
+    for record in caplog.records:
+        assert token not in record.getMessage() and token not in str(record.exc_text or "")
+
+
 def test_a_technician_assigns_phones_and_a_user_cannot_see_them(web, admin):
     for ext, role in (("310", "technician"), ("311", "user")):
         admin.api("POST", "/api/v1/users", {"extension": ext, "first_name": role.title(), "last_name": "T",

@@ -46,11 +46,12 @@ def fetch(path: str):
         host=host, port=port, scheme=env.get("wsgi.url_scheme", "http"),
         authorization=request.get_header("Authorization"), method=request.method if request.method != "HEAD" else "GET",
     )
-    answer = server.handle(req, web.settings())
-    # The access log writes the path: keep a link's secret token out of it.
+    # The access log and the error log write the path: keep a link's secret token out of them, also when
+    # handle() raises (redacted before, not after).
     m = _TOKEN_IN_PATH.match(request.path)
     if m:
         env["PATH_INFO"] = m.group(1) + "..." + m.group(2)
+    answer = server.handle(req, web.settings())
     if answer.file is not None:
         return bottle.static_file(answer.file.name, root=str(answer.file.parent), mimetype=answer.content_type,
                                   download=False)
