@@ -255,6 +255,27 @@ def test_files_written_internally_while_missing_are_swept_onto_the_volume_once_b
     assert (on_stick / "call-history" / "calls-2026-11.csv").read_text() == "id,call_id\n1,a\n2,b\n"
 
 
+def test_the_daemon_logs_a_placed_volume_missing_once_and_back_once(store, volume):
+    from appliance.events.models import Event
+    from storage.watcher import StorageDaemon
+
+    _place("recordings", UUID)
+    daemon = StorageDaemon(store)
+    daemon._missing_or_back()
+    assert Event.select().where(Event.kind.startswith("storage.")).count() == 0
+    volume["present"] = False
+    daemon._missing_or_back()
+    daemon._missing_or_back()
+    [missing] = Event.select().where(Event.kind == "storage.missing")
+    assert (missing.subject, missing.severity) == ("STICK", "alert") and "call recordings" in missing.message
+    assert daemon.snapshot()["missing"] == ["STICK"]
+    volume["present"] = True
+    daemon._missing_or_back()
+    daemon._missing_or_back()
+    [back] = Event.select().where(Event.kind == "storage.back")
+    assert back.subject == "STICK" and daemon.snapshot()["missing"] == []
+
+
 def test_finished_calls_are_appended_to_the_monthly_call_history_file_once(store):
     import datetime as dt
 
