@@ -562,6 +562,46 @@ def test_a_technician_assigns_phones_and_a_user_cannot_see_them(web, admin):
     assert browser.get("/devices").status == 403
 
 
+def test_a_technician_never_gets_what_opens_a_users_sip_password_and_an_admin_does(web, admin):
+    admin.api("POST", "/api/v1/users", {"extension": "312", "first_name": "Tech", "last_name": "Nician",
+                                        "role": "technician", "web_password": STRONG})
+    tech = web.client()
+    assert tech.api_login("312", STRONG).status == 200
+    created = tech.api("POST", "/api/v1/devices", {"mac": "80:5E:C0:A1:B2:C3", "user": "300"})
+    assert created.status == 201
+    assert "provisioning_password" not in created.json() and "provisioning_link" not in created.json()
+    shown = tech.api("GET", "/api/v1/devices/805ec0a1b2c3")
+    assert shown.status == 200 and "provisioning_link" not in shown.json()
+    assert tech.api("POST", "/api/v1/devices/805ec0a1b2c3/password").status == 403
+    assert tech.api("POST", "/api/v1/devices/805ec0a1b2c3/link").status == 403
+    for method, path in (("PUT", "/api/v1/devices/805ec0a1b2c3"), ("POST", "/api/v1/devices")):
+        body = {"trusted_ranges": ["127.0.0.0/8"]} | ({"mac": "80:5E:C0:A1:B2:C4"} if method == "POST" else {})
+        refused = tech.api(method, path, body)
+        assert refused.status == 403 and refused.json()["field"] == "trusted_ranges"
+    assert tech.api("GET", "/api/v1/devices/805ec0a1b2c3").json()["trusted_ranges"] == []
+    # Still an installer: list, assign, unassign (re-provision/reboot need a registered phone: 409 here).
+    assert tech.api("GET", "/api/v1/devices").status == 200
+    assert tech.api("PUT", "/api/v1/devices/805ec0a1b2c3", {"user": None}).json()["user"] is None
+    assert tech.api("PUT", "/api/v1/devices/805ec0a1b2c3", {"user": "300"}).json()["user"] == "300"
+    assert tech.api("POST", "/api/v1/devices/805ec0a1b2c3/actions", {"action": "resync"}).status != 403
+    browser = web.client()
+    assert browser.login("312", STRONG).status == 303
+    page = browser.get("/devices").text
+    assert "80:5E:C0:A1:B2:C3" in page and "data-action=\"reboot\"" in page
+    assert "data-reset-password" not in page and "data-show-link" not in page and "data-password" not in page
+    assert 'name="trusted_ranges"' not in page
+    # The administrator sees and resets them.
+    link = admin.api("GET", "/api/v1/devices/805ec0a1b2c3").json()["provisioning_link"]
+    assert "/prov/t/" in link
+    assert admin.api("POST", "/api/v1/devices/805ec0a1b2c3/password").json()["provisioning_password"]
+    assert admin.api("POST", "/api/v1/devices/805ec0a1b2c3/link").json()["provisioning_link"] != link
+    assert admin.api("PUT", "/api/v1/devices/805ec0a1b2c3", {"trusted_ranges": ["10.0.0.0/8"]}).status == 200
+    page = web.client()
+    assert page.login("admin", STRONG).status == 303
+    text = page.get("/devices").text
+    assert "data-reset-password" in text and "data-show-link" in text and 'name="trusted_ranges"' in text
+
+
 # -- firmware ---------------------------------------------------------------------------------------------
 
 def _multipart(fields: dict, filename: str | None, content: bytes) -> tuple[bytes, str]:

@@ -3,7 +3,9 @@ provisioning password, delete, auto-add window) and the API /api/v1/devices, /ap
 /api/v1/phonebook.
 
 Reading needs `devices.read`; everything else `devices.manage` (admins and technicians: installers
-assign phones).
+assign phones). What opens a device's configuration, and so its user's SIP password, is shown or set only
+for holders of `users.reveal_sip` (administrators): the provisioning link, the provisioning password (at
+creation and reset), resetting them, and the trusted ranges (an address inside them fetches the config).
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from webui.openapi import error_responses as _errors
 from webui.openapi import json_body as _body
 from webui.openapi import json_response as _ok
 from webui.openapi import ref as _ref
+from webui.permissions import allowed
 from webui.routes.provisioning import provisioning_url
 from webui.web import _
 
 PREFIX = "/api/v1/devices"
 FIRMWARE = "/api/v1/firmware"
+# The config a device fetches holds its user's SIP password: whatever opens it needs this permission.
+SECRETS_PERM = "users.reveal_sip"
 
 
 def register(app: bottle.Bottle) -> None:
@@ -35,8 +40,8 @@ def register(app: bottle.Bottle) -> None:
     r(f"{PREFIX}/<mac>", "GET", api_get, perm="devices.read")
     r(f"{PREFIX}/<mac>", "PUT", api_update, perm="devices.manage")
     r(f"{PREFIX}/<mac>", "DELETE", api_delete, perm="devices.manage")
-    r(f"{PREFIX}/<mac>/password", "POST", api_reset_password, perm="devices.manage")
-    r(f"{PREFIX}/<mac>/link", "POST", api_reset_link, perm="devices.manage")
+    r(f"{PREFIX}/<mac>/password", "POST", api_reset_password, perm=SECRETS_PERM)
+    r(f"{PREFIX}/<mac>/link", "POST", api_reset_link, perm=SECRETS_PERM)
     r(f"{PREFIX}/<mac>/actions", "POST", api_action, perm="devices.manage")
     r("/api/v1/provisioning", "GET", api_settings, perm="devices.read")
     r("/api/v1/provisioning", "PUT", api_settings_update, perm="devices.manage")
@@ -74,9 +79,21 @@ def _registered(device, regs: dict[str, set[str]] | None) -> bool | None:
     return not device.ip or device.ip in sources or "" in sources
 
 
+def _may_see_secrets() -> bool:
+    ident = web.identity()
+    return ident is not None and allowed(ident.user.role, SECRETS_PERM)
+
+
+def _refuse_ranges_without_secrets(data: dict) -> None:
+    if "trusted_ranges" in data and not _may_see_secrets():
+        raise web.ApiError(403, "forbidden", "trusted_ranges",
+                           "trusted_ranges: only an administrator may set them (an address inside them fetches "
+                           "the phone's configuration with its user's SIP password)")
+
+
 def _public(device, regs=None, detail: bool = False) -> dict:
     data = service.to_public(device, _registered(device, regs))
-    if detail:
+    if detail and _may_see_secrets():
         host, port = _host()
         data["provisioning_link"] = f"{provisioning_url(host, port)}t/{service.link_token(device)}/"
     return data
@@ -100,15 +117,20 @@ def api_get(mac: str):
 
 
 def api_create():
-    device, password = service.create_device(web.read_json_object())
+    data = web.read_json_object()
+    _refuse_ranges_without_secrets(data)
+    device, password = service.create_device(data)
     bottle.response.set_header("Location", f"{PREFIX}/{device.mac}")
     data = _public(device, _registered_map(), detail=True)
-    data["provisioning_password"] = password
+    if _may_see_secrets():
+        data["provisioning_password"] = password
     return web.json_body(data, 201)
 
 
 def api_update(mac: str):
-    device = service.update_device(mac, web.read_json_object(service.UPDATE_FIELDS))
+    data = web.read_json_object(service.UPDATE_FIELDS)
+    _refuse_ranges_without_secrets(data)
+    device = service.update_device(mac, data)
     return web.json_body(_public(device, _registered_map()))
 
 
@@ -207,7 +229,7 @@ def page():
     return web.render("devices.tpl", title=_("Devices"), active="devices", devices=devices, users=users,
                       prov=service.settings_public(), prov_url=provisioning_url(host, port),
                       vendors=VENDORS, contacts=service.list_contacts(), edge_down=regs is None,
-                      firmware=firmware.list_firmware(),
+                      firmware=firmware.list_firmware(), see_secrets=_may_see_secrets(),
                       scripts=("api.js", "devices.js"))
 
 
@@ -220,16 +242,19 @@ OPENAPI_PATHS = {
         "get": {"summary": "Every device (phone) found by its provisioning requests or added by MAC",
                 "responses": {"200": _ok({"type": "array", "items": _ref("Device")}, "Devices"),
                               **_errors("401", "403")}},
-        "post": {"summary": "Add a device by its MAC (semi-automatic provisioning); answers its provisioning "
-                            "password once and its provisioning link",
+        "post": {"summary": "Add a device by its MAC (semi-automatic provisioning); to holders of "
+                            "users.reveal_sip (administrators) it answers its provisioning password once and its "
+                            "provisioning link; trusted_ranges may be set only by them (else 403 on the field)",
                  "requestBody": _body(_ref("DeviceCreate")),
                  "responses": {"201": _ok(_ref("Device"), "Added"), **_errors("400", "401", "403", "413", "415")}},
     },
     f"{PREFIX}/{{mac}}": {
         "parameters": _MAC,
-        "get": {"summary": "One device, with its provisioning link",
+        "get": {"summary": "One device, with its provisioning link for holders of users.reveal_sip "
+                           "(the link serves the config holding the user's SIP password)",
                 "responses": {"200": _ok(_ref("Device"), "Device"), **_errors("401", "403", "404")}},
-        "put": {"summary": "Assign to a user (user: extension) or unassign (user: null), label, trusted ranges",
+        "put": {"summary": "Assign to a user (user: extension) or unassign (user: null), label, trusted ranges "
+                           "(trusted_ranges: holders of users.reveal_sip only, else 403 on the field)",
                 "requestBody": _body(_ref("DeviceUpdate")),
                 "responses": {"200": _ok(_ref("Device"), "Changed"),
                               **_errors("400", "401", "403", "404", "409", "413", "415")}},
@@ -238,12 +263,13 @@ OPENAPI_PATHS = {
     },
     f"{PREFIX}/{{mac}}/password": {
         "parameters": _MAC,
-        "post": {"summary": "New provisioning password (shown once in provisioning_password)",
+        "post": {"summary": "New provisioning password (shown once in provisioning_password); needs "
+                            "users.reveal_sip",
                  "responses": {"200": _ok(_ref("Device"), "Reset"), **_errors("401", "403", "404")}},
     },
     f"{PREFIX}/{{mac}}/link": {
         "parameters": _MAC,
-        "post": {"summary": "New provisioning link (the old one stops working)",
+        "post": {"summary": "New provisioning link (the old one stops working); needs users.reveal_sip",
                  "responses": {"200": _ok(_ref("Device"), "Reset"), **_errors("401", "403", "404")}},
     },
     f"{PREFIX}/{{mac}}/actions": {
@@ -316,8 +342,10 @@ OPENAPI_SCHEMAS = {
         "added_by": {"type": "string", "enum": ["auto", "manual"]},
         "trusted_ranges": {"type": "array", "items": {"type": "string"}},
         "provisioning_username": {"type": "string"},
-        "provisioning_password": {"type": "string", "description": "only right after it was (re)set"},
-        "provisioning_link": {"type": "string", "description": "one device's link (GET one, POST)"},
+        "provisioning_password": {"type": "string", "description": "only right after it was (re)set, only to "
+                                                                   "holders of users.reveal_sip"},
+        "provisioning_link": {"type": "string", "description": "one device's link (GET one, POST), only to "
+                                                               "holders of users.reveal_sip"},
         "credentials_delivered": {"type": "boolean"},
         "registered": {"type": "boolean", "nullable": True, "description": "null: the SIP edge is unreachable"},
         "created_at": {"type": "string", "format": "date-time"}, "revision": {"type": "integer"}}},

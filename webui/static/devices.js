@@ -60,8 +60,12 @@
       var body = { mac: add.mac.value };
       if (add.vendor.value) { body.vendor = add.vendor.value; }
       if (add.user.value) { body.user = add.user.value; }
-      if (add.trusted_ranges.value.trim()) { body.trusted_ranges = add.trusted_ranges.value.trim().split(/[\s,]+/); }
+      if (add.trusted_ranges && add.trusted_ranges.value.trim()) {
+        body.trusted_ranges = add.trusted_ranges.value.trim().split(/[\s,]+/);
+      }
       window.applianceApi("POST", "/api/v1/devices", body).then(function (r) {
+        // Only administrators receive the password and the link (they open the user's SIP secret).
+        if (!r.provisioning_password) { say(t("added")); return; }
         say(t("password") + " " + r.provisioning_username + " / " + r.provisioning_password + " — " +
             t("link") + " " + r.provisioning_link);
       }, function (err) { window.applianceShowError(add, err); });

@@ -3,7 +3,8 @@
   data-t-confirm-delete="{{_("Forget this device? It will be added again by its next request only while auto-add is open.")}}"
   data-t-confirm-reboot="{{_("Reboot this phone now? A call in progress on it is cut.")}}"
   data-t-password="{{_("New provisioning password (shown only now):")}}"
-  data-t-sent="{{_("Sent to the phone:")}}" data-t-link="{{_("Provisioning link:")}}">
+  data-t-sent="{{_("Sent to the phone:")}}" data-t-link="{{_("Provisioning link:")}}"
+  data-t-added="{{_("Device added. An administrator can show its provisioning password and link.")}}">
 <div class="bar">
   <h1>{{_("Devices")}}</h1>
 </div>
@@ -27,7 +28,11 @@
 <p id="no-devices">{{_("No device yet. Open auto-add and restart the phones, or add one by its MAC address.")}}</p>
 % else:
 <table class="list" id="devices">
-<thead><tr><th>{{_("Status")}}</th><th>{{_("Model")}}</th><th>{{_("MAC")}}</th><th>{{_("IP")}}</th><th>{{_("User")}}</th><th>{{_("Firmware")}}</th><th>{{_("Last fetch")}}</th><th>{{_("Provisioning password")}}</th><th></th></tr></thead>
+<thead><tr><th>{{_("Status")}}</th><th>{{_("Model")}}</th><th>{{_("MAC")}}</th><th>{{_("IP")}}</th><th>{{_("User")}}</th><th>{{_("Firmware")}}</th><th>{{_("Last fetch")}}</th>
+% if see_secrets:
+<th>{{_("Provisioning password")}}</th>
+% end
+<th></th></tr></thead>
 <tbody>
 % for d in devices:
 <tr data-mac="{{d["mac"]}}" data-revision="{{d["revision"]}}">
@@ -57,13 +62,17 @@
   </td>
   <td class="mono">{{d["firmware"]}}</td>
   <td><small>{{(d["last_seen"] or "")[:16].replace("T", " ")}} {{d["last_file"]}}</small></td>
+  % if see_secrets:
   <td class="mono" data-password>••••••</td>
+  % end
   <td class="actions">
   % if can("devices.manage"):
     <button type="button" class="link" data-action="resync">{{_("Re-provision")}}</button>
     <button type="button" class="link" data-action="reboot">{{_("Reboot")}}</button>
+    % if see_secrets:
     <button type="button" class="link" data-reset-password>{{_("Reset password")}}</button>
     <button type="button" class="link" data-show-link>{{_("Link")}}</button>
+    % end
     <button type="button" class="link" data-delete>{{_("Delete")}}</button>
   % end
   </td>
@@ -89,8 +98,10 @@
   % end
   </select></label>
   <span class="field-error" data-error-for="user" hidden></span>
+  % if see_secrets:
   <label>{{_("Trusted address ranges")}} <input name="trusted_ranges" placeholder="10.135.0.0/24"></label>
   <span class="field-error" data-error-for="trusted_ranges" hidden></span>
+  % end
   <button type="submit">{{_("Add")}}</button>
 </form>
 % end
