@@ -175,7 +175,9 @@ def _device_file(req: ProvRequest, settings: Settings, match: FileMatch, ident: 
     allowed = linked is not None or first_contact or (ranges and service.in_ranges(req.client_ip, ranges))
     if not allowed and req.authorization:
         verdict = _check_digest(req, device)
-        if verdict == "stale":
+        if verdict in ("stale", "replay"):  # a right answer, but not for this nonce any more: a fresh one
+            if verdict == "replay":
+                log.warning("provisioning of %s: a used digest answer was replayed from %s", mac, req.client_ip)
             return _challenge(stale=True, device=mac)
         if verdict != "ok":
             _failure(req.client_ip, f"prov:{mac}")
@@ -237,7 +239,7 @@ def _check_digest(req: ProvRequest, device: Device) -> str:
         return "bad"
     if params.get("realm", digest.REALM) != digest.REALM:
         return "bad"
-    return digest.check(params, req.method, device.prov_ha1)
+    return digest.check(params, req.method, device.prov_ha1, path=PREFIX + req.path.lstrip("/"))
 
 
 def _challenge(stale: bool = False, device: str = "") -> ProvResponse:

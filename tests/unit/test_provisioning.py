@@ -329,6 +329,59 @@ def test_a_device_whose_stored_secret_cannot_be_decrypted_is_refused_and_reporte
     assert fetch(prov, filename, ua).status == 200
 
 
+def test_a_digest_answer_must_name_the_path_asked_for_and_cannot_be_replayed(prov):
+    mac, filename, ua = PHONES["yealink"]
+    _device, password = add(mac, "yealink", user="201")
+    www = fetch(prov, filename, ua).headers["WWW-Authenticate"]
+    for_other_path = digest.authorization(mac, password, "GET", "/prov/y000000000028.cfg", www)
+    answer = fetch(prov, filename, ua, auth=for_other_path)
+    assert answer.status == 401 and SIP_PASSWORD.encode() not in answer.body
+    sessions.clear_failures(PHONE_IP)
+    server.forget_cache()
+    www = fetch(prov, filename, ua).headers["WWW-Authenticate"]
+    auth = digest.authorization(mac, password, "GET", "/prov/" + filename, www)
+    assert fetch(prov, filename, ua, auth=auth).status == 200
+    replayed = fetch(prov, filename, ua, auth=auth)  # the same header again (captured on the wire)
+    assert replayed.status == 401 and SIP_PASSWORD.encode() not in replayed.body
+    assert "stale=true" in replayed.headers["WWW-Authenticate"]  # a real phone just answers the new nonce
+    next_count = digest.authorization(mac, password, "GET", "/prov/" + filename, www, nc=2)
+    assert fetch(prov, filename, ua, auth=next_count).status == 200  # the same nonce with a higher nc is fine
+    assert fetch(prov, filename, ua, auth=next_count).status == 401
+    absolute = digest.authorization(mac, password, "GET", f"http://{HOST}/prov/{filename}", www, nc=3)
+    assert fetch(prov, filename, ua, auth=absolute).status == 200  # absolute form (through a proxy)
+    # Phones challenged in the same second get different nonces: each one's first answer (nc=1) counts.
+    assert digest.make_nonce(1_800_000_000) != digest.make_nonce(1_800_000_000)
+    for _ in range(3):
+        assert fetch_with_digest(prov, filename, mac, password, ua).status == 200
+
+
+def test_nonce_counts_are_forgotten_after_the_nonce_lifetime_and_stay_bounded(monkeypatch):
+    digest.forget_counts()
+    monkeypatch.setattr(digest, "MAX_TRACKED", 100)
+    start = time.time()
+    params = lambda nonce: {"username": "u", "nonce": nonce, "uri": "/prov/a.cfg", "qop": "auth",  # noqa: E731
+                            "nc": "00000001", "cnonce": "c"}
+    h1 = digest.ha1("u", "pw")
+
+    def answer(nonce, at):
+        p = params(nonce)
+        p["response"] = digest.parse(digest.authorization("u", "pw", "GET", "/prov/a.cfg",
+                                                          f'Digest nonce="{nonce}"', cnonce="c"))["response"]
+        return digest.check(p, "GET", h1, now=at, path="/prov/a.cfg")
+
+    first = digest.make_nonce(start)
+    assert answer(first, start) == "ok" and answer(first, start) == "replay"
+    later = start + digest.NONCE_LIFETIME + 60
+    nonces = [digest.make_nonce(later + i) for i in range(250)]  # a boot storm: one nonce a second
+    for nonce in nonces:
+        assert answer(nonce, later + 250) == "ok"
+    assert len(digest._used) <= 100 and first not in digest._used  # pruned: it is stale anyway
+    assert answer(first, later + 250) == "stale"
+    # Evicted to stay bounded: refused (a fresh challenge), never accepted a second time.
+    assert answer(nonces[0], later + 250) == "replay" and answer(nonces[-1], later + 250) == "replay"
+    digest.forget_counts()
+
+
 def test_an_address_outside_the_trusted_ranges_is_refused_even_with_the_right_password(prov):
     mac, filename, ua = PHONES["snom"]
     _device, password = add(mac, "snom", user="201", ranges=["10.135.0.0/24"])
