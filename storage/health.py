@@ -182,5 +182,15 @@ def health(settings: Settings) -> dict:
         "disks": disks,
         "services": status(settings),
         "ports": check_ports(settings),
-        "links": {"banned_ips": "/security/bans", "events": "/security/events"},
+        "storage_missing": _missing(settings),
+        "links": {"banned_ips": "/security/bans", "events": "/security/events", "storage": "/settings/storage"},
     }
+
+
+def _missing(settings: Settings) -> list[str]:
+    from storage.placement import missing_volumes
+
+    try:
+        return sorted(missing_volumes(settings))
+    except Exception:  # noqa: BLE001 -- the page shows what it can
+        return []

@@ -272,7 +272,8 @@ def test_pulling_the_stick_out_in_use_keeps_the_appliance_working_and_says_stora
     # The call history goes on being written, and the web UI answers.
     assert lab.wait("the calls' CDRs", lambda: [c for c in lab.stack.cdrs() if c["callee"] == "76" and c["end"]])
     status, health = lab.api.request("GET", "/api/v1/system/health")
-    assert status == 200 and {s["name"]: s["state"] for s in health["services"]} == {
+    assert status == 200 and health["storage_missing"] == [LABEL]
+    assert {s["name"]: s["state"] for s in health["services"]} == {
         "kamailio": "running", "callcore": "running", "web": "running"}
     assert len(messages) == 2
 

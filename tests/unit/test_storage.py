@@ -521,7 +521,7 @@ def test_moving_to_an_unknown_volume_or_kind_is_refused(web, admin):
     assert admin.api("GET", "/api/v1/storage/jobs/999999").status == 404
 
 
-HEALTH_FIELDS = {"cpu", "memory", "load", "uptime", "disks", "services", "ports", "links"}
+HEALTH_FIELDS = {"cpu", "memory", "load", "uptime", "disks", "services", "ports", "storage_missing", "links"}
 
 
 def test_health_api_gives_every_figure_to_admin_and_technician(web, admin, technician):
@@ -540,7 +540,9 @@ def test_health_api_gives_every_figure_to_admin_and_technician(web, admin, techn
         assert web_port["state"] == "ok" and f"(pid {os.getpid()})" in web_port["detail"]
         rtp = next(p for p in body["ports"] if p["name"] == "RTP (voice)")
         assert rtp["port"] == settings.rtp_port_base and rtp["last_port"] > rtp["port"]
-        assert body["links"] == {"banned_ips": "/security/bans", "events": "/security/events"}
+        assert body["links"] == {"banned_ips": "/security/bans", "events": "/security/events",
+                                 "storage": "/settings/storage"}
+        assert body["storage_missing"] == []
 
 
 def test_info_page_shows_services_ports_and_links(web, admin, technician):

@@ -83,7 +83,9 @@ _HEALTH = {"type": "object", "properties": {
     "ports": {"type": "array", "items": {"type": "object"},
               "description": "name, protocol, port (last_port for a range), state (ok, in_use, not_listening, free, "
                              "blocked), detail"},
-    "links": {"type": "object", "description": "banned_ips, events (pages)"}}}
+    "storage_missing": {"type": "array", "items": {"type": "string"},
+                        "description": "labels of USB volumes holding data that are not plugged in"},
+    "links": {"type": "object", "description": "banned_ips, events, storage (pages)"}}}
 
 OPENAPI_PATHS = {
     API: {"get": {"summary": "System health: CPU, memory, disks, load, uptime, services, required ports",

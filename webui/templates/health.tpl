@@ -8,6 +8,9 @@
 % end
 <section class="card" id="health-system">
 <h1>{{_("Info")}}</h1>
+% if data["storage_missing"]:
+<p class="error" role="alert" id="health-storage-missing">{{_("Storage missing: {labels}. New files are kept in the internal data folder until it is plugged in again.").format(labels=", ".join(data["storage_missing"]))}} <a href="{{data["links"]["storage"]}}">{{_("Storage")}}</a></p>
+% end
 <table class="list" id="health-figures">
 <tbody>
 <tr><th>{{_("CPU")}}</th><td id="health-cpu">{{"{:.0f}".format(data["cpu"]["percent"])}} % ({{data["cpu"]["count"]}} {{_("cores")}})</td></tr>
