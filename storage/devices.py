@@ -132,7 +132,8 @@ def parse_lsblk(text: str) -> list[Device]:
     for raw in json.loads(text).get("blockdevices", []):
         if raw.get("type") not in ("disk", "loop"):
             continue
-        dev = Device(name=raw["name"], path=raw.get("path") or f"/dev/{raw['name']}", size_bytes=int(raw.get("size") or 0),
+        dev = Device(name=raw["name"], path=raw.get("path") or f"/dev/{raw['name']}",
+                     size_bytes=int(raw.get("size") or 0),
                      type=raw["type"], transport=raw.get("tran") or "",
                      removable=bool(raw.get("rm")) or bool(raw.get("hotplug")), model=(raw.get("model") or "").strip())
         for child in raw.get("children") or []:

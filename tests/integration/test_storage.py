@@ -8,8 +8,8 @@ mounted at <data>/media/PBXUSB; voicemail (a real message Bob left Alice) moves 
 identical; the stick is pulled out while a file on it is open and a call is up (`umount -l` +
 `losetup -d`): the call goes on, the API and the event log say the storage is missing, a new message is
 kept internally and the CDR is written; the stick comes back: it is mounted again, `storage.back` is
-logged, the message left meanwhile is moved onto it and new messages are recorded onto it. Every loop device and mount is removed in the
-fixture's teardown, whatever happened.
+logged, the message left meanwhile is moved onto it and new messages are recorded onto it. Every loop
+device and mount is removed in the fixture's teardown, whatever happened.
 """
 
 from __future__ import annotations

@@ -321,7 +321,8 @@ def test_mount_commands_are_argument_lists_for_smb_and_nfs(store):
     assert shares.mount_argv(guest, Path("/m"), None)[-1].endswith(",guest")
     nfs = Share(protocol="nfs", server="fd00::5", share="/srv/pbx", version="4.2")
     assert shares.mount_argv(nfs, Path("/m"), None) == [
-        "mount", "-t", "nfs", "[fd00::5]:/srv/pbx", "/m", "-o", "ro,vers=4.2,soft,timeo=50,retrans=2,nosuid,nodev,noexec"]
+        "mount", "-t", "nfs", "[fd00::5]:/srv/pbx", "/m", "-o",
+        "ro,vers=4.2,soft,timeo=50,retrans=2,nosuid,nodev,noexec"]
 
 
 BAD_SHARES = [
