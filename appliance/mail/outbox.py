@@ -149,7 +149,12 @@ def retry(queue_id: int) -> dict:
     values = {"state": "queued", "next_attempt_at": now}
     if row.state == "failed":  # a fresh day of retries from now
         values["created_at"] = now
-    MailQueue.update(**values).where(MailQueue.id == row.id).execute()
+    # Only if it is still in the state seen: the sender may have claimed it ("sending") meanwhile, and
+    # putting it back to "queued" would send it twice.
+    changed = MailQueue.update(**values).where((MailQueue.id == row.id) & (MailQueue.state == row.state)).execute()
+    if not changed:
+        current = MailQueue.get_or_none(MailQueue.id == row.id)
+        raise Conflict("state", f"this mail is {current.state if current else 'deleted'} now, it cannot be retried")
     wakeup.set()
     return status(row.id)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from appliance.mail import outbox
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 20
 PRUNE_EVERY_S = 3600
+# Writing an attempt's outcome: tries and the pause between them (a locked store is usually free again soon).
+FINAL_WRITE_TRIES = 5
+FINAL_WRITE_PAUSE_S = 0.5
 
 
 def _utcnow() -> dt.datetime:
@@ -106,9 +110,9 @@ class Sender:
 
     def _sent(self, row: MailQueue, outcome: Outcome) -> None:
         now = self.clock()
-        MailQueue.update(state="sent", sent_at=now, attempts=MailQueue.attempts + 1, message=b"",
-                         server_reply=outcome.message[:512], last_reason="", last_error="").where(
-            MailQueue.id == row.id).execute()
+        self._write_outcome(row, "sent", dict(state="sent", sent_at=now, attempts=MailQueue.attempts + 1,
+                                              message=b"", server_reply=outcome.message[:512], last_reason="",
+                                              last_error=""))
         log.info("mail %d to %s sent: %s", row.id, ", ".join(row.recipients), outcome.message)
         if row.purpose == "event" and row.reference.isdecimal():
             from appliance.events.models import Event
@@ -137,7 +141,7 @@ class Sender:
             values["state"] = "failed"
         else:
             values.update(state="queued", next_attempt_at=now + dt.timedelta(seconds=delay))
-        MailQueue.update(**values).where(MailQueue.id == row.id).execute()
+        self._write_outcome(row, values["state"], values)
         to = ", ".join(row.recipients)
         details = {"queue_id": row.id, "reason": outcome.reason, "code": outcome.code, "attempts": attempts,
                    "to": to, "purpose": row.purpose, "reference": row.reference}
@@ -150,6 +154,24 @@ class Sender:
             events.record("mail.send_failed", f"mail:{row.id}",
                           f"Mail to {to} ({row.subject[:80]}) not sent (attempt {attempts}), "
                           f"next attempt in {_span(delay)}: {outcome.message}", **details)
+
+    def _write_outcome(self, row: MailQueue, state: str, values: dict) -> None:
+        """Move the row out of "sending". If this write is lost (store locked), the row stays "sending"
+        and is queued again at the next start: a sent mail would go twice. So try a few times, then say
+        it loudly."""
+        for attempt in range(1, FINAL_WRITE_TRIES + 1):
+            try:
+                MailQueue.update(**values).where(MailQueue.id == row.id).execute()
+                return
+            except Exception as exc:  # noqa: BLE001 -- peewee.OperationalError "database is locked", ...
+                if attempt == FINAL_WRITE_TRIES:
+                    log.critical("mail %d to %s: could not record it as %s after %d tries (%s); it stays "
+                                 "'sending' and will be attempted again at the next start%s", row.id,
+                                 ", ".join(row.recipients), state, attempt, exc,
+                                 " (so it may arrive twice)" if state == "sent" else "")
+                    raise
+                log.warning("mail %d: recording it as %s failed (%s), trying again", row.id, state, exc)
+                time.sleep(FINAL_WRITE_PAUSE_S)
 
     def _maybe_prune(self, now: dt.datetime) -> None:
         if self._last_prune is not None and (now - self._last_prune).total_seconds() < PRUNE_EVERY_S:

@@ -282,6 +282,69 @@ def test_gives_up_after_a_day_and_retry_now_requeues(store, smtp):
         outbox.retry(queue_id)
 
 
+def test_retry_now_of_a_mail_the_sender_claimed_meanwhile_is_a_conflict_not_a_second_send(store, monkeypatch):
+    _profile()
+    queue_id = outbox.queue("anna@office.example", "Alerte", "texte")
+    real_get = MailQueue.get_or_none
+
+    def sender_claims_it_meanwhile(*args, **kwargs):
+        row = real_get(*args, **kwargs)
+        MailQueue.update(state="sending").where(MailQueue.id == queue_id).execute()
+        return row
+
+    monkeypatch.setattr(MailQueue, "get_or_none", sender_claims_it_meanwhile)
+    with pytest.raises(Conflict) as refused:
+        outbox.retry(queue_id)
+    assert refused.value.field == "state"
+    monkeypatch.undo()
+    assert outbox.status(queue_id)["state"] == "sending"  # left to the sender that holds it
+
+
+def test_recording_a_sent_mail_survives_a_briefly_locked_store(store, smtp, monkeypatch, caplog):
+    import peewee
+
+    from appliance.mail import sender as sender_module
+
+    _profile(smtp)
+    monkeypatch.setattr(sender_module, "FINAL_WRITE_PAUSE_S", 0)
+    queue_id = outbox.queue("anna@office.example", "s", "b")
+    real_update = MailQueue.update
+    failures = {"left": 2}
+
+    class LockedOnce:
+        def __init__(self, query):
+            self.query = query
+
+        def where(self, *args):
+            self.query = self.query.where(*args)
+            return self
+
+        def execute(self):
+            if failures["left"]:
+                failures["left"] -= 1
+                raise peewee.OperationalError("database is locked")
+            return self.query.execute()
+
+    def update(*args, **kwargs):
+        query = real_update(*args, **kwargs)
+        return LockedOnce(query) if kwargs.get("state") == "sent" else query
+
+    monkeypatch.setattr(MailQueue, "update", update)
+    assert Sender(clock=Clock()).run_once() == 1
+    monkeypatch.undo()
+    assert outbox.status(queue_id)["state"] == "sent" and len(smtp.messages) == 1
+    # Still locked after every try: said loudly, and the row is not claimed as sent silently.
+    queue_id = outbox.queue("anna@office.example", "s2", "b")
+    failures["left"] = sender_module.FINAL_WRITE_TRIES
+    monkeypatch.setattr(sender_module, "FINAL_WRITE_PAUSE_S", 0)
+    monkeypatch.setattr(MailQueue, "update", update)
+    with caplog.at_level("WARNING"), pytest.raises(peewee.OperationalError):
+        Sender(clock=Clock()).run_once()
+    monkeypatch.undo()
+    assert outbox.status(queue_id)["state"] == "sending"
+    assert any(r.levelname == "CRITICAL" and f"mail {queue_id}" in r.getMessage() for r in caplog.records)
+
+
 def test_a_recipient_refused_for_good_is_given_up_at_once(store):
     server = SmtpServer(refuse=["ghost@office.example"]).start()
     try:
