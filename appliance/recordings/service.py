@@ -119,7 +119,12 @@ def new_recording(settings: Settings, call_id: str, owner: str, reason: str,
 
 def finish(settings: Settings, recording: Recording) -> None:
     """The recording ended: note its length and size (a file that never came is removed from the list)."""
-    path = folder(settings) / recording.file
+    from storage.placement import internal_folder
+
+    # Started while the USB volume was missing, the file went to the internal folder (and may have been
+    # moved onto the volume since): look in both.
+    candidates = [folder(settings) / recording.file, internal_folder(settings, "recordings") / recording.file]
+    path = next((c for c in candidates if c.exists()), candidates[0])
     if not path.exists():
         log.warning("recording %s of call %s produced no file", recording.file, recording.call_id)
         Recording.delete().where(Recording.id == recording.id).execute()
