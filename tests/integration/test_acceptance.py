@@ -103,7 +103,7 @@ def test_echo_test_76_returns_the_callers_own_tone(stack, phones, tmp_path):
 
 def test_unknown_extension_hears_an_announcement_then_404(stack, phones, tmp_path):
     dave = _registered(stack, phones("dave"), "103", "Dave", "Roux")
-    dave.call(f"sip:999@127.0.0.1:{stack.settings.sip_port}")
+    dave.call(f"sip:989@127.0.0.1:{stack.settings.sip_port}")
     dave.record(tmp_path / "announcement.wav")
     ended = dave.wait_for("disconnected", 20)
     assert ended["code"] == 404
