@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 from netconfig import BRIDGE, PORTS, plan
@@ -106,27 +107,53 @@ def apply(target: Target, cfg: dict, voice: plan.VoicePorts) -> dict:
 
 
 def write_persistent(root: Path, cfg: dict, voice: plan.VoicePorts) -> list[Path]:
-    """The image's configuration under `root` (on the image "/"; in lab mode and tests, a data-dir folder)."""
+    """The image's configuration under `root` (on the image "/"; in lab mode and tests, a data-dir folder).
+
+    Crash-safe: each file is written to a temporary name in its folder, synced, renamed over its name, and
+    the folder synced; only then are the networkd files of the previous configuration that the new one does
+    not use removed. A power cut at any point leaves every file either complete (old or new) or still there:
+    never an image without its network configuration."""
     netdir = root / plan.NETWORKD_DIR
-    netdir.mkdir(parents=True, exist_ok=True)
-    for old in netdir.glob(f"*-{plan.FILE_TAG}-*"):
-        old.unlink()
-    written = []
-    for name, text in plan.networkd_files(cfg).items():
-        path = netdir / name
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
+    files = {netdir / name: text for name, text in plan.networkd_files(cfg).items()}
+    files[root / plan.SHAPER_FILE] = "".join(line + "\n" for line in plan.tc_batch(cfg, voice))
+    files[root / plan.CHRONY_FILE] = plan.chrony_conf(cfg)
+    folders: set[Path] = set()
+    for path, text in files.items():
+        _write_atomic(path, text)
+        folders.add(path.parent)
+    for folder in folders:
+        _fsync_dir(folder)
+    removed = False
+    for old in netdir.glob(f"*-{plan.FILE_TAG}-*"):  # also temporary files a crash left behind
+        if old not in files:
+            old.unlink()
+            removed = True
+    if removed:
+        _fsync_dir(netdir)
+    return list(files)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # systemd-networkd reads it as its own user
         os.replace(tmp, path)
-        written.append(path)
-    shaper = root / plan.SHAPER_FILE
-    shaper.parent.mkdir(parents=True, exist_ok=True)
-    shaper.write_text("".join(line + "\n" for line in plan.tc_batch(cfg, voice)))
-    written.append(shaper)
-    chrony = root / plan.CHRONY_FILE
-    chrony.parent.mkdir(parents=True, exist_ok=True)
-    chrony.write_text(plan.chrony_conf(cfg))
-    written.append(chrony)
-    return written
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def upstream_dns(target: Target, cfg: dict) -> list[str]:

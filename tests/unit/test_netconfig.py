@@ -177,6 +177,51 @@ def test_networkd_files_for_each_scenario():
     assert "DHCP=ipv4" in shaper["20-appliance-wbr0.network"]
 
 
+def _tree(root) -> dict:
+    return {str(f.relative_to(root)): f.read_text() for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+def test_persistent_files_replace_the_previous_set_and_a_crash_half_way_keeps_a_complete_set(tmp_path, monkeypatch):
+    from netconfig import apply
+
+    voice = plan.VoicePorts()
+    separate = net(interfaces={"eth3": {"mode": "static", "address": "172.16.3.1/24", "vlan": 30}})
+    shaper = net(scenario="shaper")
+    foreign = tmp_path / plan.NETWORKD_DIR / "99-admin-own.network"
+    foreign.parent.mkdir(parents=True)
+    foreign.write_text("[Match]\nName=eth9\n")
+    written = apply.write_persistent(tmp_path, separate, voice)
+    before = _tree(tmp_path)
+    netdir = plan.NETWORKD_DIR + "/"
+    assert {netdir + n for n in plan.networkd_files(separate)} | {plan.SHAPER_FILE, plan.CHRONY_FILE,
+                                                                   netdir + "99-admin-own.network"} == set(before)
+    assert len(written) == len(before) - 1 and all(before[netdir + n] for n in plan.networkd_files(separate))
+    assert oct((tmp_path / netdir / "10-appliance-eth1.network").stat().st_mode & 0o777) == "0o644"
+
+    real_replace, calls = apply.os.replace, []
+
+    def power_cut_after_the_first(src, dst):
+        calls.append(dst)
+        if len(calls) > 1:
+            raise OSError("power cut")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(apply.os, "replace", power_cut_after_the_first)
+    with pytest.raises(OSError):
+        apply.write_persistent(tmp_path, shaper, voice)
+    monkeypatch.undo()
+    after = _tree(tmp_path)
+    new_files = plan.networkd_files(shaper)
+    assert set(before) <= set(after)  # nothing removed
+    assert {n.removeprefix(netdir) for n in set(after) - set(before)} <= set(new_files)  # no temporary file left
+    for name, text in after.items():  # each file whole: the old one, or (the one renamed) the new one
+        assert text == before.get(name) or text == new_files.get(name.removeprefix(netdir)), name
+    apply.write_persistent(tmp_path, shaper, voice)  # the next write completes the switch
+    final = _tree(tmp_path)
+    assert {n.removeprefix(netdir) for n in final if n.startswith(netdir)} == set(new_files) | {"99-admin-own.network"}
+    assert "15-appliance-eth3.30.netdev" not in {n.removeprefix(netdir) for n in final}
+
+
 def test_chrony_serves_time_to_the_lan_subnets_not_the_wan():
     conf = plan.chrony_conf(net(interfaces={"eth0": {"mode": "static", "address": "198.51.100.10/24"},
                                             "eth3": {"mode": "static", "address": "172.16.3.1/24"}}))
