@@ -31,6 +31,10 @@ from netconfig.netns import CommandError, Target
 log = logging.getLogger(__name__)
 
 CONFIRM_TIMEOUT_S = 60.0
+# A rollback that fails (store locked, a command timing out) is tried again after these pauses, the last one
+# repeated for as long as it fails: the change stays pending (status() shows the error) with a timer, never
+# pending without one. Confirming the current settings ends it too.
+ROLLBACK_RETRY_S = (5.0, 15.0, 60.0)
 PENDING_NAME = "network-pending.json"
 APPLIED_NAME = "applied.json"  # the configuration live and kept (confirmed, or restored)
 
@@ -159,9 +163,11 @@ def _apply_with_window(cfg: dict, dhcp_cfg: dict, previous: dict, revision: int)
     result = _go_live(cfg, dhcp_cfg, persist=False)
     if "error" in result:  # a command refused (e.g. a kernel without VLAN support): back at once
         _rt.pending = {"previous": previous, "deadline": time.time(), "addresses": [], "revision": revision}
-        rollback(f"could not be applied: {result['error']}")
-        raise Conflict("apply", f"the settings could not be applied ({result['error']}); the previous "
-                                "settings were restored")
+        if rollback(f"could not be applied: {result['error']}"):
+            raise Conflict("apply", f"the settings could not be applied ({result['error']}); the previous "
+                                    "settings were restored")
+        raise Conflict("apply", f"the settings could not be applied ({result['error']}) and restoring the "
+                                "previous ones failed; trying again (see the network status)")
     _rt.pending = {"previous": previous, "deadline": time.time() + _rt.timeout_s, "addresses": _addresses(cfg),
                    "revision": revision}
     _write_pending()
@@ -338,23 +344,55 @@ def _timeout() -> None:
         rollback("not confirmed within the confirmation window")
 
 
-def rollback(reason: str) -> None:
-    """Put the previous network settings back: store, interfaces, persistent files, DHCP server."""
+def rollback(reason: str) -> bool:
+    """Put the previous network settings back: store, interfaces, persistent files, DHCP server.
+
+    True when done (or nothing was pending). If a step raises, the change stays pending with the error and a
+    timer trying again (ROLLBACK_RETRY_S), the failure is logged and recorded (event network.rollback_failed,
+    once per change): never a pending change without a timer, which would keep unconfirmed settings live and
+    refuse every later apply until a restart."""
     with _rt.lock:
         pending = _rt.pending
         if pending is None:
-            return
-        log.warning("network settings rolled back: %s", reason)
-        previous = pending["previous"]
-        with database.atomic():
-            revision = _store_network(previous["network"])
+            return True
         cancel_timer()
+        log.warning("network settings rolled back: %s", reason)
+        try:
+            previous = pending["previous"]
+            with database.atomic():
+                revision = _store_network(previous["network"])
+            result = _go_live(previous["network"], _strip(get_dhcp()), persist=False)
+            _mark_applied(previous["network"], _strip(get_dhcp()), revision)
+        except Exception as exc:  # noqa: BLE001 -- database locked, subprocess.TimeoutExpired, OSError, ...
+            _rollback_failed(pending, reason, exc)
+            return False
         _rt.pending = None
         _pending_path().unlink(missing_ok=True)
-        _rt.last_result = {**_go_live(previous["network"], _strip(get_dhcp()), persist=False),
-                           "rolled_back": reason}
-        _mark_applied(previous["network"], _strip(get_dhcp()), revision)
+        _rt.last_result = {**result, "rolled_back": reason}
     changes.publish("network.rolled_back", reason=reason)
+    return True
+
+
+def _rollback_failed(pending: dict, reason: str, exc: Exception) -> None:
+    attempts = pending.get("rollback_attempts", 0) + 1
+    delay = ROLLBACK_RETRY_S[min(attempts - 1, len(ROLLBACK_RETRY_S) - 1)]
+    error = f"{type(exc).__name__}: {exc}"
+    log.error("rolling back the network settings (%s) failed, attempt %d: %s; trying again in %.0f s",
+              reason, attempts, error, delay, exc_info=exc)
+    pending.update(rollback_attempts=attempts, rollback_error=error[:300], deadline=time.time() + delay)
+    if attempts == 1:
+        from appliance.events.log import record
+
+        record("network.rollback_failed", "network",
+               f"The unconfirmed network settings could not be rolled back ({error[:200]}); trying again "
+               "until it works. Confirm the current settings to keep them instead.", reason=reason)
+    try:
+        _write_pending()
+    except OSError:
+        log.exception("network: the pending change could not be written down")
+    _rt.timer = threading.Timer(delay, _timeout)
+    _rt.timer.daemon = True
+    _rt.timer.start()
 
 
 def _pending_path() -> Path:
@@ -395,6 +433,9 @@ def status() -> dict:
         if pending:
             out["seconds_left"] = max(0, round(pending["deadline"] - time.time()))
             out["confirm_addresses"] = pending["addresses"]
+            if pending.get("rollback_error"):  # the window ended, putting the previous settings back failed
+                out["rollback_failed"] = pending["rollback_error"]
+                out["rollback_attempts"] = pending["rollback_attempts"]
     return out
 
 

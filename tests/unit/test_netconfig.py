@@ -222,6 +222,57 @@ def test_persistent_files_replace_the_previous_set_and_a_crash_half_way_keeps_a_
     assert "15-appliance-eth3.30.netdev" not in {n.removeprefix(netdir) for n in final}
 
 
+def test_a_failing_rollback_is_retried_shown_and_recorded_never_left_pending_without_a_timer(store, tmp_path,
+                                                                                             monkeypatch):
+    import subprocess
+    import threading
+
+    from appliance.events.models import Event
+    from netconfig import service
+    from netconfig.netns import Target
+
+    calls = []
+    rolled_back = threading.Event()
+
+    def go_live(cfg, dhcp_cfg, persist=True):
+        calls.append(cfg["interfaces"]["eth1"]["mtu"])
+        if len(calls) == 2:  # the first rollback attempt: dnsmasq does not answer in time
+            raise subprocess.TimeoutExpired(["dnsmasq"], 30)
+        if len(calls) == 3:
+            rolled_back.set()
+        return {"applied": True, "missing": [], "degraded": []}
+
+    monkeypatch.setattr(service, "_go_live", go_live)
+    monkeypatch.setattr(service, "ROLLBACK_RETRY_S", (0.3,))
+    service.configure(Target(None, tmp_path / "run", tmp_path / "root"), timeout_s=0.05)
+    try:
+        before = service.get_network()["interfaces"]["eth1"]["mtu"]
+        service.apply_network({"interfaces": {"eth1": {"mtu": 1400}}})
+        for _ in range(200):  # the window ends, the first rollback attempt fails
+            if len(calls) >= 2:
+                break
+            time.sleep(0.01)
+        with service._rt.lock:
+            status = service.status()
+            if not rolled_back.is_set():
+                assert status["pending"] and "TimeoutExpired" in status["rollback_failed"]
+                assert service._rt.timer is not None and service._rt.timer.is_alive()
+        failed = Event.get(Event.kind == "network.rollback_failed")
+        assert failed.severity == "alert" and "TimeoutExpired" in failed.message
+        assert rolled_back.wait(10)  # tried again by its timer
+        for _ in range(200):
+            if not service.status()["pending"]:
+                break
+            time.sleep(0.01)
+        status = service.status()
+        assert status["pending"] is False and status["result"]["rolled_back"] and "rollback_failed" not in status
+        assert service.get_network()["interfaces"]["eth1"]["mtu"] == before != 1400
+        service.apply_network({"interfaces": {"eth1": {"mtu": 1300}}})  # not a 409
+        service.confirm()
+    finally:
+        service.configure(None)
+
+
 def test_chrony_serves_time_to_the_lan_subnets_not_the_wan():
     conf = plan.chrony_conf(net(interfaces={"eth0": {"mode": "static", "address": "198.51.100.10/24"},
                                             "eth3": {"mode": "static", "address": "172.16.3.1/24"}}))
