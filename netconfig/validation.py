@@ -99,7 +99,7 @@ def boolean(value: object, field: str) -> bool:
 def hostname(value: object, field: str, allow_empty: bool = True) -> str:
     if value in (None, "") and allow_empty:
         return ""
-    if not isinstance(value, str) or not _HOSTNAME.match(value.strip()):
+    if not isinstance(value, str) or not _HOSTNAME.fullmatch(value.strip()):
         raise ValidationError(field, "must be a DNS name such as office.example.com")
     return value.strip().lower()
 
@@ -295,8 +295,9 @@ def dhcp(data: object, current: dict, net: dict) -> dict:
             raise ValidationError(f"{field}.address", f"{address} is inside the dynamic range {start}-{end}: "
                                                       "a static lease takes an address outside it")
         host = lease.get("hostname") or ""
-        if host and (not isinstance(host, str) or not _LABEL.match(host)):
+        if host and (not isinstance(host, str) or not _LABEL.fullmatch(host.strip())):  # `$` lets a "\n" through
             raise ValidationError(f"{field}.hostname", "must be a host name (letters, digits, hyphens)")
+        host = host.strip()
         if mac in macs_seen:
             raise ValidationError(f"{field}.mac", "is listed twice")
         if address in addresses_seen:

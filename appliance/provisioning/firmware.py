@@ -8,7 +8,9 @@ model match, and whose firmware is not that version already, gets the file's URL
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,7 +24,7 @@ from appliance.store import database
 MAX_BYTES = 256 * 2**20
 UPLOAD_FIELDS = ("vendor", "model", "version")
 EXTENSIONS = (".rom", ".bin", ".ld", ".zip", ".img", ".fw", ".tar", ".tgz", ".gz", ".dfu")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")  # fullmatch: `$` would let a final "\n" through
 
 
 def directory(settings: Settings) -> Path:
@@ -38,10 +40,10 @@ def upload(settings: Settings, data: dict, filename: str, stream: BinaryIO | Non
     if vendor not in BY_KEY:
         raise ValidationError("vendor", f"must be one of {', '.join(BY_KEY)}")
     model = data.get("model", "")
-    if not isinstance(model, str) or not _NAME_RE.match(model):
+    if not isinstance(model, str) or not _NAME_RE.fullmatch(model):
         raise ValidationError("model", "must be the phone model as it reports it (letters, digits, . _ + -)")
     version = data.get("version", "") or ""
-    if not isinstance(version, str) or (version and not _NAME_RE.match(version)):
+    if not isinstance(version, str) or (version and not _NAME_RE.fullmatch(version)):
         raise ValidationError("version", "must be letters, digits, . _ + - (the version the phone reports)")
     if stream is None or not filename:
         raise ValidationError("file", "is required")
@@ -50,30 +52,34 @@ def upload(settings: Settings, data: dict, filename: str, stream: BinaryIO | Non
         raise ValidationError("file", f"must be a firmware file ({', '.join(EXTENSIONS)})")
     folder = directory(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".upload-{vendor}-{model}.part"
-    digest, size = hashlib.sha256(), 0
-    with tmp.open("wb") as out:
-        while chunk := stream.read(1 << 20):
-            size += len(chunk)
-            if size > MAX_BYTES:
-                out.close()
-                tmp.unlink(missing_ok=True)
-                raise ValidationError("file", f"must be at most {MAX_BYTES // 2**20} MB")
-            digest.update(chunk)
-            out.write(chunk)
-    if size == 0:
+    # Each upload its own temporary file (two uploads of one model at once must not mix), removed whatever
+    # happens (a client gone half-way, a refusal); once renamed into place there is nothing left to remove.
+    fd, tmp_name = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=folder)
+    tmp = Path(tmp_name)
+    try:
+        digest, size = hashlib.sha256(), 0
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise ValidationError("file", f"must be at most {MAX_BYTES // 2**20} MB")
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise ValidationError("file", "is empty")
+        os.chmod(tmp, 0o644)
+        name = f"{vendor}-{model}-{version or digest.hexdigest()[:8]}{ext}"
+        with database.atomic():
+            old = Firmware.get_or_none((Firmware.vendor == vendor) & (Firmware.model == model))
+            if old is not None:
+                if old.filename != name:
+                    (folder / old.filename).unlink(missing_ok=True)
+                old.delete_instance()
+            tmp.replace(folder / name)
+            row = Firmware.create(vendor=vendor, model=model, version=version, filename=name, size_bytes=size,
+                                  sha256=digest.hexdigest(), uploaded_at=service.now())
+    finally:
         tmp.unlink(missing_ok=True)
-        raise ValidationError("file", "is empty")
-    name = f"{vendor}-{model}-{version or digest.hexdigest()[:8]}{ext}"
-    with database.atomic():
-        old = Firmware.get_or_none((Firmware.vendor == vendor) & (Firmware.model == model))
-        if old is not None:
-            if old.filename != name:
-                (folder / old.filename).unlink(missing_ok=True)
-            old.delete_instance()
-        tmp.replace(folder / name)
-        row = Firmware.create(vendor=vendor, model=model, version=version, filename=name, size_bytes=size,
-                              sha256=digest.hexdigest(), uploaded_at=service.now())
     return row
 
 

@@ -91,11 +91,22 @@ def test_good_network_settings_are_normalised():
                         {"mac": "00:15:65:00:00:02", "address": "10.135.0.20"}]}, "static_leases.1.address"),
     ({"static_leases": [{"mac": "00:15:65:00:00:01", "address": "10.135.0.20", "hostname": "a b"}]},
      "static_leases.0.hostname"),
+    ({"static_leases": [{"mac": "00:15:65:00:00:01", "address": "10.135.0.20", "hostname": "a\ndhcp-range=x"}]},
+     "static_leases.0.hostname"),
+    ({"domain": "office.example\nserver=8.8.8.8"}, "domain"),
 ])
 def test_bad_dhcp_settings_name_the_field(body, field):
     with pytest.raises(ValidationError) as err:
         validation.dhcp(body, DHCP, net())
     assert err.value.field == field
+
+
+def test_a_static_lease_host_name_is_stored_without_surrounding_blanks_or_a_final_newline():
+    # A name kept with its "\n" would end the dnsmasq dhcp-host line early and start another one.
+    for typed in ("desk-12\n", " Desk-12 ", "desk-12\r\n"):
+        cfg = validation.dhcp({"static_leases": [{"mac": "00:15:65:00:00:01", "address": "10.135.0.20",
+                                                  "hostname": typed}]}, DHCP, net())
+        assert cfg["static_leases"][0]["hostname"] == "desk-12", repr(typed)
 
 
 def test_network_change_must_keep_the_dhcp_range_in_the_lan():

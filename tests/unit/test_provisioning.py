@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from appliance.auth import sessions
+from appliance.errors import ValidationError
 from appliance.provisioning import digest, server, service
 from appliance.provisioning.models import Device
 from appliance.provisioning.vendors import BY_KEY, VENDORS, identify, match_file
@@ -720,6 +721,59 @@ def test_uploaded_firmware_is_offered_to_matching_phones_that_do_not_run_it(web,
         assert admin.api("DELETE", f"/api/v1/phonebook/contacts/{contact['id']}").status == 204
     assert admin.api("DELETE", f"/api/v1/firmware/{row['id']}").status == 204
     assert client.request("GET", "/prov/firmware/yealink-T46S-66.86.0.20.rom", headers=ua).status == 404
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"vendor": "yealink", "model": "T46S\n"}, "model"),
+    ({"vendor": "yealink", "model": "T46S", "version": "66.86.0.15\n"}, "version"),
+])
+def test_a_firmware_model_or_version_ending_in_a_newline_is_refused(store, data, field):
+    import io
+
+    from appliance.provisioning import firmware
+
+    with pytest.raises(ValidationError) as refused:
+        firmware.upload(store, data, "fw.rom", io.BytesIO(b"firmware"))
+    assert refused.value.field == field
+    assert not firmware.directory(store).exists() or list(firmware.directory(store).iterdir()) == []
+
+
+def test_two_uploads_of_one_model_at_once_do_not_mix_and_a_broken_one_leaves_no_file(store):
+    import io
+
+    from appliance.provisioning import firmware
+
+    first_content = b"A" * (1 << 20) + b"A-end"
+    second_content = b"B" * 1000
+
+    class SlowClient(io.BytesIO):
+        """The first upload: while it is half-read, a second upload of the same model completes."""
+
+        def __init__(self):
+            super().__init__(first_content)
+            self.reads = 0
+
+        def read(self, size=-1):
+            self.reads += 1
+            if self.reads == 2:
+                firmware.upload(store, {"vendor": "yealink", "model": "T46S", "version": "2"}, "b.rom",
+                                io.BytesIO(second_content))
+            return super().read(size)
+
+    row = firmware.upload(store, {"vendor": "yealink", "model": "T46S", "version": "1"}, "a.rom", SlowClient())
+    folder = firmware.directory(store)
+    assert (folder / row.filename).read_bytes() == first_content  # the last one done wins, whole
+    assert sorted(p.name for p in folder.iterdir()) == [row.filename]  # the replaced one and no temporary file
+
+    class Disconnected(io.BytesIO):
+        def read(self, size=-1):
+            if self.tell():
+                raise OSError("client went away")
+            return super().read(size)
+
+    with pytest.raises(OSError):
+        firmware.upload(store, {"vendor": "snom", "model": "D785"}, "x.bin", Disconnected(b"x" * (3 << 20)))
+    assert sorted(p.name for p in folder.iterdir()) == [row.filename]
 
 
 def _yealink_raw(text: str) -> dict:
