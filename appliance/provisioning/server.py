@@ -184,8 +184,8 @@ def _device_file(req: ProvRequest, settings: Settings, match: FileMatch, ident: 
             log.warning("provisioning of %s: wrong credentials from %s", mac, req.client_ip)
             return _challenge(device=mac)
         allowed = True
-    if not allowed and service.first_contact_open(device):
-        allowed = first_contact = True
+    if not allowed and service.first_contact_open(device) and service.claim_first_contact(device):
+        allowed = first_contact = True  # claimed by this request alone (check-then-write would let two in)
     if not allowed:
         return _challenge(device=mac)
     vendor = match.vendor

@@ -277,6 +277,17 @@ def first_contact_open(device: Device) -> bool:
     return not device.credentials_delivered and auto_add_open()
 
 
+def claim_first_contact(device: Device) -> bool:
+    """Mark the credentials handed out, atomically: True for exactly one of several simultaneous requests
+    (the one whose UPDATE changed the row), so two anonymous fetches cannot both receive them."""
+    with database.atomic():
+        claimed = Device.update(credentials_delivered=True).where(
+            (Device.id == device.id) & (Device.credentials_delivered == False)).execute()  # noqa: E712
+    if claimed:
+        device.credentials_delivered = True
+    return bool(claimed)
+
+
 SEEN_FLUSH_SECONDS = 0.25
 _seen_pending: dict[int, dict[str, object]] = {}
 _events_pending: list[tuple[str, str, str, dict]] = []

@@ -449,6 +449,27 @@ def test_auto_add_creates_unknown_phones_unassigned_for_two_hours_then_closes(pr
     assert Device.select().count() == 2
 
 
+def test_two_simultaneous_first_contacts_hand_the_credentials_out_once(prov, monkeypatch):
+    mac, filename, ua = PHONES["yealink"]
+    add(mac, "yealink", user="201")  # added by MAC: its credentials not delivered yet
+    service.set_auto_add(True)
+    real_open, answers, raced = service.first_contact_open, [], []
+
+    def open_while_another_request_arrives(device):
+        is_open = real_open(device)
+        if not raced:  # the second request runs between this one's check and its write
+            raced.append(True)
+            answers.append(fetch(prov, filename, ua, ip="10.135.0.51"))
+        return is_open
+
+    monkeypatch.setattr(service, "first_contact_open", open_while_another_request_arrives)
+    answers.append(fetch(prov, filename, ua))
+    with_credentials = [a for a in answers if a.status == 200]
+    assert len(with_credentials) == 1 and _yealink(with_credentials[0].body.decode())["prov_password"]
+    assert sorted(a.status for a in answers) == [200, 401]
+    assert Device.get(Device.mac == mac).credentials_delivered
+
+
 def test_after_a_password_reset_the_old_password_stops_working(prov):
     mac, filename, ua = PHONES["fanvil"]
     _device, old = add(mac, "fanvil", user="201")
