@@ -424,6 +424,17 @@ def test_pages_show_settings_and_leases(admin, no_lockout, web):
     assert not lease_file.exists()  # plain lab mode: no dnsmasq, nothing under run/net
 
 
+def test_the_page_says_when_putting_the_previous_settings_back_failed(admin, no_lockout, monkeypatch):
+    from netconfig import service as net_service
+
+    status = {**net_service.status(), "pending": True, "seconds_left": 0, "confirm_addresses": ["10.135.0.1"],
+              "rollback_failed": "dnsmasq did not start in time", "rollback_attempts": 2}
+    monkeypatch.setattr(net_service, "status", lambda: status)
+    page = admin.get("/settings/network")
+    shown = page.text.split('id="rollback-failed"', 1)[1].split("</p>", 1)[0]
+    assert "hidden" not in shown.split(">", 1)[0] and "dnsmasq did not start in time" in shown
+
+
 def test_copy_of_defaults_is_not_shared():
     a = validation.default_network()
     b = copy.deepcopy(a)

@@ -145,7 +145,10 @@ OPENAPI_SCHEMAS = {
         "live": {"type": "boolean", "description": "false in plain lab mode: stored, never applied"},
         "pending": {"type": "boolean", "description": "waiting for confirmation; rolled back when the window ends"},
         "seconds_left": {"type": ["integer", "null"]}, "confirm_addresses": {"type": "array", "items": _ADDR},
-        "result": {"type": "object", "description": "applied, missing ports, degraded features, rolled_back"}}},
+        "result": {"type": "object", "description": "applied, missing ports, degraded features, rolled_back"},
+        "rollback_failed": {"type": ["string", "null"],
+                            "description": "why putting the previous settings back failed (retried until it works)"},
+        "rollback_attempts": {"type": "integer"}}},
     "DhcpSettings": {"type": "object", "properties": {
         **{k: {"type": "boolean"} for k in ("enabled", "refuse_unknown")},
         "interface": {"type": "string", "enum": list(PORTS)},

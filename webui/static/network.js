@@ -17,6 +17,11 @@
     applianceApi("GET", "/api/v1/network/status").then(function (st) {
       if (!st.pending) { window.location.reload(); return; }
       seconds.textContent = st.seconds_left;
+      var failed = document.getElementById("rollback-failed");
+      if (failed) {
+        failed.hidden = !st.rollback_failed;
+        document.getElementById("rollback-error").textContent = st.rollback_failed || "";
+      }
     }).catch(function () { /* the old address may be gone: keep counting locally */
       var left = parseInt(seconds.textContent || "0", 10) - 1;
       seconds.textContent = left > 0 ? left : 0;

@@ -12,6 +12,10 @@
 % if not net_status["live"]:
 <p class="hint" id="not-live">{{_("Lab mode: settings are saved but not applied to this computer's network (start with --lab-lan to apply them to LAN1).")}}</p>
 % end
+<p class="error" id="rollback-failed" role="alert" {{"" if net_status.get("rollback_failed") else "hidden"}}>
+  {{_("Restoring the previous settings failed; the appliance keeps trying. Confirm to keep the current settings.")}}
+  <span id="rollback-error">{{net_status.get("rollback_failed") or ""}}</span>
+</p>
 <div id="pending" class="warn" role="status" {{"" if net_status["pending"] else "hidden"}}>
   {{_("Settings applied. Confirm from the new address within")}} <strong id="seconds-left">{{net_status["seconds_left"] or ""}}</strong> s
   ({{_("addresses")}}: <span id="confirm-addresses">{{", ".join(net_status["confirm_addresses"])}}</span>),
