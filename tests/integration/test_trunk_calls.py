@@ -54,6 +54,44 @@ class Lab(StackLab):
         return since, self.pstn.call(f"sip:{public_number}@127.0.0.1:{self.provider.port}")
 
 
+# Inbound numbers, one per destination kind, written the ways providers' numbers are: exact E.164,
+# trailing digits, a range in national form. Bruno (202) is reached through each kind but "user" (tested
+# above) and "external"; a number without an entry goes to the trunk's procedure, `main`, which rings Alice.
+DID_DESTINATIONS = {
+    "call_group": ("+33176747984", "+33176747984", "202"),
+    "ivr": ("7985", "+33176747985", "202"),             # trailing digits; the menu times out to Bruno
+    "time_range": ("017674790*", "+33176747901", "202"),  # a range; inside the range: the DID's procedure
+    "procedure": ("+33176747988", "+33176747988", "202"),
+    "no entry": (None, "+33176747999", "201"),
+}
+
+
+def configure_did_destinations(lab: StackLab) -> None:
+    lab.request("POST", "/api/v1/dialplan/procedures", {"name": "to-bruno", "numbers": [
+        {"number": "default", "apps": [{"app": "dial_users", "extensions": ["202"]}]}]})
+    lab.request("PUT", "/api/v1/dialplan/procedures/main", {"numbers": [
+        {"number": "default", "apps": [{"app": "dial_users", "extensions": ["201"]}]}]})
+    lab.request("POST", "/api/v1/dialplan/call-groups", {"name": "sales", "strategy": "ring_all",
+                                                         "ring_seconds": 30, "members": ["202"]})
+    lab.request("POST", "/api/v1/sounds/tts", {"name": "did-menu", "language": "en", "text": "Welcome."})
+    lab.request("POST", "/api/v1/dialplan/ivrs", {"name": "did-menu", "tree": {
+        "type": "menu", "sound": "did-menu", "repeats": 1, "timeout_s": 1,
+        "on_timeout": {"procedure": "to-bruno", "number": ""}}})
+    lab.request("POST", "/api/v1/dialplan/time-ranges", {"name": "always", "intervals": [
+        {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "24:00"}]})
+    lab.request("PUT", "/api/v1/voicemail/boxes/202", {"enabled": True, "pin": "8642"})
+    for kind, (number, _, _) in DID_DESTINATIONS.items():
+        if number is None:
+            continue
+        destination = {"call_group": "sales", "ivr": "did-menu", "time_range": "always"}.get(kind, "")
+        lab.request("POST", "/api/v1/dids", {"number": number, "destination_kind": kind, "destination": destination,
+                                             "procedure": "to-bruno" if kind in ("time_range", "procedure") else ""})
+    lab.request("POST", "/api/v1/dids", {"number": "+33176747986", "destination_kind": "voicemail",
+                                         "destination": "202"})
+    lab.request("POST", "/api/v1/dids", {"number": "+33176747987", "destination_kind": "external",
+                                         "destination": "0145678955"})
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("trunk-calls")
@@ -81,6 +119,7 @@ def lab(tmp_path_factory):
             {"trunk": "acme-old"}, {"trunk": "acme", "strip": 4, "prepend": "+33"}]})
         lab.request("POST", "/api/v1/dids", {"number": "+33176747983", "destination_kind": "user",
                                              "destination": "202"})
+        configure_did_destinations(lab)
         lab.request("PUT", "/api/v1/dialplan/procedures/users", {"numbers": [
             {"number": "0X.", "apps": [{"app": "dial_trunk", "trunk": "acme"}]},
             {"number": "0033X.", "apps": [{"app": "trunk_group", "trunk_group": "lines"}]}]})
@@ -171,3 +210,38 @@ def test_a_destination_outside_the_whitelist_is_refused_with_403_and_an_event(la
     assert ended["code"] == 403
     assert not [e for e in lab.pstn.saw("incoming") if e["t"] > since]
     assert len(lab.request("GET", "/api/v1/events?kind=fraud.blocked")) == before + 1
+
+
+@pytest.mark.parametrize("kind", list(DID_DESTINATIONS))
+def test_an_inbound_number_reaches_its_destination(lab, kind):
+    _, called, target = DID_DESTINATIONS[kind]
+    since, call = lab.pstn_call(called)
+    ring = lab.wait_ring(target, since, timeout=20)
+    lab.pstn.hangup(call=call)
+    lab.phones[target].wait_for("disconnected", 10, call=ring["call"])
+
+
+def test_an_inbound_number_sent_to_voicemail_takes_a_message(lab, tmp_path):
+    before = len(lab.request("GET", "/api/v1/voicemail/boxes/202/messages"))
+    since, call = lab.pstn_call("+33176747986")
+    lab.pstn.wait_for("confirmed", 15, call=call)
+    time.sleep(1.0)
+    lab.pstn.send_dtmf("#", call=call)  # skips the greeting
+    time.sleep(1.5)  # the tone
+    lab.pstn.play_tone(900, call=call)
+    time.sleep(2.0)
+    lab.pstn.hangup(call=call)
+    deadline = time.monotonic() + 15
+    while len(lab.request("GET", "/api/v1/voicemail/boxes/202/messages")) == before:
+        assert time.monotonic() < deadline, "no message was left in Bruno's box"
+        time.sleep(0.3)
+
+
+def test_an_inbound_number_forwarded_to_an_external_number_goes_back_out(lab):
+    since, call = lab.pstn_call("+33176747987")
+    deadline = time.monotonic() + 20
+    while not [e for e in lab.pstn.saw("incoming") if e["t"] > since]:
+        assert time.monotonic() < deadline, "the forwarded call never reached the public network"
+        time.sleep(0.1)
+    assert "+33145678955" in (lab.provider.seen("ruri") or "")
+    lab.pstn.hangup(call=call)
