@@ -17,7 +17,7 @@ run: deps-run $(VENV)/.installed
 	$(VENV)/bin/appliance run $(ARGS)
 
 test: deps-test $(VENV)/.installed lint
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile $(ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check appliance webui tests benchmarks serialconsole netconfig storage

@@ -35,6 +35,9 @@ setup(
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.3",
+            # Two test processes, one module each at a time (make test): the suite's real daemons mostly
+            # wait on timers, so this halves its time; ports are split per process (tests/support/ports.py).
+            "pytest-xdist>=3.5",
             # Tone detection in recordings (FFT).
             "numpy>=1.26",
             # Drives Debian's Chromium; no browser download.

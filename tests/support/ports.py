@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 
@@ -19,15 +20,29 @@ def _free(port: int, host: str = "127.0.0.1") -> bool:
 # Appliances under test take their ports below PHONE_PORTS_LOW, test phones above it: a
 # daemon's RTP range is reserved long before it binds it, and must not meet a phone's.
 PHONE_PORTS_LOW = 45000
+PHONE_PORTS_HIGH = 60000
+
+
+def _share(low: int, high: int) -> tuple[int, int]:
+    """This test process's own slice of [low, high) when pytest-xdist runs several (gw0, gw1...):
+    a range reserved by one process is only bound later, so another must never pick it meanwhile."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count <= 1:
+        return low, high
+    index = int(worker[2:]) % count
+    width = (high - low) // count
+    return low + index * width, low + (index + 1) * width
 
 
 def free_phone_port_block(size: int) -> int:
     """Ports for a test phone (SIP and RTP), apart from every appliance's ranges."""
-    return free_port_block(size, low=PHONE_PORTS_LOW, high=60000)
+    return free_port_block(size, low=PHONE_PORTS_LOW, high=PHONE_PORTS_HIGH)
 
 
 def free_port_block(size: int, low: int = 21000, high: int = PHONE_PORTS_LOW) -> int:
     """First port of `size` consecutive ports free on TCP and UDP."""
+    low, high = _share(low, high)
     rng = random.Random()
     for _ in range(500):
         base = rng.randrange(low, high - size)
