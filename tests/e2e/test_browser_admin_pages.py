@@ -45,6 +45,10 @@ def web(tmp_path_factory):
 def page(web, request):
     from playwright.sync_api import sync_playwright
 
+    from appliance.users.models import User
+
+    # The pages speak the logged-in user's language (then the browser's): the admin's is set here.
+    User.update(language=request.param[:2]).where(User.login == "admin").execute()
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = launch_chromium(p)
