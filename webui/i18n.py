@@ -67,6 +67,12 @@ APPLIANCE_MESSAGES = (
     # Roles and call results shown as words.
     N_("admin"), N_("technician"), N_("user"),
     N_("in_progress"), N_("answered"), N_("busy"), N_("no_answer"), N_("failed"), N_("cancelled"),
+    # Shown through _(value) in templates: event severities (events.tpl), voicemail greeting sources
+    # (voicemail_settings.tpl), service and port states (health.tpl; "in_use" is shown as "in use").
+    N_("info"), N_("warning"), N_("alert"),
+    N_("recorded"), N_("uploaded"), N_("tts"),
+    N_("running"), N_("stopped"), N_("unknown"),
+    N_("ok"), N_("free"), N_("in use"), N_("blocked"), N_("not listening"),
 )
 
 
@@ -138,10 +144,16 @@ def extract() -> list[str]:
 
 
 def appliance_labels() -> list[str]:
-    """Labels the appliance declares and the UI shows: dialplan applications, their options, group strategies."""
+    """Labels the appliance declares and the UI shows: dialplan applications, their options, group strategies,
+    inbound-number destinations, trunk presets and the data kinds of the storage page."""
     from appliance.dialplan import apps, callgroups
+    from appliance.trunks import dids, presets
+    from storage import placement
 
-    texts = list(callgroups.STRATEGY_LABELS.values())
+    texts = list(callgroups.STRATEGY_LABELS.values()) + list(dids.KIND_LABELS.values())
+    texts += [label for _folder, label in placement.KINDS.values()]
+    for preset in presets.BY_KEY.values():
+        texts += [preset.label, preset.notes]
     for spec in apps.REGISTRY.values():
         texts += [spec.label, spec.help]
         for option in spec.options:

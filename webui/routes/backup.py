@@ -19,6 +19,7 @@ from appliance.backup.errors import BackupRefused
 from appliance.backup.restore import restore_backup
 from appliance.errors import ValidationError
 from webui import web
+from webui.i18n import N_
 from webui.openapi import error_responses as _errors
 from webui.openapi import json_body as _body
 from webui.openapi import json_response as _json
@@ -28,7 +29,8 @@ from webui.web import _
 PAGE = "/settings/backup"
 PREFIX = "/api/v1/backup"
 NAME = "<name:re:[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\.pbxbak>"
-PART_LABELS = {"voicemail": "Voicemail messages", "recordings": "Call recordings", "history": "Call history and events"}
+PART_LABELS = {"voicemail": N_("Voicemail messages"), "recordings": N_("Call recordings"),
+               "history": N_("Call history and events")}
 REFUSED_FIELDS = {"passphrase_required": "passphrase", "wrong_passphrase": "passphrase",
                   "passphrase_too_short": "passphrase"}
 

@@ -12,6 +12,7 @@ from appliance.errors import Conflict, NotFound, ValidationError
 from appliance.mail import outbox, profiles
 from appliance.mail.models import SECURITY_MODES
 from webui import web
+from webui.i18n import N_
 from webui.openapi import error_responses as _errors
 from webui.openapi import json_body as _body
 from webui.openapi import json_response as _json
@@ -23,11 +24,11 @@ PREFIX = "/api/v1/mail"
 FORM_FIELDS = ("name", "description", "sender", "sender_name", "server", "port", "security", "username",
                "password", "helo")
 REASON_LABELS = {
-    "network": "network", "dns": "DNS", "tls": "TLS", "auth": "authentication failed",
-    "sender": "sender refused", "recipient": "recipient refused", "rejected": "message refused",
-    "protocol": "SMTP protocol", "config": "configuration", "error": "error",
+    "network": N_("network"), "dns": N_("DNS"), "tls": N_("TLS"), "auth": N_("authentication failed"),
+    "sender": N_("sender refused"), "recipient": N_("recipient refused"), "rejected": N_("message refused"),
+    "protocol": N_("SMTP protocol"), "config": N_("configuration"), "error": N_("error"),
 }
-STATE_LABELS = {"queued": "queued", "sending": "sending", "sent": "sent", "failed": "given up"}
+STATE_LABELS = {"queued": N_("queued"), "sending": N_("sending"), "sent": N_("sent"), "failed": N_("given up")}
 
 
 def register(app: bottle.Bottle) -> None:

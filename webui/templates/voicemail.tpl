@@ -17,7 +17,7 @@
   <td>{{b["new"]}}</td>
   <td>{{b["old"]}}</td>
   <td>{{"%.1f" % (b["used_bytes"] / 1048576)}} / {{b["quota_bytes"] // 1048576}} MB ({{int(100 * b["used_bytes"] / b["quota_bytes"]) if b["quota_bytes"] else 0}} %)</td>
-  <td>{{_(b["email_mode"])}}{{" → " + b["email_address"] if b["email_mode"] != "none" else ""}}</td>
+  <td>{{ {"none": _("No email"), "notify": _("Notify only"), "attach": _("Attach the recording"), "attach_delete": _("Attach, then delete from the box")}.get(b["email_mode"], b["email_mode"]) }}{{" → " + b["email_address"] if b["email_mode"] != "none" else ""}}</td>
   <td class="actions">
     <a href="/voicemail/{{b["number"]}}">{{_("Settings")}}</a>
     % if can_manage:
