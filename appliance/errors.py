@@ -38,3 +38,17 @@ class SipEdgeError(ApplianceError):
 
 class CallCoreError(ApplianceError):
     """The call-core worker pool failed."""
+
+
+def reject_unknown_fields(data: object, what: str, writable, read_only=(), allow_revision: bool = True) -> None:
+    """The one check every service makes of a request body: a JSON object holding only `what`'s writable
+    fields (and `revision`, for the concurrent-edit check); ValidationError names the first field at fault."""
+    if not isinstance(data, dict):
+        raise ValidationError("body", "must be a JSON object")
+    for key in data:
+        if allow_revision and key == "revision":
+            continue
+        if key in read_only:
+            raise ValidationError(str(key), "is read-only")
+        if key not in writable:
+            raise ValidationError(str(key)[:64], f"is not a field of a {what}")

@@ -16,7 +16,7 @@ import re
 import peewee
 
 from appliance.conference.models import ConferenceParticipant, ConferenceRoom
-from appliance.errors import Conflict, NotFound, ValidationError
+from appliance.errors import Conflict, NotFound, ValidationError, reject_unknown_fields
 from appliance.store import database
 
 log = logging.getLogger(__name__)
@@ -176,11 +176,7 @@ def where_used(name: str) -> list[str]:
 # -- validation -----------------------------------------------------------------------------------
 
 def _reject_unknown(data: object, allow_revision: bool) -> None:
-    if not isinstance(data, dict):
-        raise ValidationError("body", "must be a JSON object")
-    for key in data:
-        if key not in FIELDS and not (allow_revision and key == "revision"):
-            raise ValidationError(str(key)[:64], "is not a field of a conference room")
+    reject_unknown_fields(data, "conference room", FIELDS, allow_revision=allow_revision)
 
 
 def validate_name(value: object) -> str:

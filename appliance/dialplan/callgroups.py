@@ -43,7 +43,7 @@ import peewee
 
 from appliance.dialplan.call import DialplanCall, Goto, Outcome, Stop
 from appliance.dialplan.models import NAME_RE, CallGroup, CallGroupPointer, CallGroupState, bump_revision
-from appliance.errors import Conflict, NotFound, ValidationError
+from appliance.errors import Conflict, NotFound, ValidationError, reject_unknown_fields
 from appliance.store import database
 
 log = logging.getLogger(__name__)
@@ -187,13 +187,7 @@ def delete_group(name: str) -> None:
 # -- validation ---------------------------------------------------------------------------
 
 def _reject_unknown(data: object) -> None:
-    if not isinstance(data, dict):
-        raise ValidationError("body", "must be a JSON object")
-    for key in data:
-        if key in READ_ONLY_FIELDS and key != "revision":
-            raise ValidationError(str(key), "is read-only")
-        if key not in WRITABLE_FIELDS and key != "revision":
-            raise ValidationError(str(key)[:64], "is not a field of a call group")
+    reject_unknown_fields(data, "call group", WRITABLE_FIELDS, READ_ONLY_FIELDS)
 
 
 def _name(value: object) -> str:

@@ -21,7 +21,7 @@ import peewee
 
 from appliance.dialplan.call import DialplanCall, Stop
 from appliance.dialplan.models import NAME_RE, Switch, bump_revision
-from appliance.errors import Conflict, NotFound, ValidationError
+from appliance.errors import Conflict, NotFound, ValidationError, reject_unknown_fields
 from appliance.store import database
 
 log = logging.getLogger(__name__)
@@ -170,11 +170,7 @@ def set_state(name: str, state: object, by: str = "") -> Switch:
 # -- validation ------------------------------------------------------------------------------
 
 def _reject_unknown(data: object, allow_revision: bool) -> None:
-    if not isinstance(data, dict):
-        raise ValidationError("body", "must be a JSON object")
-    for key in data:
-        if key not in FIELDS and not (allow_revision and key == "revision"):
-            raise ValidationError(str(key)[:64], "is not a field of a switch")
+    reject_unknown_fields(data, "switch", FIELDS, allow_revision=allow_revision)
 
 
 def validate_name(value: object) -> str:

@@ -40,7 +40,7 @@ import peewee
 
 from appliance.dialplan import holidays as holiday_rules
 from appliance.dialplan.models import NAME_RE, TimeRange, bump_revision
-from appliance.errors import Conflict, NotFound, ValidationError
+from appliance.errors import Conflict, NotFound, ValidationError, reject_unknown_fields
 from appliance.store import database
 
 log = logging.getLogger(__name__)
@@ -147,11 +147,7 @@ def delete_time_range(name: str) -> None:
 # -- validation ---------------------------------------------------------------------------
 
 def _reject_unknown(data: object, allow_revision: bool) -> None:
-    if not isinstance(data, dict):
-        raise ValidationError("body", "must be a JSON object")
-    for key in data:
-        if key not in FIELDS and not (allow_revision and key == "revision"):
-            raise ValidationError(str(key)[:64], "is not a field of a time range")
+    reject_unknown_fields(data, "time range", FIELDS, allow_revision=allow_revision)
 
 
 def validate_name(value: object) -> str:

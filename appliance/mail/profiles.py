@@ -17,7 +17,7 @@ import re
 import unicodedata
 
 from appliance.dialplan.models import NAME_RE
-from appliance.errors import Conflict, NotFound, ValidationError
+from appliance.errors import Conflict, NotFound, ValidationError, reject_unknown_fields
 from appliance.mail.addresses import check_address, check_host
 from appliance.mail.models import SECURITY_MODES, MailProfile, MailQueue, MailSettings
 from appliance.mail.smtp import Outcome, deliver
@@ -218,13 +218,7 @@ def _check_revision(row, expected: object, what: str = "this mail profile") -> N
 
 
 def _reject_unknown(data: object) -> None:
-    if not isinstance(data, dict):
-        raise ValidationError("body", "must be a JSON object")
-    for key in data:
-        if key in READ_ONLY_FIELDS and key != "revision":
-            raise ValidationError(str(key), "is read-only")
-        if key not in WRITABLE_FIELDS and key != "revision":
-            raise ValidationError(str(key)[:64], "is not a field of a mail profile")
+    reject_unknown_fields(data, "mail profile", WRITABLE_FIELDS, READ_ONLY_FIELDS)
 
 
 def _name(value: object) -> str:

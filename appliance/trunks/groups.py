@@ -16,7 +16,7 @@ import re
 
 from appliance.dialplan import references
 from appliance.dialplan.models import NAME_RE, bump_revision
-from appliance.errors import Conflict, NotFound, ValidationError
+from appliance.errors import Conflict, NotFound, ValidationError, reject_unknown_fields
 from appliance.store import database
 from appliance.trunks.models import TrunkGroup
 
@@ -118,13 +118,7 @@ def delete_group(name: str) -> None:
 # -- validation ---------------------------------------------------------------------------
 
 def _reject_unknown(data: object) -> None:
-    if not isinstance(data, dict):
-        raise ValidationError("body", "must be a JSON object")
-    for key in data:
-        if key in READ_ONLY_FIELDS and key != "revision":
-            raise ValidationError(str(key), "is read-only")
-        if key not in WRITABLE_FIELDS and key != "revision":
-            raise ValidationError(str(key)[:64], "is not a field of a trunk group")
+    reject_unknown_fields(data, "trunk group", WRITABLE_FIELDS, READ_ONLY_FIELDS)
 
 
 def _validated(data: dict) -> dict:

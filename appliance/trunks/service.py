@@ -23,7 +23,7 @@ import unicodedata
 from appliance import changes
 from appliance.dialplan import references
 from appliance.dialplan.models import NAME_RE, bump_revision
-from appliance.errors import Conflict, NotFound, ValidationError
+from appliance.errors import Conflict, NotFound, ValidationError, reject_unknown_fields
 from appliance.store import database, secrets
 from appliance.trunks import presets
 from appliance.trunks.models import CALLED_HEADERS, DYNAMIC, TRANSPORTS, Trunk
@@ -241,13 +241,7 @@ def _check_revision(trunk: Trunk, expected: object) -> None:
 # -- validation ---------------------------------------------------------------------------
 
 def _reject_unknown(data: object) -> None:
-    if not isinstance(data, dict):
-        raise ValidationError("body", "must be a JSON object")
-    for key in data:
-        if key in READ_ONLY_FIELDS and key != "revision":
-            raise ValidationError(str(key), "is read-only")
-        if key not in WRITABLE_FIELDS and key != "revision":
-            raise ValidationError(str(key)[:64], "is not a field of a trunk")
+    reject_unknown_fields(data, "trunk", WRITABLE_FIELDS, READ_ONLY_FIELDS)
 
 
 def _name(value: object) -> str:
