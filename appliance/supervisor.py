@@ -82,8 +82,10 @@ class Child:
             log.warning("%s did not stop in %.0f s: killing it", self.name, STOP_GRACE_S)
             _signal_group(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        # Whatever it forked and left behind in its group goes too.
+        # Whatever it forked and left behind in its group goes too, and is gone before a successor starts
+        # (a Kamailio child still holding the SIP port would make the new Kamailio fail to bind).
         _signal_group(self.process.pid, signal.SIGKILL)
+        _wait_group_gone(self.process.pid, STOP_GRACE_S)
 
 
 def pid_path(settings: Settings):
@@ -127,6 +129,26 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
     except ProcessLookupError:
         pass
+
+
+def _wait_group_gone(pgid: int, timeout: float) -> None:
+    """Until no live process is left in the group (zombies waiting for their reaper hold nothing)."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = False
+        for proc in psutil.process_iter(["status"]):
+            try:
+                if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                    alive = True
+                    break
+            except (OSError, psutil.Error):
+                continue
+        if not alive:
+            return
+        time.sleep(0.05)
+    log.warning("processes of group %d still alive %.0f s after SIGKILL", pgid, timeout)
 
 
 class Supervisor:

@@ -142,10 +142,29 @@ def restart(settings: Settings, name: str, wait_s: float = 15.0) -> str:
             os.killpg(before.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+    # "Restarted" means back and answering: a successor that dies at start is replaced by the supervisor,
+    # and the wait goes on with that one.
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         now = children(settings).get(name)
-        if now is not None and now.pid != old_pid:
+        if now is not None and now.pid != old_pid and _answers(settings, name, now):
             return f"{name} restarted (pid {old_pid or '-'} -> {now.pid})"
         time.sleep(0.2)
     raise RestartFailed(f"{name} was asked to restart but is not back after {wait_s:.0f} s; see the system log")
+
+
+def _answers(settings: Settings, name: str, proc: psutil.Process) -> bool:
+    """Whether the service is back: Kamailio answers JSON-RPC; the others have stayed up for a second."""
+    if name == "kamailio":
+        from appliance.errors import SipEdgeError
+        from appliance.sipedge import rpc
+
+        try:
+            rpc.call(settings, "core.version")
+            return True
+        except (OSError, SipEdgeError):
+            return False
+    try:
+        return time.time() - proc.create_time() >= 1.0 and proc.is_running()
+    except psutil.Error:
+        return False

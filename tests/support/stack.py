@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -59,6 +60,7 @@ class Stack:
         self.process: subprocess.Popen | None = None
         self.admin_password: str | None = None
         self.output: list[str] = []
+        self._reader: threading.Thread | None = None
 
     @property
     def web_url(self) -> str:
@@ -99,6 +101,9 @@ class Stack:
                 self.admin_password = match.group(1)
             if line.startswith("admin"):
                 break
+        # Keep reading what the supervisor prints: a full pipe would block it mid-restart.
+        self._reader = threading.Thread(target=self._collect_output, name="stack-output", daemon=True)
+        self._reader.start()
         self._wait_ready(deadline)
         # Ready for calls: Kamailio knows the warm workers (a first call must not race the pool's start).
         self.wait_workers_dispatched(max(1, s.spare_workers), timeout=max(5.0, deadline - time.monotonic()))
@@ -127,9 +132,15 @@ class Stack:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        rest = self.process.stdout.read() if self.process.stdout else ""
-        self.output.append(rest)
+        if self._reader is not None:
+            self._reader.join(5)
+        elif self.process.stdout:
+            self.output.append(self.process.stdout.read())
         return self.process.returncode
+
+    def _collect_output(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
 
     def kamailio_pid(self) -> int | None:
         """PID of the running Kamailio main process (a dead one waiting to be reaped does not count)."""
