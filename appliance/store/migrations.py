@@ -741,7 +741,17 @@ CREATE TABLE backup_schedule (
 INSERT INTO backup_schedule (id) VALUES (1);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17, V18, V19]
+# The backup schedule's destination (appliance.backup.destinations): folder (the backup folder), share (a
+# storage share by name), sftp or email; `target` holds the kind's settings as JSON (no secret), the SFTP
+# password is a Fernet token, host_key the SFTP server's pinned key ("<type> <base64>", trust on first use).
+V20 = """
+ALTER TABLE backup_schedule ADD COLUMN destination VARCHAR(8) NOT NULL DEFAULT 'folder';
+ALTER TABLE backup_schedule ADD COLUMN target TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE backup_schedule ADD COLUMN target_secret_enc TEXT;
+ALTER TABLE backup_schedule ADD COLUMN host_key TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17, V18, V19, V20]
 
 
 def current_version(db: peewee.SqliteDatabase) -> int:
