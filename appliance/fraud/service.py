@@ -75,8 +75,13 @@ def status(settings: FraudSettings | None = None, now: dt.datetime | None = None
     }
 
 
-def update_settings(data: dict, by: str = "") -> FraudSettings:
-    """Change some settings; `revision` (optional) refuses a concurrent edit. Writes fraud.settings_changed."""
+def update_settings(data: dict, by: str = "", now: dt.datetime | None = None) -> FraudSettings:
+    """Change some settings; `revision` (optional) refuses a concurrent edit. Writes fraud.settings_changed.
+
+    A budget raised above what was spent today (or set to 0, no limit) lifts a budget block: the admin has
+    decided the day may cost more. It is not an unlock (the two unlocks per day stay as they were)."""
+    now = guards._naive_utc(now)
+    lifted_at_spend = None
     if not isinstance(data, dict):
         raise ValidationError("body", "must be a JSON object")
     data = dict(data)
@@ -101,12 +106,22 @@ def update_settings(data: dict, by: str = "") -> FraudSettings:
             if old != value:
                 changed[key] = value
                 setattr(settings, key, value)
+        if "daily_budget" in changed and settings.blocked_until is not None and now < settings.blocked_until:
+            spent = guards.spent_today(now)
+            if settings.daily_budget == 0 or spent < settings.daily_budget:
+                settings.blocked_until = None
+                lifted_at_spend = spent
         if changed:
             settings.revision += 1
             settings.save()
     if changed:
         events.record("fraud.settings_changed", subject=by, message="toll-fraud settings changed: "
                       + ", ".join(sorted(changed)), by=by, changed=sorted(changed))
+    if lifted_at_spend is not None:
+        budget = "no limit" if settings.daily_budget == 0 else f"{settings.daily_budget:.2f}"
+        events.record("fraud.unlocked", subject=by, at=now, by=by, reason="budget_raised",
+                      message=f"outbound unblocked by {by or '?'}: daily budget now {budget}, "
+                              f"{lifted_at_spend:.2f} spent today")
     return settings
 
 

@@ -161,6 +161,26 @@ def test_budget_exceeded_blocks_outbound_until_midnight_utc(store):
     assert check(now=dt.datetime(2026, 11, 25, 0, 0, 1, tzinfo=dt.UTC)).allowed
 
 
+def test_raising_the_budget_above_todays_spend_lifts_the_block_but_not_a_raise_below_it(store):
+    outbound_cdr("202", NOW - dt.timedelta(minutes=30), cost=60.0)     # 60 of 50
+    assert check(now=NOW).rule == "budget"
+    service.update_settings({"daily_budget": 55}, by="admin (web)", now=NOW)     # still under today's 60
+    assert check(now=NOW + dt.timedelta(minutes=1)).rule == "blocked"
+    assert not events("fraud.unlocked")
+    service.update_settings({"daily_budget": 100}, by="admin (web)", now=NOW + dt.timedelta(minutes=2))
+    assert service.status(now=NOW + dt.timedelta(minutes=2))["blocked"] is False
+    assert check(now=NOW + dt.timedelta(minutes=3)).allowed
+    [lifted] = events("fraud.unlocked")
+    assert lifted.subject == "admin (web)" and "daily budget now 100.00, 60.00 spent today" in lifted.message
+    # Not an unlock: both unlocks of the day are still there.
+    assert service.status(now=NOW + dt.timedelta(minutes=3))["unlocks_remaining"] == 2
+    # The new budget is enforced in turn, and "no limit" (0) lifts its block too.
+    outbound_cdr("203", NOW + dt.timedelta(minutes=4), cost=45.0)
+    assert check(now=NOW + dt.timedelta(minutes=5)).rule == "budget"
+    service.update_settings({"daily_budget": 0}, by="admin (web)", now=NOW + dt.timedelta(minutes=6))
+    assert check(now=NOW + dt.timedelta(minutes=7)).allowed
+
+
 def test_unlock_works_twice_in_24_hours_not_a_third_time(store):
     with pytest.raises(Conflict) as caught:
         service.unlock(by="admin (web)", now=NOW)
