@@ -73,6 +73,61 @@ class Namespaces:
         self.names.clear()
 
 
+# -- one lab LAN per machine -------------------------------------------------------------------------------------
+
+LAB_LOCK = "/tmp/lablan.lock"
+
+
+def _lock_holder_pids(path: str) -> set[int]:
+    """Pids that hold a flock(2) lock on `path` (from /proc/locks: the process that placed it)."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return set()
+    key = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    return {int(parts[4]) for parts in map(str.split, lines)
+            if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5] == key}
+
+
+def _ancestors() -> set[int]:
+    pids, pid = set(), os.getpid()
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            break
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        pids.add(pid)
+    return pids
+
+
+def lab_lan_lock() -> int:
+    """Wait for the machine's one lab LAN: an exclusive flock on /tmp/lablan.lock (the same lock a developer takes
+    with `flock /tmp/lablan.lock pytest ...`), returned as an open fd; close it to release. When an ancestor of
+    this process already holds that lock (the run was started under `flock`), the processes of that run (xdist
+    workers) serialise on /tmp/lablan.lock.inner instead, since waiting for the ancestor would never end."""
+    import fcntl
+
+    fd = os.open(LAB_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            pass
+        if _lock_holder_pids(LAB_LOCK) & _ancestors():
+            os.close(fd)
+            fd = os.open(LAB_LOCK + ".inner", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 # -- `appliance run --lab-lan` for tests -------------------------------------------------------------------------
 
 _HTTP_PROBE = ("import http.client,sys\n"
@@ -108,6 +163,7 @@ class LabLanAppliance:
         self.data_dir = Path(data_dir)
         self.extra_args = extra_args
         self.proc: subprocess.Popen | None = None
+        self._lock_fd: int | None = None
 
     @property
     def url(self) -> str:
@@ -128,6 +184,15 @@ class LabLanAppliance:
         return m.group(1) if m else ""
 
     def start(self, timeout: float = 60) -> LabLanAppliance:
+        if self._lock_fd is None:
+            self._lock_fd = lab_lan_lock()  # held until stop(): xdist may run two lab-LAN modules at once
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> LabLanAppliance:
         import sys
         import time
 
@@ -199,10 +264,15 @@ class LabLanAppliance:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        try:
+            if self.proc and self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+        finally:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
