@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 # libsox-fmt-mp3: sox reads uploaded MP3 prompts only with it (appliance.sounds).
 # fdisk (sfdisk), cifs-utils, nfs-common: USB storage initialization and SMB/NFS backup shares (storage/).
 RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc fdisk cifs-utils nfs-common iputils-ping
-TEST_DEBS := $(RUN_DEBS) sip-tester chromium isc-dhcp-client
+# openssh-server: the scheduled-backup SFTP destination test runs its own sshd on a loopback port.
+TEST_DEBS := $(RUN_DEBS) sip-tester chromium isc-dhcp-client openssh-server
 ARGS ?=
 
 .PHONY: run test lint bench deps-run deps-test clean
