@@ -53,6 +53,9 @@ KINDS: dict[str, str] = {
     "console.admin_password_reset": "warning",
     "console.system_recovered": "alert",
     "console.network_changed": "warning",
+    "backup.scheduled": "info",
+    "backup.schedule_failed": "alert",
+    "backup.host_key_pinned": "info",
 }
 
 RETENTION_DAYS = 90
