@@ -1,24 +1,32 @@
-"""Scheduled backups: daily, weekly or monthly at an hour (the appliance's time zone), into the backup
-folder (storage.placement "backups": internal or a USB volume), keeping the last N scheduled archives.
+"""Scheduled backups: daily, weekly or monthly at an hour (the appliance's time zone), to a destination
+(appliance.backup.destinations: the backup folder, a share, an SFTP server or e-mail), keeping the last N
+scheduled archives there.
 
-One row (backup_schedule, schema V19). The passphrase of an archive with secrets is kept Fernet-encrypted
-with the appliance key, never shown again. `due()` says whether the latest slot at or before now has not
-run yet; turning a schedule on counts as a run at that moment (the first archive comes at the next slot).
-`run_due()` makes the archive (`appliance backup run-scheduled`; in lab mode the supervisor starts it
-when due, on the image a systemd timer does).
+One row (backup_schedule, schema V19 + V20). The passphrase of an archive with secrets and the SFTP password
+are kept Fernet-encrypted with the appliance key, never shown again. `due()` says whether the latest slot at
+or before now has not run yet; turning a schedule on counts as a run at that moment (the first archive comes
+at the next slot). `run_due()` makes the archive (`appliance backup run-scheduled`; in lab mode the
+supervisor starts it when due, on the image a systemd timer does; "run now" in the web UI starts it in a
+thread): always into the local backup folder first, then sent to the destination; the local copy goes
+only once the destination holds it (a failed upload leaves it there; the local folder also keeps at most
+`keep` scheduled archives). Every run writes an event: backup.scheduled, or backup.schedule_failed with
+the classified reason (destinations.REASONS). One run at a time per data folder (a lock file).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import logging
+import os
+import threading
 import zoneinfo
+from pathlib import Path
 
 import peewee
 
-from appliance.backup import archive, service
+from appliance.backup import archive, destinations, service
 from appliance.backup.container import MIN_PASSPHRASE
-from appliance.backup.errors import BackupRefused
 from appliance.dialplan.models import JSONField
 from appliance.errors import Conflict, ValidationError
 from appliance.settings import Settings
@@ -28,7 +36,8 @@ log = logging.getLogger(__name__)
 
 FREQUENCIES = ("off", "daily", "weekly", "monthly")
 PREFIX = "scheduled-"
-FIELDS = ("frequency", "hour", "weekday", "month_day", "parts", "secrets", "passphrase", "keep", "revision")
+FIELDS = ("frequency", "hour", "weekday", "month_day", "parts", "secrets", "passphrase", "keep", "revision",
+          "destination", "share", "sftp", "email")
 RANGES = {"hour": (0, 23), "weekday": (0, 6), "month_day": (1, 28), "keep": (1, 100)}
 
 
@@ -46,6 +55,10 @@ class BackupSchedule(BaseModel):
     last_message = peewee.CharField(max_length=512, default="")
     last_file = peewee.CharField(max_length=128, default="")
     revision = peewee.IntegerField(default=1)
+    destination = peewee.CharField(max_length=8, default="folder")  # a key of destinations.KINDS
+    target = JSONField(default=dict)  # {"share": {...}, "sftp": {...}, "email": {...}}: no secret
+    target_secret_enc = peewee.TextField(null=True)  # the SFTP password (Fernet)
+    host_key = peewee.TextField(default="")  # the SFTP server's pinned key "<type> <base64>"
 
     class Meta:
         table_name = "backup_schedule"
@@ -56,10 +69,23 @@ def get_schedule() -> BackupSchedule:
     return row if row is not None else BackupSchedule.create(id=1)
 
 
-def to_public(row: BackupSchedule) -> dict:
+def _targets(row: BackupSchedule) -> dict:
+    """Every kind's settings with their defaults (what the page and the API show)."""
+    stored = row.target if isinstance(row.target, dict) else {}
+    _, out, _ = destinations.clean("folder", {}, {k: v for k, v in stored.items() if isinstance(v, dict)}, False)
+    return out
+
+
+def to_public(row: BackupSchedule, settings: Settings | None = None) -> dict:
+    targets = _targets(row)
     return {"frequency": row.frequency, "hour": row.hour, "weekday": row.weekday, "month_day": row.month_day,
             "parts": list(row.parts or []), "secrets": bool(row.secrets), "passphrase_set": bool(row.passphrase_enc),
-            "keep": row.keep, "revision": row.revision,
+            "keep": row.keep, "revision": row.revision, "destination": row.destination or "folder",
+            "share": targets["share"], "email": targets["email"],
+            "sftp": {**targets["sftp"], "password_set": bool(row.target_secret_enc),
+                     "host_key_type": row.host_key.split()[0] if row.host_key else None,
+                     "host_key_fingerprint": destinations.fingerprint(row.host_key) or None},
+            "running": running(settings) if settings is not None else False,
             "last_run_at": row.last_run_at.isoformat(timespec="seconds") + "Z" if row.last_run_at else None,
             "last_status": row.last_status or None, "last_message": row.last_message, "last_file": row.last_file}
 
@@ -101,6 +127,8 @@ def update_schedule(data: object, now: dt.datetime | None = None) -> BackupSched
             if not isinstance(data["secrets"], bool):
                 raise ValidationError("secrets", "must be true or false")
             row.secrets = data["secrets"]
+        if any(key in data for key in ("destination", "share", "sftp", "email")):
+            _update_destination(row, data)
         if data.get("passphrase"):
             if not isinstance(data["passphrase"], str) or len(data["passphrase"]) < MIN_PASSPHRASE:
                 raise ValidationError("passphrase", f"must have at least {MIN_PASSPHRASE} characters")
@@ -112,6 +140,57 @@ def update_schedule(data: object, now: dt.datetime | None = None) -> BackupSched
         row.revision += 1
         row.save()
     return row
+
+
+def _update_destination(row: BackupSchedule, data: dict) -> None:
+    before = _targets(row)
+    kind, targets, password = destinations.clean(data.get("destination", row.destination or "folder"), data,
+                                                 before, bool(row.target_secret_enc))
+    if (targets["sftp"]["host"], targets["sftp"]["port"]) != (before["sftp"]["host"], before["sftp"]["port"]):
+        row.host_key = ""  # another server: its key is pinned again on first use
+    row.destination, row.target = kind, targets
+    if password is not None:
+        row.target_secret_enc = secrets.encrypt(password)
+
+
+def target_of(row: BackupSchedule, trust_pin: bool = True) -> destinations.Target:
+    """The configured destination, its password decrypted; a key seen on first use is pinned in the row."""
+    kind = row.destination if row.destination in destinations.KINDS else "folder"
+
+    def pin(key: str) -> None:
+        BackupSchedule.update(host_key=key).where(BackupSchedule.id == row.id).execute()
+        row.host_key = key
+        from appliance.events.log import record
+
+        record("backup.host_key_pinned", f"sftp:{targets['sftp']['host']}",
+               f"SFTP host key of {targets['sftp']['host']} pinned: {destinations.fingerprint(key)}",
+               fingerprint=destinations.fingerprint(key), key_type=key.split()[0])
+
+    targets = _targets(row)
+    return destinations.Target(kind=kind, config=targets.get(kind, {}),
+                               secret=secrets.decrypt(row.target_secret_enc) if row.target_secret_enc else None,
+                               host_key=row.host_key or "", pin=pin)
+
+
+def test_destination(settings: Settings, trust: str = "") -> dict:
+    """Reach the configured destination and check it takes an archive (nothing kept there).
+
+    {"ok", "destination", "message", "reason"?, "fingerprint"?, "pinned_now"?, "pinned"?, "presented"?}.
+    SFTP: a key seen for the first time is pinned; a changed key is refused unless `trust` is its fingerprint."""
+    row = get_schedule()
+    target = target_of(row)
+    kind = destinations.KINDS[target.kind]
+    result = {"ok": True, "destination": target.kind}
+    try:
+        if target.kind == "sftp":
+            if not target.config.get("host") or not target.secret:
+                raise destinations.DestinationFailed("network", "the SFTP server is not configured yet")
+            result.update(destinations.sftp_test(settings, target, trust))
+        else:
+            result.update(kind.test(settings, target))
+    except destinations.DestinationFailed as exc:
+        result.update({"ok": False, "reason": exc.reason, "message": exc.message, **exc.details})
+    return result
 
 
 def _zone() -> zoneinfo.ZoneInfo:
@@ -152,34 +231,170 @@ def due(row: BackupSchedule, now_utc: dt.datetime | None = None, zone: dt.tzinfo
 
 
 def prune(settings: Settings, keep: int) -> list[str]:
-    """Delete the scheduled archives beyond the newest `keep`; the names deleted."""
-    root = service.folder(settings)
-    if not root.is_dir():
-        return []
-    mine = sorted(p for p in root.iterdir() if p.is_file() and p.name.startswith(PREFIX)
-                  and service.NAME_RE.match(p.name))
-    gone = mine[:-keep] if keep > 0 else mine
-    for path in gone:
-        path.unlink(missing_ok=True)
-    return [p.name for p in gone]
+    """Delete the local scheduled archives beyond the newest `keep`; the names deleted."""
+    return destinations.KINDS["folder"].prune(settings, destinations.Target("folder", {}), keep)
+
+
+def _lock_path(settings: Settings) -> Path:
+    return settings.run_dir / "backup-schedule.lock"
+
+
+class _Busy(Exception):
+    pass
+
+
+class _RunLock:
+    """One scheduled run at a time per data folder (the supervisor's job and "run now" may meet)."""
+
+    def __init__(self, settings: Settings):
+        self.path = _lock_path(settings)
+
+    def __enter__(self) -> _RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise _Busy() from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def running(settings: Settings) -> bool:
+    """Whether a scheduled run holds the lock now (in any process)."""
+    try:
+        with _RunLock(settings):
+            return False
+    except _Busy:
+        return True
+    except OSError:
+        return False
 
 
 def run_due(settings: Settings, now_utc: dt.datetime | None = None, force: bool = False) -> dict | None:
-    """Make the scheduled archive if it is due (or `force`); None when nothing was due."""
+    """Make the scheduled archive if it is due (or `force`) and send it; None when nothing was due.
+
+    {"status": "ok" | "failed", "message", "file", "destination", "reason" (failed: destinations.REASONS,
+    "archive" or "busy"), "kept_locally" (the archive stayed in the backup folder), "removed"}."""
     now_utc = now_utc or dt.datetime.utcnow()
     row = get_schedule()
     if not force and not due(row, now_utc):
         return None
+    try:
+        with _RunLock(settings):
+            outcome = _run(settings, row, now_utc)
+    except _Busy:
+        return {"status": "failed", "reason": "busy", "message": "another scheduled backup is running",
+                "file": "", "destination": row.destination, "kept_locally": False, "removed": []}
+    BackupSchedule.update(last_run_at=now_utc, last_status=outcome["status"], last_message=outcome["message"][:500],
+                          last_file=outcome["file"]).where(BackupSchedule.id == 1).execute()
+    return outcome
+
+
+def _run(settings: Settings, row: BackupSchedule, now_utc: dt.datetime) -> dict:
+    from appliance.events.log import record
+
+    target = target_of(row)
+    kind = destinations.KINDS[target.kind]
     name = f"{PREFIX}{now_utc:%Y%m%d-%H%M%S}{service.SUFFIX}"
+    outcome = {"status": "failed", "file": "", "destination": target.kind, "kept_locally": False, "removed": []}
     try:
         passphrase = secrets.decrypt(row.passphrase_enc) if row.passphrase_enc else None
-        service._write_into_folder(settings, name, lambda out: archive.create_backup(
+        path = service._write_into_folder(settings, name, lambda out: archive.create_backup(
             settings, out, list(row.parts or []), passphrase, bool(row.secrets)))
-        removed = prune(settings, row.keep)
-        status, message = "ok", f"{name} made" + (f"; {len(removed)} older removed" if removed else "")
-    except (BackupRefused, OSError, Exception) as exc:  # noqa: BLE001 -- recorded, shown on the page
+    except Exception as exc:  # noqa: BLE001 -- recorded, shown on the page
         log.exception("scheduled backup failed")
-        status, message, name = "failed", str(exc)[:500] or type(exc).__name__, ""
-    BackupSchedule.update(last_run_at=now_utc, last_status=status, last_message=message,
-                          last_file=name).where(BackupSchedule.id == 1).execute()
-    return {"status": status, "message": message, "file": name}
+        message = str(getattr(exc, "message", "") or exc)[:400] or type(exc).__name__
+        outcome.update(reason="archive", message=f"the archive could not be made: {message}")
+        record("backup.schedule_failed", f"backup:{target.kind}", outcome["message"], reason="archive",
+               destination=target.kind)
+        return outcome
+    name = path.name
+    outcome.update(file=name, kept_locally=True)
+    size = path.stat().st_size
+    notes = []
+    if kind.send is not None:
+        try:
+            where = kind.send(settings, target, path)
+        except destinations.DestinationFailed as exc:
+            log.warning("scheduled backup not sent: %s", exc.message)
+            outcome.update(reason=exc.reason, message=f"{exc.message}; the archive {name} is kept in the "
+                                                       f"backup folder")
+            record("backup.schedule_failed", f"backup:{target.kind}", outcome["message"], reason=exc.reason,
+                   destination=target.kind, file=name, size=size, **exc.details)
+            _prune_local(settings, row.keep, notes)
+            return outcome
+        except Exception as exc:  # noqa: BLE001 -- an unexpected failure is still a recorded one
+            log.exception("scheduled backup not sent")
+            outcome.update(reason="network", message=f"sending failed ({exc or type(exc).__name__}); the archive "
+                                                     f"{name} is kept in the backup folder")
+            record("backup.schedule_failed", f"backup:{target.kind}", outcome["message"], reason="network",
+                   destination=target.kind, file=name, size=size)
+            _prune_local(settings, row.keep, notes)
+            return outcome
+        if not kind.keep_local_until_sent:
+            path.unlink(missing_ok=True)
+            outcome["kept_locally"] = False
+        message = f"{name} ({size:,} bytes) sent to {where}"
+    else:
+        message = f"{name} ({size:,} bytes) made in the backup folder"
+    if kind.prune is not None:
+        try:
+            outcome["removed"] = kind.prune(settings, target, row.keep)
+        except destinations.DestinationFailed as exc:
+            notes.append(f"older archives not removed: {exc.message}")
+    if target.kind != "folder":
+        if target.kind == "email":
+            try:
+                destinations.sweep_mailed(settings)
+            except Exception:  # noqa: BLE001 -- a sweep is housekeeping
+                log.exception("mailed archives not swept")
+        _prune_local(settings, row.keep, notes)
+    if outcome["removed"]:
+        notes.insert(0, f"{len(outcome['removed'])} older removed")
+    outcome.update(status="ok", message="; ".join([message, *notes]))
+    record("backup.scheduled", f"backup:{target.kind}", outcome["message"], destination=target.kind, file=name,
+           size=size, removed=outcome["removed"])
+    return outcome
+
+
+def _prune_local(settings: Settings, keep: int, notes: list[str]) -> None:
+    try:
+        prune(settings, keep)
+    except OSError as exc:
+        notes.append(f"local archives not pruned: {exc.strerror or exc}")
+
+
+# -- "run now" in the web server's process ---------------------------------------------------------------------
+
+_thread: threading.Thread | None = None
+_thread_lock = threading.Lock()
+
+
+def start_now(settings: Settings) -> bool:
+    """Run the schedule now in a thread (the answer does not wait for the archive); False if one runs."""
+    global _thread
+    with _thread_lock:
+        if (_thread is not None and _thread.is_alive()) or running(settings):
+            return False
+
+        def work() -> None:
+            try:
+                run_due(settings, force=True)
+            except Exception:  # noqa: BLE001 -- logged; the row keeps the previous state
+                log.exception("backup run now failed")
+
+        _thread = threading.Thread(target=work, name="backup-run-now", daemon=True)
+        _thread.start()
+        return True
+
+
+def wait_now(timeout: float | None = None) -> None:
+    """Wait for the "run now" thread (tests, shutdown)."""
+    thread = _thread
+    if thread is not None:
+        thread.join(timeout)
