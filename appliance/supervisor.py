@@ -199,6 +199,12 @@ class Supervisor:
                   str(s.log_dir / "callcore.log")),
             Child("web", lambda: serve + ["web", "--settings-json", s.to_json()], str(s.log_dir / "web.log")),
         ]
+        if self.lab_lan:
+            from netconfig.lablan import chrony_command
+
+            # LAN1's time server (DHCP names the appliance as NTP server), in the namespace like the others.
+            self.children.append(Child("chronyd", lambda: chrony_command(s, self.lab_lan),
+                                       str(s.log_dir / "chronyd.log")))
 
     def run(self) -> int:
         try:
