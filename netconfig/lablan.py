@@ -2,7 +2,7 @@
 
     appliance-lan1 (namespace)                      lan1-client (namespace)
       eth1 10.135.0.1/24  <────── veth ──────>        eth0 (no address: run a DHCP client, or set one)
-      Kamailio, call core, web server, dnsmasq
+      Kamailio, call core, web server, dnsmasq, chronyd (NTP for LAN1)
 
 The supervisor starts every child inside `appliance-lan1` (`ip netns exec`), with the web UI on port 80 and SIP
 on 5060 bound to LAN1's address, so `ip netns exec lan1-client <browser | dhclient | test phone>` sees exactly
@@ -143,6 +143,26 @@ def start(run_dir: Path, lan_address: str | None) -> list[str]:
 def stop(run_dir: Path, lan_address: str | None) -> None:
     if lan_address:
         teardown(run_dir)
+
+
+CHRONY_DIR = "chrony"  # in the run dir: chronyd's configuration, pid, drift and command socket
+
+
+def chrony_command(settings, lan_address: str) -> list[str]:
+    """argv of chronyd serving time on LAN1 (DHCP names the appliance as NTP server), its configuration rendered
+    now from the stored network (`netconfig.plan.chrony_lab_conf`; the store is open in the supervisor). The
+    supervisor runs it in the foreground inside LAN1's namespace like its other children, so it stops with the
+    appliance. -x: the host's clock is never set; -u root: no switch to _chrony, which could not reach a data
+    folder under a private parent (dnsmasq runs as root here too)."""
+    from netconfig import plan, service
+
+    folder = (settings.run_dir / CHRONY_DIR).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)  # chronyd refuses a command socket in a folder others may enter
+    (folder / "chronyd.pid").unlink(missing_ok=True)  # its previous run was our child, gone now
+    conf = folder / "chronyd.conf"
+    conf.write_text(plan.chrony_lab_conf(service.get_network(), folder, lan_address))
+    return ["chronyd", "-d", "-x", "-u", "root", "-f", str(conf)]
 
 
 def lab_lan_settings(settings, http_port_given: bool, sip_port_given: bool):

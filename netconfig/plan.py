@@ -255,6 +255,21 @@ def chrony_conf(cfg: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def chrony_lab_conf(cfg: dict, folder, lan: str) -> str:
+    """chronyd of `appliance run --lab-lan` (netconfig.lablan): the image's LAN time service (`chrony_conf`, plus
+    LAN1's lab subnet `lan`, "address/prefix") as a whole configuration of its own. No upstream server (no traffic
+    leaves the machine): it serves its own clock at the local stratum. Its pid, drift and command socket files
+    are in `folder` (never the host chronyd's /run/chrony), no UDP command port; it runs with -x (never sets the
+    host's clock)."""
+    lines = chrony_conf(cfg).splitlines()
+    allow = f"allow {ipaddress.IPv4Interface(lan).network}"
+    if allow not in lines:
+        lines.append(allow)
+    lines += [f"pidfile {folder}/chronyd.pid", f"driftfile {folder}/chronyd.drift",
+              f"bindcmdaddress {folder}/chronyd.sock", "cmdport 0"]
+    return "\n".join(lines) + "\n"
+
+
 def lan_address(cfg: dict, port: str = "eth1") -> str:
     """The appliance's address on a static port ("" if it has none)."""
     iface = cfg["interfaces"].get(port) or {}
