@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 # dnsmasq-base: the LAN DHCP server (netconfig; -base: no host DNS service started); udhcpc: WAN DHCP client.
 # libsox-fmt-mp3: sox reads uploaded MP3 prompts only with it (appliance.sounds).
 # fdisk (sfdisk), cifs-utils, nfs-common: USB storage initialization and SMB/NFS backup shares (storage/).
-RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc fdisk cifs-utils nfs-common iputils-ping
+# chrony: the NTP server on LAN1 (lab LAN: chronyd -x in LAN1's namespace; the image: chrony.service).
+RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc fdisk cifs-utils nfs-common iputils-ping chrony
 # openssh-server: the scheduled-backup SFTP destination test runs its own sshd on a loopback port.
 TEST_DEBS := $(RUN_DEBS) sip-tester chromium isc-dhcp-client openssh-server
 ARGS ?=
