@@ -153,6 +153,11 @@ def _share_failed(exc: Exception, what: str) -> DestinationFailed:
     return DestinationFailed(reason, f"{what}: {message}")
 
 
+def _share_error(shares) -> type[Exception]:
+    """storage.shares.ShareError (the contract of its userspace clients)."""
+    return getattr(shares, "ShareError", RuntimeError)
+
+
 def _share_clean(given: object, current: dict, prefix: str) -> dict:
     out = dict(current)
     if given is None:
@@ -188,7 +193,7 @@ def _share_send(settings: Settings, target: Target, path: Path) -> str:
 
     try:
         shares.upload(settings, target.config["name"], path, path.name)
-    except shares.ShareError as exc:
+    except _share_error(shares) as exc:
         raise _share_failed(exc, f"upload to the share {target.config['name']} failed") from exc
     return f"share {target.config['name']}"
 
@@ -200,7 +205,7 @@ def _share_prune(settings: Settings, target: Target, keep: int) -> list[str]:
         gone = _newest_first_beyond(shares.list_files(settings, target.config["name"]), keep)
         for name in gone:
             shares.remove_file(settings, target.config["name"], name)
-    except shares.ShareError as exc:
+    except _share_error(shares) as exc:
         raise _share_failed(exc, f"old archives on the share {target.config['name']} not removed") from exc
     return gone
 
@@ -218,7 +223,7 @@ def _share_test(settings: Settings, target: Target) -> dict:
             count = len([n for n in shares.list_files(settings, target.config["name"]) if ARCHIVE_RE.match(n)])
             shares.upload(settings, target.config["name"], src, probe)
             shares.remove_file(settings, target.config["name"], probe)
-    except shares.ShareError as exc:
+    except _share_error(shares) as exc:
         raise _share_failed(exc, f"share {target.config['name']}") from exc
     return {"message": f"the share {target.config['name']} is writable ({count} scheduled archives there)"}
 

@@ -1,4 +1,5 @@
-"""Settings > Backup: generate and download, generate onto the appliance, upload, inspect, restore, support bundle.
+"""Settings > Backup: generate and download, generate onto the appliance, upload, inspect, restore, support bundle,
+and the schedule (frequency, destination: backup folder, share, SFTP or e-mail; test the destination, run now).
 
 Everything here needs backup.manage (administrators only: an archive holds every secret of the appliance).
 Archives are streamed out while they are made (no copy in a temporary folder) and uploads are streamed
@@ -14,10 +15,10 @@ import re
 
 import bottle
 
-from appliance.backup import archive, bundle, schedule, service
+from appliance.backup import archive, bundle, destinations, schedule, service
 from appliance.backup.errors import BackupRefused
 from appliance.backup.restore import restore_backup
-from appliance.errors import ValidationError
+from appliance.errors import Conflict, ValidationError
 from webui import web
 from webui.i18n import N_
 from webui.openapi import error_responses as _errors
@@ -57,6 +58,8 @@ def register(app: bottle.Bottle) -> None:
     r(f"{PREFIX}/support-bundle", "GET", support_bundle_download, perm="backup.manage")
     r(f"{PREFIX}/schedule", "GET", api_schedule, perm="backup.manage")
     r(f"{PREFIX}/schedule", "PUT", api_update_schedule, perm="backup.manage")
+    r(f"{PREFIX}/schedule/test", "POST", api_test_destination, perm="backup.manage")
+    r(f"{PREFIX}/schedule/run", "POST", api_run_now, perm="backup.manage")
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -104,12 +107,30 @@ def backup_page(errors: dict | None = None, status: int = 200, values: dict | No
     return web.render("backup.tpl", status=status, title=_("Backup"), active="settings", notice=notice,
                       errors=errors or {}, values=values, files=service.list_files(web.settings()),
                       part_labels={k: _(v) for k, v in PART_LABELS.items()}, optional_parts=archive.OPTIONAL_PARTS,
-                      schedule=schedule_values or schedule.to_public(schedule.get_schedule()),
+                      schedule=schedule_values or schedule.to_public(schedule.get_schedule(), web.settings()),
+                      destination_labels={"folder": _("The appliance's backup folder"), "share": _("A share"),
+                                          "sftp": _("An SFTP server"), "email": _("E-mail")},
+                      shares=_share_names(), mail_profiles=_mail_profiles(),
                       frequencies={"off": _("Off"), "daily": _("Every day"), "weekly": _("Every week"),
                                    "monthly": _("Every month")},
                       weekdays=[_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
                                 _("Saturday"), _("Sunday")],
                       scripts=("api.js", "backup.js"))
+
+
+def _share_names() -> list[str]:
+    try:
+        from storage import shares
+
+        return [s["name"] for s in shares.list_shares()]
+    except Exception:  # noqa: BLE001 -- the page still opens without the list
+        return []
+
+
+def _mail_profiles() -> list[str]:
+    from appliance.mail import profiles
+
+    return [p.name for p in profiles.list_profiles()]
 
 
 def _page_error(exc: ValidationError | BackupRefused, values: dict):
@@ -145,13 +166,32 @@ def schedule_page():
             "parts": [p for p in archive.OPTIONAL_PARTS if form.get(f"sched_part_{p}")]}
     if web.form_text("passphrase"):
         data["passphrase"] = web.form_text("passphrase")
+    kind = web.form_text("destination") or "folder"
+    data["destination"] = kind
+    if kind == "share":
+        data["share"] = {"name": web.form_text("share_name")}
+    elif kind == "sftp":
+        data["sftp"] = {"host": web.form_text("sftp_host"), "port": web.form_text("sftp_port"),
+                        "user": web.form_text("sftp_user"), "folder": web.form_text("sftp_folder")}
+        if web.form_text("sftp_password"):
+            data["sftp"]["password"] = web.form_text("sftp_password")
+    elif kind == "email":
+        data["email"] = {"to": web.form_text("email_to"), "profile": web.form_text("email_profile"),
+                         "max_mb": web.form_text("email_max_mb")}
     try:
         schedule.update_schedule(data)
     except ValidationError as exc:
         shown = dict(schedule.to_public(schedule.get_schedule()))
-        shown.update({k: v for k, v in data.items() if k != "passphrase"})
-        return backup_page(errors={"sched_" + exc.field.split(".")[0]: web.message_for(exc)}, status=400,
-                           schedule_values=shown)
+        for key, value in data.items():
+            if key in ("share", "sftp", "email"):
+                shown[key] = {**shown[key], **{k: v for k, v in value.items() if k != "password"}}
+                if key == "email" and isinstance(value.get("to"), str):
+                    shown[key]["to"] = [t for t in re.split(r"[,;\s]+", value["to"]) if t]
+            elif key != "passphrase":
+                shown[key] = value
+        parts = exc.field.split(".")
+        key = "_".join(parts[:2]) if parts[0] in ("share", "sftp", "email") else parts[0]
+        return backup_page(errors={"sched_" + key: web.message_for(exc)}, status=400, schedule_values=shown)
     return bottle.redirect(f"{PAGE}?scheduled=1", 303)
 
 
@@ -193,12 +233,28 @@ def api_create_file():
 
 
 def api_schedule():
-    return web.json_body(schedule.to_public(schedule.get_schedule()))
+    return web.json_body(schedule.to_public(schedule.get_schedule(), web.settings()))
 
 
 def api_update_schedule():
     row = schedule.update_schedule(web.read_json_object(schedule.FIELDS))
-    return web.json_body(schedule.to_public(row))
+    return web.json_body(schedule.to_public(row, web.settings()))
+
+
+def api_test_destination():
+    data = web.read_json_object(("trust_fingerprint",)) if bottle.request.content_length > 0 else {}
+    trust = data.get("trust_fingerprint") or ""
+    if not isinstance(trust, str) or len(trust) > 100:
+        raise ValidationError("trust_fingerprint", "must be a fingerprint as shown (SHA256:...)")
+    return web.json_body(schedule.test_destination(web.settings(), trust))
+
+
+def api_run_now():
+    if bottle.request.content_length > 0:
+        web.read_json_object(())
+    if not schedule.start_now(web.settings()):
+        raise Conflict("schedule", "a scheduled backup is running: wait for it to finish")
+    return web.json_body({"started": True, "destination": schedule.get_schedule().destination}, 202)
 
 
 def api_upload():
@@ -296,11 +352,27 @@ _SCHEDULE_FIELDS = {
     "month_day": {"type": "integer", "minimum": 1, "maximum": 28, "description": "monthly"},
     "parts": {"type": "array", "items": {"type": "string", "enum": list(archive.OPTIONAL_PARTS)}},
     "secrets": {"type": "boolean"},
-    "keep": {"type": "integer", "minimum": 1, "maximum": 100, "description": "scheduled archives kept"},
+    "keep": {"type": "integer", "minimum": 1, "maximum": 100,
+             "description": "scheduled archives kept at the destination (and at most that many left locally)"},
     "revision": {"type": "integer"},
+    "destination": {"type": "string", "enum": list(destinations.KINDS),
+                    "description": "folder: the backup folder; share: a share of Storage; sftp; email"},
+    "share": {"type": "object", "properties": {"name": {"type": "string", "description": "a share of Storage"}}},
+    "email": {"type": "object", "properties": {
+        "to": {"type": "array", "items": {"type": "string", "format": "email"}, "maxItems": destinations.MAX_RECIPIENTS},
+        "profile": {"type": "string", "description": "a mail profile; empty: the default one"},
+        "max_mb": {"type": "integer", "minimum": 1, "maximum": destinations.EMAIL_MAX_MB,
+                   "default": destinations.EMAIL_DEFAULT_MB, "description": "bigger archives are not mailed"}}},
 }
+_SFTP = {"host": {"type": "string"}, "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 22},
+         "user": {"type": "string"},
+         "folder": {"type": "string", "description": "remote folder (relative to the user's home, or absolute)"}}
 OPENAPI_SCHEMAS["BackupSchedule"] = {"type": "object", "properties": {
     **_SCHEDULE_FIELDS, "passphrase_set": {"type": "boolean"},
+    "sftp": {"type": "object", "properties": {
+        **_SFTP, "password_set": {"type": "boolean"}, "host_key_type": {"type": ["string", "null"]},
+        "host_key_fingerprint": {"type": ["string", "null"], "description": "the pinned key (SHA256:...)"}}},
+    "running": {"type": "boolean", "description": "a scheduled backup runs now"},
     "last_run_at": {"type": ["string", "null"]}, "last_status": {"type": ["string", "null"], "enum": ["ok", "failed", None]},
     "last_message": {"type": "string"}, "last_file": {"type": "string"}}}
 
@@ -310,8 +382,28 @@ OPENAPI_PATHS = {
                 "responses": {"200": _json(_ref("BackupSchedule"), "the schedule"), **_errors("401", "403")}},
         "put": {"summary": "Change the backup schedule (archives go to the backup folder; the last `keep` are kept)",
                 "requestBody": _body({"type": "object", "properties": {
-                    **_SCHEDULE_FIELDS, "passphrase": {"type": "string", "minLength": 8, "writeOnly": True}}}),
+                    **_SCHEDULE_FIELDS, "passphrase": {"type": "string", "minLength": 8, "writeOnly": True},
+                    "sftp": {"type": "object", "properties": {
+                        **_SFTP, "password": {"type": "string", "writeOnly": True,
+                                              "description": "kept encrypted; omit or empty: unchanged"}}}}}),
                 "responses": {"200": _json(_ref("BackupSchedule"), "saved"), **_errors("400", "401", "403", "409")}}},
+    f"{PREFIX}/schedule/test": {"post": {
+        "summary": "Test the schedule's destination: reach it, check the folder is writable (nothing kept); SFTP: "
+                   "the host key is pinned on first use, a changed one is refused unless trust_fingerprint names it",
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"trust_fingerprint": {"type": "string",
+                                                                   "description": "accept this new host key"}}}}}},
+        "responses": {"200": _json({"type": "object", "properties": {
+            "ok": {"type": "boolean"}, "destination": {"type": "string"}, "message": {"type": "string"},
+            "reason": {"type": "string", "enum": list(destinations.REASONS)},
+            "fingerprint": {"type": "string"}, "pinned_now": {"type": "boolean"},
+            "pinned": {"type": "string"}, "presented": {"type": "string"}}}, "the result"),
+            **_errors("400", "401", "403")}}},
+    f"{PREFIX}/schedule/run": {"post": {
+        "summary": "Run the scheduled backup now (in the background: GET the schedule for `running` and the result)",
+        "responses": {"202": _json({"type": "object", "properties": {
+            "started": {"type": "boolean"}, "destination": {"type": "string"}}}, "started"),
+            **_errors("401", "403", "409")}}},
     f"{PREFIX}/archive": {"post": {
         "summary": "Generate a backup archive and download it (streamed while it is made)",
         "requestBody": _body(_OPTIONS),

@@ -97,6 +97,112 @@
     });
   }
 
+  // The schedule: show the chosen destination's fields, test the destination, run now.
+  var destination = document.getElementById("destination");
+  function showDestination() {
+    document.querySelectorAll("#schedule-form [data-kind]").forEach(function (n) {
+      n.hidden = n.getAttribute("data-kind") !== destination.value;
+    });
+  }
+  if (destination) {
+    destination.addEventListener("change", showDestination);
+    showDestination();
+  }
+  var actions = document.getElementById("schedule-actions");
+  var scheduleResult = document.getElementById("schedule-result");
+  var trustButton = document.getElementById("trust-host-key");
+  var testButton = document.getElementById("test-destination");
+  var runButton = document.getElementById("run-schedule-now");
+
+  function say(text, ok) {
+    scheduleResult.className = ok ? "notice" : "error";
+    scheduleResult.style.whiteSpace = "pre-line";
+    scheduleResult.textContent = text;
+  }
+
+  function testDestination(trust) {
+    trustButton.hidden = true;
+    actions.querySelectorAll("[data-errors]").forEach(function (n) { n.hidden = true; });
+    scheduleResult.className = "";
+    scheduleResult.textContent = t("testing");
+    testButton.disabled = true;
+    var body = trust ? { trust_fingerprint: trust } : {};
+    applianceApi("POST", "/api/v1/backup/schedule/test", body).then(function (data) {
+      testButton.disabled = false;
+      var lines = [];
+      if (data.ok) {
+        lines.push(t("test-ok", { message: data.message }));
+        if (data.fingerprint) {
+          lines.push(t(data.pinned_now ? "pinned-now" : "fingerprint", { fingerprint: data.fingerprint }));
+        }
+      } else {
+        lines.push(t("test-failed", { reason: data.reason, message: data.message }));
+        if (data.reason === "host_key_changed" && data.presented) {
+          trustButton.textContent = t("trust", { fingerprint: data.presented });
+          trustButton.setAttribute("data-fingerprint", data.presented);
+          trustButton.hidden = false;
+        }
+      }
+      say(lines.join("\n"), data.ok);
+      if (data.ok && data.pinned_now) {
+        var shown = document.getElementById("sftp-host-key");
+        if (shown) { shown.textContent = data.fingerprint; }
+      }
+    }).catch(function (err) {
+      testButton.disabled = false;
+      scheduleResult.textContent = "";
+      applianceShowError(actions, err);
+    });
+  }
+
+  function lastRun(data) {
+    var last = document.getElementById("schedule-last");
+    if (last && data.last_status) {
+      last.textContent = "";
+      var span = document.createElement("span");
+      span.className = data.last_status === "ok" ? "notice" : "error";
+      span.textContent = data.last_run_at + " — " + data.last_message;
+      last.appendChild(span);
+    }
+  }
+
+  function waitForRun(before) {
+    applianceApi("GET", "/api/v1/backup/schedule").then(function (data) {
+      if (data.running || data.last_run_at === before) {
+        window.setTimeout(function () { waitForRun(before); }, 2000);
+        return;
+      }
+      runButton.disabled = false;
+      lastRun(data);
+      say(t(data.last_status === "ok" ? "run-ok" : "run-failed", { message: data.last_message }),
+        data.last_status === "ok");
+    }).catch(function (err) {
+      runButton.disabled = false;
+      applianceShowError(actions, err);
+    });
+  }
+
+  if (testButton) { testButton.addEventListener("click", function () { testDestination(""); }); }
+  if (trustButton) {
+    trustButton.addEventListener("click", function () { testDestination(trustButton.getAttribute("data-fingerprint")); });
+  }
+  if (runButton) {
+    runButton.addEventListener("click", function () {
+      runButton.disabled = true;
+      actions.querySelectorAll("[data-errors]").forEach(function (n) { n.hidden = true; });
+      applianceApi("GET", "/api/v1/backup/schedule").then(function (before) {
+        return applianceApi("POST", "/api/v1/backup/schedule/run", {}).then(function () {
+          scheduleResult.className = "";
+          scheduleResult.textContent = t("running");
+          waitForRun(before.last_run_at);
+        });
+      }).catch(function (err) {
+        runButton.disabled = false;
+        applianceShowError(actions, err);
+      });
+    });
+  }
+
   var upload = document.getElementById("upload-backup");
   if (upload) {
     upload.addEventListener("click", function () {

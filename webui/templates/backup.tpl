@@ -44,7 +44,7 @@
 
 <section class="card" id="backup-schedule">
 <h2>{{_("Scheduled backups")}}</h2>
-<p class="hint">{{_("Made automatically onto the appliance's backup folder (internal or the USB volume chosen under Storage); only the most recent ones are kept.")}}</p>
+<p class="hint">{{_("Made automatically onto the appliance's backup folder (internal or the USB volume chosen under Storage), then sent to the destination; only the most recent ones are kept there. An archive that cannot be sent stays in the backup folder.")}}</p>
 <form method="post" action="/settings/backup/schedule" class="grid" id="schedule-form" autocomplete="off">
   <input type="hidden" name="csrf_token" value="{{csrf_token}}">
   <label for="frequency">{{_("Frequency")}}</label>
@@ -87,6 +87,78 @@
   <small class="hint">{{_("Kept encrypted on the appliance, never shown again. Leave empty to keep the current one.")}}</small>
   % field_error("sched_passphrase")
   </div>
+  <label for="destination">{{_("Destination")}}</label>
+  <div><select id="destination" name="destination">
+  % for key, label in destination_labels.items():
+    <option value="{{key}}" {{"selected" if schedule["destination"] == key else ""}}>{{label}}</option>
+  % end
+  </select>
+  % field_error("sched_destination")
+  </div>
+  <label for="share-name" data-kind="share">{{_("Share")}}</label>
+  <div data-kind="share"><select id="share-name" name="share_name">
+    <option value="">—</option>
+  % for name in shares:
+    <option value="{{name}}" {{"selected" if schedule["share"].get("name") == name else ""}}>{{name}}</option>
+  % end
+  </select>
+  % if not shares:
+  <small class="hint">{{_("No share yet: add one under Storage.")}}</small>
+  % end
+  % field_error("sched_share_name")
+  </div>
+  <label for="sftp-host" data-kind="sftp">{{_("SFTP server")}}</label>
+  <div data-kind="sftp"><input id="sftp-host" name="sftp_host" value="{{schedule["sftp"].get("host", "")}}" size="30">
+  % field_error("sched_sftp_host")
+  </div>
+  <label for="sftp-port" data-kind="sftp">{{_("Port")}}</label>
+  <div data-kind="sftp"><input id="sftp-port" name="sftp_port" value="{{schedule["sftp"].get("port", 22)}}" inputmode="numeric" size="6">
+  % field_error("sched_sftp_port")
+  </div>
+  <label for="sftp-user" data-kind="sftp">{{_("User")}}</label>
+  <div data-kind="sftp"><input id="sftp-user" name="sftp_user" value="{{schedule["sftp"].get("user", "")}}" autocomplete="off">
+  % field_error("sched_sftp_user")
+  </div>
+  <label for="sftp-password" data-kind="sftp">{{_("Password")}}</label>
+  <div data-kind="sftp"><input type="password" id="sftp-password" name="sftp_password" autocomplete="new-password" placeholder="{{_("unchanged") if schedule["sftp"].get("password_set") else ""}}">
+  <small class="hint">{{_("Kept encrypted on the appliance, never shown again. Leave empty to keep the current one.")}}</small>
+  % field_error("sched_sftp_password")
+  </div>
+  <label for="sftp-folder" data-kind="sftp">{{_("Remote folder")}}</label>
+  <div data-kind="sftp"><input id="sftp-folder" name="sftp_folder" value="{{schedule["sftp"].get("folder", "")}}" size="30">
+  <small class="hint">{{_("Relative to the user's home folder, or absolute; empty: the home folder. It must exist.")}}</small>
+  % field_error("sched_sftp_folder")
+  </div>
+  <span data-kind="sftp">{{_("Host key")}}</span>
+  <div data-kind="sftp" id="sftp-host-key">
+  % if schedule["sftp"].get("host_key_fingerprint"):
+    <span class="mono">{{schedule["sftp"]["host_key_type"]}} {{schedule["sftp"]["host_key_fingerprint"]}}</span>
+  % else:
+    {{_("not known yet: pinned at the first connection (test the destination to see it)")}}
+  % end
+  </div>
+  <label for="email-to" data-kind="email">{{_("Recipients")}}</label>
+  <div data-kind="email"><input id="email-to" name="email_to" value="{{", ".join(schedule["email"].get("to", []))}}" size="40">
+  <small class="hint">{{_("One or more addresses, separated by commas.")}}</small>
+  % field_error("sched_email_to")
+  </div>
+  <label for="email-profile" data-kind="email">{{_("Mail profile")}}</label>
+  <div data-kind="email"><select id="email-profile" name="email_profile">
+    <option value="">{{_("The default profile")}}</option>
+  % for name in mail_profiles:
+    <option value="{{name}}" {{"selected" if schedule["email"].get("profile") == name else ""}}>{{name}}</option>
+  % end
+  </select>
+  % if not mail_profiles:
+  <small class="hint">{{_("No mail profile yet: add one under Settings > Mail.")}}</small>
+  % end
+  % field_error("sched_email_profile")
+  </div>
+  <label for="email-max-mb" data-kind="email">{{_("Largest archive to mail (MB)")}}</label>
+  <div data-kind="email"><input id="email-max-mb" name="email_max_mb" value="{{schedule["email"].get("max_mb", 10)}}" inputmode="numeric" size="3">
+  <small class="hint">{{_("A bigger archive is not mailed; it stays in the backup folder and the event log says why.")}}</small>
+  % field_error("sched_email_max_mb")
+  </div>
   <label for="keep">{{_("Keep the last")}}</label>
   <div><input id="keep" name="keep" value="{{schedule["keep"]}}" inputmode="numeric" size="3">
   % field_error("sched_keep")
@@ -102,6 +174,14 @@
   <div></div>
   <div><button type="submit" id="save-schedule">{{_("Save the schedule")}}</button></div>
 </form>
+<div id="schedule-actions">
+  <button type="button" id="test-destination">{{_("Test the destination")}}</button>
+  <button type="button" id="run-schedule-now" {{"disabled" if schedule.get("running") else ""}}>{{_("Run now")}}</button>
+  <button type="button" id="trust-host-key" class="danger" hidden></button>
+  <p class="hint">{{_("Both use the saved settings: save the schedule first.")}}</p>
+  <p id="schedule-result" role="status"></p>
+  <p class="error" data-errors hidden></p>
+</div>
 </section>
 
 <section class="card" id="backup-files">
@@ -170,4 +250,13 @@
   data-checking="{{_("Checking the whole archive…")}}" data-restoring="{{_("Restoring…")}}"
   data-restored="{{_("Restored. The previous configuration is kept in {previous}.")}}"
   data-restarting="{{_("Every service restarts now: log in again in a few seconds with the archive's passwords.")}}"
-  data-restart-manually="{{_("Restart the appliance now: {services}.")}}"></div>
+  data-restart-manually="{{_("Restart the appliance now: {services}.")}}"
+  data-testing="{{_("Testing the destination…")}}"
+  data-test-ok="{{_("The destination works: {message}")}}"
+  data-test-failed="{{_("The destination failed ({reason}): {message}")}}"
+  data-fingerprint="{{_("Host key: {fingerprint}")}}"
+  data-pinned-now="{{_("Host key {fingerprint} pinned now (trust on first use): check it is the server's.")}}"
+  data-trust="{{_("Trust the new host key {fingerprint}")}}"
+  data-running="{{_("A scheduled backup is running…")}}"
+  data-run-ok="{{_("Done: {message}")}}"
+  data-run-failed="{{_("Failed: {message}")}}"></div>
