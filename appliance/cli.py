@@ -12,12 +12,27 @@ from appliance.settings import Settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     values = {"data_dir": Path(args.data_dir).resolve()}
+    if getattr(args, "image", False):
+        values.update(_image_values(values["data_dir"]))
     for flag in ("bind", "http_port", "sip_port", "sip_tls_port", "kamailio_rpc_port", "worker_sip_port_base",
                  "rtp_port_base", "spare_workers", "worker_count_max", "clock_file"):
         value = getattr(args, flag, None)
         if value is not None:
             values[flag] = value
     return Settings(**values)
+
+
+def _image_values(data_dir: Path) -> dict:
+    """`--image` (the systemd units in rootfs/): not lab mode; the web UI on port 80 and SIP on LAN1's stored
+    address, as `run --lab-lan` has them in its namespace (the factory default before the first start)."""
+    import ipaddress
+
+    from netconfig import lablan, validation
+
+    address = validation.default_network()["interfaces"]["eth1"]["address"]
+    if Settings(data_dir=data_dir).db_path.exists():
+        address = lablan.stored_lan_address(Settings(data_dir=data_dir))
+    return {"lab": False, "http_port": 80, "bind": str(ipaddress.IPv4Interface(address).ip)}
 
 
 def _port(text: str) -> int:
@@ -38,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="appliance", description="On-premise PBX appliance")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", default="var", help="where the store, logs and sounds live (default ./var)")
+    common.add_argument("--image", action="store_true", help="the image's settings (its systemd units): not lab "
+                        "mode, web UI on port 80 and SIP on LAN1's address")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", parents=[common], help="start the whole stack (lab mode) and supervise it")
@@ -68,9 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_console_parser(sub, common)
 
-    serve = sub.add_parser("serve", help=argparse.SUPPRESS)
-    serve.add_argument("service", choices=("web", "callcore"))
-    serve.add_argument("--settings-json", required=True)
+    serve = sub.add_parser("serve", parents=[common], help=argparse.SUPPRESS)
+    # prepare, kamailio-config, kamailio: the supervisor's own steps, one per systemd unit on the image (rootfs/)
+    serve.add_argument("service", choices=("web", "callcore", "prepare", "kamailio-config", "kamailio"))
+    # The supervisor passes its settings; the image's units pass --image --data-dir instead.
+    serve.add_argument("--settings-json")
     return parser
 
 
@@ -105,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"system prompts in {settings.sounds_dir / 'system'}")
         return 0
     if args.command == "serve":
-        return _serve(args.service, Settings.from_json(args.settings_json))
+        return _serve(args.service, Settings.from_json(args.settings_json) if args.settings_json else _settings(args))
     return 2
 
 
@@ -129,10 +148,34 @@ def _serve(service: str, settings: Settings) -> int:
         from webui.server import serve
 
         serve(settings)
-    else:
+    elif service == "callcore":
         from appliance.callcore.pool import run_pool
 
         run_pool(settings)
+    elif service == "prepare":  # store, secrets, admin account, kamailio.cfg: before every other unit
+        from appliance.supervisor import Supervisor
+
+        password = Supervisor(settings).prepare()
+        if password:
+            print(f"admin password: {password} (one-time: log in as admin with it and choose your own)", flush=True)
+    elif service == "kamailio-config":  # before each start of Kamailio, as the supervisor does
+        from appliance.sipedge.config import render
+        from appliance.store import open_store, secrets
+
+        open_store(settings)
+        secrets.load_key(settings.secret_key_path)
+        try:
+            render(settings)
+        except Exception as exc:  # noqa: BLE001 -- Kamailio then starts with the last good one
+            print(f"kamailio.cfg not rendered again, keeping the previous one: {exc}", file=sys.stderr)
+            return 1
+    else:  # kamailio: the supervisor's command line, exec'd (systemd watches Kamailio itself)
+        import os
+
+        from appliance.sipedge.process import kamailio_command
+
+        argv = kamailio_command(settings)
+        os.execvp(argv[0], argv)
     return 0
 
 
