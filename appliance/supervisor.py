@@ -88,12 +88,27 @@ class Child:
         _wait_group_gone(self.process.pid, STOP_GRACE_S)
 
 
+# On the image (Settings.lab false) systemd runs the services (rootfs/): restart requests go to it.
+EDGE_UNITS = ("appliance-kamailio.service",)  # its ExecStartPre renders kamailio.cfg from the store again
+ALL_UNITS = ("appliance-kamailio.service", "appliance-callcore.service", "appliance-web.service")
+
+
+def _systemd_restart(units: tuple[str, ...]) -> bool:
+    try:
+        proc = subprocess.run(["systemctl", "--no-block", "restart", *units], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
 def pid_path(settings: Settings):
     return settings.run_dir / "supervisor.pid"
 
 
 def request_edge_restart(settings: Settings) -> bool:
     """Ask the running supervisor to re-render kamailio.cfg and restart Kamailio; False if none runs."""
+    if not settings.lab:
+        return _systemd_restart(EDGE_UNITS)
     try:
         pid = int(pid_path(settings).read_text().strip())
         cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
@@ -110,6 +125,8 @@ def request_edge_restart(settings: Settings) -> bool:
 
 def request_full_restart(settings: Settings) -> bool:
     """Ask the running supervisor to restart every child (key and config read again); False if none runs."""
+    if not settings.lab:
+        return _systemd_restart(ALL_UNITS)
     try:
         pid = int(pid_path(settings).read_text().strip())
         cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
