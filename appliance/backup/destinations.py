@@ -505,7 +505,7 @@ def _email_send(settings: Settings, target: Target, path: Path) -> str:
     size = path.stat().st_size
     if size > limit:
         raise DestinationFailed("too_big", f"the archive ({size / 1048576:.1f} MB) is over the e-mail limit of "
-                                           f"{limit // 1048576} MB: not sent", size=size, limit=limit)
+                                           f"{limit // 1048576} MB: not sent", limit=limit)
     from appliance.backup.service import default_name
 
     label = default_name(settings, "x")[2:].rsplit("-", 2)[0]

@@ -314,8 +314,8 @@ def _run(settings: Settings, row: BackupSchedule, now_utc: dt.datetime) -> dict:
                destination=target.kind)
         return outcome
     name = path.name
-    outcome.update(file=name, kept_locally=True)
-    size = path.stat().st_size
+    size, digest = _size_and_digest(path)
+    outcome.update(file=name, kept_locally=True, size=size, sha256=digest)
     notes = []
     if kind.send is not None:
         try:
@@ -324,8 +324,9 @@ def _run(settings: Settings, row: BackupSchedule, now_utc: dt.datetime) -> dict:
             log.warning("scheduled backup not sent: %s", exc.message)
             outcome.update(reason=exc.reason, message=f"{exc.message}; the archive {name} is kept in the "
                                                        f"backup folder")
-            record("backup.schedule_failed", f"backup:{target.kind}", outcome["message"], reason=exc.reason,
-                   destination=target.kind, file=name, size=size, **exc.details)
+            record("backup.schedule_failed", f"backup:{target.kind}", outcome["message"],
+                   **{**exc.details, "reason": exc.reason, "destination": target.kind, "file": name, "size": size,
+                      "sha256": digest})
             _prune_local(settings, row.keep, notes)
             return outcome
         except Exception as exc:  # noqa: BLE001 -- an unexpected failure is still a recorded one
@@ -358,8 +359,21 @@ def _run(settings: Settings, row: BackupSchedule, now_utc: dt.datetime) -> dict:
         notes.insert(0, f"{len(outcome['removed'])} older removed")
     outcome.update(status="ok", message="; ".join([message, *notes]))
     record("backup.scheduled", f"backup:{target.kind}", outcome["message"], destination=target.kind, file=name,
-           size=size, removed=outcome["removed"])
+           size=size, sha256=digest, removed=outcome["removed"])
     return outcome
+
+
+def _size_and_digest(path: Path) -> tuple[int, str]:
+    """The archive's size and SHA-256 (in the events: the copy at the destination can be checked against it)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
 
 
 def _prune_local(settings: Settings, keep: int, notes: list[str]) -> None:
