@@ -235,24 +235,75 @@ class LabLanAppliance:
         return run(["ip", "netns", "exec", lablan.CLIENT_NS, *argv], check=check, timeout=timeout)
 
     def dhcp_lease(self, work_dir, request: str = "subnet-mask, routers, domain-name-servers, ntp-servers, "
-                                                    "tftp-server-name, poly-prov") -> dict:
+                                                    "tftp-server-name, poly-prov", interface: str = "eth0") -> dict:
         """A real DHCP exchange from lan1-client (ISC dhclient, no-op script: nothing of the host is touched);
-        the leased address is then set on the client's eth0. {"address", "options"} (option 160 as poly-prov)."""
+        the leased address is then set on the client's `interface`. {"address", "options"} (option 160 as
+        poly-prov)."""
         from pathlib import Path
 
         work = Path(work_dir)
-        conf, leases, pid = work / "lab-dhclient.conf", work / "lab-dhclient.leases", work / "lab-dhclient.pid"
+        stem = "lab-dhclient" if interface == "eth0" else f"lab-dhclient-{interface}"
+        conf, leases, pid = work / f"{stem}.conf", work / f"{stem}.leases", work / f"{stem}.pid"
         conf.write_text(f"option poly-prov code 160 = text;\nrequest {request};\n")
         try:
             self.client(["dhclient", "-1", "-cf", str(conf), "-lf", str(leases), "-pf", str(pid), "-sf", "/bin/true",
-                         "eth0"], check=True, timeout=60)
+                         interface], check=True, timeout=60)
         finally:
             if pid.exists():
                 self.client(["kill", pid.read_text().strip()])
         lease = parse_dhclient_lease(leases.read_text())
         mask = lease["options"].get("subnet-mask", "255.255.255.0")
-        self.client(["ip", "addr", "replace", f"{lease['address']}/{mask}", "dev", "eth0"], check=True)
+        self.client(["ip", "addr", "replace", f"{lease['address']}/{mask}", "dev", interface], check=True)
         return lease
+
+    def device_port(self, work_dir, interface: str, mac: str, table: int) -> dict:
+        """A device of its own on LAN1 (a phone with its MAC): a macvlan of lan1-client's eth0 with `mac`, its
+        address from a real DHCP exchange (dhcp_lease), and routing so that what is sent from that address
+        leaves through that interface (policy table `table`: several devices share lan1-client)."""
+        import ipaddress
+
+        self.client(["sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"],
+                    check=True)
+        self.client(["ip", "link", "add", "link", "eth0", "name", interface, "address", mac, "type", "macvlan",
+                     "mode", "bridge"], check=True)
+        self.client(["ip", "link", "set", interface, "up"], check=True)
+        lease = self.dhcp_lease(work_dir, interface=interface)
+        mask = lease["options"].get("subnet-mask", "255.255.255.0")
+        net = ipaddress.IPv4Network(f"{lease['address']}/{mask}", strict=False)
+        self.client(["ip", "route", "replace", str(net), "dev", interface, "src", lease["address"], "table",
+                     str(table)], check=True)
+        self.client(["ip", "rule", "add", "from", lease["address"], "table", str(table)], check=True)
+        return lease
+
+    def http(self, url: str, method: str = "GET", headers: dict | None = None, body: str | None = None,
+             digest: tuple[str, str] | None = None, source: str | None = None, timeout: float = 10) -> dict:
+        """One HTTP request sent from lan1-client (Python's urllib; with `digest`, its HTTP digest client
+        answers a 401 challenge; `source`: the local address to send from, e.g. a device_port's). {"status",
+        "headers" (lower-case names), "body", "challenges" (the WWW-Authenticate headers of the 401 answers)}."""
+        import json
+        import sys
+
+        req = {"url": url, "method": method, "headers": headers or {}, "body": body,
+               "digest": list(digest) if digest else None, "source": source, "timeout": timeout}
+        proc = subprocess.run(["ip", "netns", "exec", _client_ns(), sys.executable, "-c", _CLIENT_HTTP],
+                              input=json.dumps(req), capture_output=True, text=True, timeout=timeout + 20)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{method} {url} from lan1-client: {proc.stderr.strip()[-2000:]}")
+        return json.loads(proc.stdout)
+
+    def api(self) -> LabLanApi:
+        """An API client sending from lan1-client, not logged in."""
+        return LabLanApi(self)
+
+    def admin_api(self, new_password: str) -> LabLanApi:
+        """An API client (from lan1-client) logged in as admin, after the forced first password change."""
+        api = LabLanApi(self)
+        status, answer = api.request("POST", "/api/v1/session/password", {
+            "username": "admin", "current_password": self.admin_password, "new_password": new_password})
+        if status not in (200, 204):
+            raise RuntimeError(f"admin's first password change: {status} {answer}")
+        api.login("admin", new_password)
+        return api
 
     def kill(self) -> None:
         """A crash: the supervisor killed outright (its children get SIGTERM; the namespaces stay)."""
@@ -276,3 +327,66 @@ class LabLanAppliance:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
+
+
+def _client_ns() -> str:
+    from netconfig import lablan
+
+    return lablan.CLIENT_NS
+
+
+# Run in lan1-client by LabLanAppliance.http: one request from stdin (JSON), the answer on stdout (JSON).
+_CLIENT_HTTP = """
+import functools, http.client, json, sys, urllib.error, urllib.request
+req = json.loads(sys.stdin.read())
+challenges = []
+class Digest(urllib.request.HTTPDigestAuthHandler):
+    def http_error_401(self, r, fp, code, msg, headers):
+        challenges.append(headers.get("WWW-Authenticate", ""))
+        return super().http_error_401(r, fp, code, msg, headers)
+class FromSource(urllib.request.HTTPHandler):
+    def http_open(self, r):
+        return self.do_open(functools.partial(http.client.HTTPConnection, source_address=(req["source"], 0)), r)
+handlers = [urllib.request.ProxyHandler({})] + ([FromSource()] if req["source"] else [])
+if req["digest"]:
+    mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    mgr.add_password(None, req["url"], *req["digest"])
+    handlers.append(Digest(mgr))
+opener = urllib.request.build_opener(*handlers)
+data = req["body"].encode() if req["body"] is not None else None
+r = urllib.request.Request(req["url"], data=data, method=req["method"], headers=req["headers"])
+try:
+    with opener.open(r, timeout=req["timeout"]) as resp:
+        status, headers, body = resp.status, resp.headers, resp.read()
+except urllib.error.HTTPError as err:
+    status, headers, body = err.code, err.headers, err.read()
+print(json.dumps({"status": status, "headers": {k.lower(): v for k, v in headers.items()},
+                  "body": body.decode("utf-8", "replace"), "challenges": challenges}))
+"""
+
+
+class LabLanApi:
+    """The appliance's JSON API as a laptop on LAN1 uses it (every request sent from lan1-client to
+    http://10.135.0.1); a bearer token after login(). request() -> (status, decoded JSON or text)."""
+
+    def __init__(self, lab: LabLanAppliance):
+        self.lab = lab
+        self.token: str | None = None
+
+    def login(self, username: str, password: str) -> None:
+        status, body = self.request("POST", "/api/v1/session", {"username": username, "password": password})
+        if status != 200:
+            raise RuntimeError(f"login failed: {status} {body}")
+        self.token = body["token"]
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+        import json
+
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        answer = self.lab.http(self.lab.url + path, method, headers, json.dumps(body) if body is not None else None)
+        try:
+            return answer["status"], json.loads(answer["body"]) if answer["body"] else None
+        except ValueError:
+            return answer["status"], answer["body"]

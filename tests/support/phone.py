@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support.ports import free_phone_port_block
@@ -37,8 +38,11 @@ class TestPhone:
     __test__ = False  # not a pytest test class
 
     def __init__(self, name: str = "phone", codecs: str = "PCMA,PCMU,G722", python: str | None = None,
-                 log_path: str | None = None, log_level: int = 1):
-        """Start the phone process. log_path/log_level: keep pjsua2's log (5 shows SIP messages)."""
+                 log_path: str | None = None, log_level: int = 1, bind_address: str | None = None,
+                 command_prefix: Sequence[str] = ()):
+        """Start the phone process. log_path/log_level: keep pjsua2's log (5 shows SIP messages).
+        bind_address: SIP and RTP bound there instead of 127.0.0.1; command_prefix: what the phone process is
+        run under, e.g. ["ip", "netns", "exec", "lan1-client"] for a phone on another host's network."""
         self.name = name
         self.log_path = log_path
         block = free_phone_port_block(48)
@@ -52,10 +56,11 @@ class TestPhone:
         self._lock = threading.Lock()
         self.last_call: int | None = None
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        self.bind_address = bind_address or "127.0.0.1"
         self.proc = subprocess.Popen(
-            [python or sys.executable, "-m", "tests.support.phone_process",
+            [*command_prefix, python or sys.executable, "-m", "tests.support.phone_process",
              "--sip-port", str(self.sip_port), "--rtp-port", str(self.rtp_port), "--codecs", codecs,
-             "--log-level", str(log_level)],
+             "--log-level", str(log_level), *(("--bind-address", bind_address) if bind_address else ())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, cwd=str(ROOT), env=env,
         )

@@ -97,8 +97,10 @@ def wait_wav_closed(path: str, timeout: float = 3.0) -> bool:
 
 
 class Phone:
-    def __init__(self, sip_port: int, rtp_port: int, codecs: list[str], log_level: int = 1):
+    def __init__(self, sip_port: int, rtp_port: int, codecs: list[str], log_level: int = 1,
+                 bind_address: str = "127.0.0.1"):
         self.tmp = tempfile.mkdtemp(prefix="testphone-")
+        self.bind_address = bind_address
         self.rtp_port = rtp_port
         self.ep = pj.Endpoint()
         self.ep.libCreate()
@@ -117,12 +119,12 @@ class Phone:
         self.ep.libInit(cfg)
         tcfg = pj.TransportConfig()
         tcfg.port = sip_port
-        tcfg.boundAddress = "127.0.0.1"
+        tcfg.boundAddress = bind_address
         self.transport = self.ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
         try:
             tcp = pj.TransportConfig()
             tcp.port = sip_port
-            tcp.boundAddress = "127.0.0.1"
+            tcp.boundAddress = bind_address
             self.tcp_transport = self.ep.transportCreate(pj.PJSIP_TRANSPORT_TCP, tcp)
         except pj.Error:
             self.tcp_transport = None
@@ -147,7 +149,7 @@ class Phone:
         acfg.idUri = id_uri
         acfg.mediaConfig.transportConfig.port = self.rtp_port
         acfg.mediaConfig.transportConfig.portRange = 40
-        acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+        acfg.mediaConfig.transportConfig.boundAddress = self.bind_address
         acfg.natConfig.sdpNatRewriteUse = 0
         acfg.natConfig.contactRewriteUse = 0
         acfg.natConfig.viaRewriteUse = 0
@@ -155,7 +157,7 @@ class Phone:
 
     def add_local_account(self, name: str) -> None:
         acc = PhoneAccount(self, name)
-        acc.create(self.account_config(f"sip:phone@127.0.0.1:{self.sip_port}"), True)
+        acc.create(self.account_config(f"sip:phone@{self.bind_address}:{self.sip_port}"), True)
         self.accounts[name] = acc
 
     def cmd_register(self, extension, password, registrar_host, registrar_port, transport="udp",
@@ -455,6 +457,7 @@ def main() -> int:
     parser.add_argument("--rtp-port", type=int, required=True)
     parser.add_argument("--codecs", default="PCMA,PCMU,G722")
     parser.add_argument("--log-level", type=int, default=1, help="pjsua2 log level on stderr (5: SIP messages)")
+    parser.add_argument("--bind-address", default="127.0.0.1", help="the address SIP and RTP are bound to")
     args = parser.parse_args()
     commands: queue.Queue = queue.Queue()
 
@@ -465,7 +468,7 @@ def main() -> int:
                 commands.put(json.loads(line))
         commands.put(None)
 
-    phone = Phone(args.sip_port, args.rtp_port, args.codecs.split(","), args.log_level)
+    phone = Phone(args.sip_port, args.rtp_port, args.codecs.split(","), args.log_level, args.bind_address)
     threading.Thread(target=reader, daemon=True).start()
     emit({"event": "ready", "sip_port": args.sip_port})
     while True:
