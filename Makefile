@@ -10,7 +10,8 @@ PY := $(VENV)/bin/python
 # chrony: the NTP server on LAN1 (lab LAN: chronyd -x in LAN1's namespace; the image: chrony.service).
 RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc fdisk cifs-utils nfs-common iputils-ping chrony
 # openssh-server: the scheduled-backup SFTP destination test runs its own sshd on a loopback port.
-TEST_DEBS := $(RUN_DEBS) sip-tester chromium isc-dhcp-client openssh-server
+# shellcheck: tests/unit/test_rootfs.py lints image/build.sh.
+TEST_DEBS := $(RUN_DEBS) sip-tester chromium isc-dhcp-client openssh-server shellcheck
 ARGS ?=
 
 .PHONY: run test lint bench deps-run deps-test clean
