@@ -344,3 +344,56 @@ def test_scheduled_backups_by_email_arrive_attached_and_too_big_ones_are_refused
         assert len(smtp.messages) == 1
         api.api("PUT", "/api/v1/backup/schedule", {"destination": "folder"})
         profiles.delete_profile("office")
+
+
+def test_in_a_browser_the_admin_sets_an_sftp_destination_tests_it_and_runs_it_now(web, sftp_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.support.browser import launch_chromium
+
+    running, _, api = web
+    before = set(sftp_server.files())
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_context(locale="en-US").new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(running.url + "/login")
+            page.fill("#username", "admin")
+            page.fill("#password", STRONG)
+            page.click("button[type=submit]:has-text('Log in')")
+            page.wait_for_load_state("networkidle")
+            page.goto(running.url + "/settings/backup")
+            expect(page.locator("#sftp-host")).to_be_hidden()  # only the chosen destination's fields show
+            page.select_option("#destination", "sftp")
+            expect(page.locator("#sftp-host")).to_be_visible()
+            expect(page.locator("#email-to")).to_be_hidden()
+            page.fill("#sftp-host", "127.0.0.1")
+            page.fill("#sftp-port", "70000")
+            page.fill("#sftp-user", sftp_server.user)
+            page.fill("#sftp-password", sftp_server.password)
+            page.fill("#sftp-folder", "backups")
+            page.fill("#sched-passphrase", PASSPHRASE)
+            page.click("#save-schedule")
+            expect(page.locator('[data-field="sched_sftp_port"]')).to_contain_text("65535")
+            page.fill("#sftp-port", str(sftp_server.port))
+            page.fill("#sftp-password", sftp_server.password)
+            page.fill("#sched-passphrase", PASSPHRASE)
+            page.click("#save-schedule")
+            expect(page.locator(".notice").first).to_contain_text("Backup schedule saved")
+            expect(page.locator("#sftp-host")).to_have_value("127.0.0.1")
+            page.click("#test-destination")
+            result = page.locator("#schedule-result")
+            expect(result).to_contain_text("The destination works", timeout=30000)
+            expect(result).to_contain_text(sftp_server.fingerprint)
+            expect(result).to_contain_text("pinned now")
+            page.click("#run-schedule-now")
+            expect(result).to_contain_text("Done:", timeout=120000)
+            expect(page.locator("#schedule-last")).to_contain_text("sent to sftp://")
+        finally:
+            browser.close()
+    assert errors == []
+    new = set(sftp_server.files()) - before
+    assert len(new) == 1 and api.api("GET", "/api/v1/backup/schedule").json()["last_file"] in new
+    assert api.api("PUT", "/api/v1/backup/schedule", {"destination": "folder"}).status == 200
