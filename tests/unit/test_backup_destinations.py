@@ -8,9 +8,11 @@ The real SFTP server and the real SMTP server are in tests/integration/test_back
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -126,6 +128,15 @@ def test_the_sftp_password_is_kept_encrypted_and_never_shown(web):
     row = schedule.get_schedule()
     assert SFTP_PASSWORD not in json.dumps(row.target) and SFTP_PASSWORD not in (row.target_secret_enc or "")
     assert schedule.target_of(row).secret == SFTP_PASSWORD
+    # the support bundle holds neither the password nor its token
+    from appliance.backup import bundle
+
+    out = io.BytesIO()
+    bundle.support_bundle(web[0].settings, out)
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue()), mode="r:gz") as tar:
+        blob = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
+    assert SFTP_PASSWORD.encode() not in blob and row.target_secret_enc.encode() not in blob
+    assert b"sftp.example.net" in blob  # the bundle does hold the (non-secret) destination
     # a partial change keeps the password and the pinned key; another host or port forgets the key
     schedule.BackupSchedule.update(host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTestOnly00000000000000"
                                    ).execute()
