@@ -62,6 +62,7 @@ REASONS = {
     "mail": "the mail cannot be queued",
     "share": "the share failed",
     "storage": "the local backup folder failed",
+    "not_configured": "the destination is not configured",
 }
 
 

@@ -184,7 +184,7 @@ def test_destination(settings: Settings, trust: str = "") -> dict:
     try:
         if target.kind == "sftp":
             if not target.config.get("host") or not target.secret:
-                raise destinations.DestinationFailed("network", "the SFTP server is not configured yet")
+                raise destinations.DestinationFailed("not_configured", "the SFTP server is not configured yet")
             result.update(destinations.sftp_test(settings, target, trust))
         else:
             result.update(kind.test(settings, target))
