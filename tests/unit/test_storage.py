@@ -1,6 +1,6 @@
 """Storage without real devices: the removable-storage policy, placement and verified moves, the fallback
-while a volume is missing and the sweep once it is back, shares (validation, mount command, secrets,
-a clear failed test), system health (ports, firewall rules), and the Storage/Info pages and APIs by role.
+while a volume is missing and the sweep once it is back, shares (validation, client commands, secrets,
+real SMB and NFS servers, a clear failed test), system health (ports, firewall rules), and the Storage/Info pages and APIs by role.
 Real loop devices are in tests/integration/test_storage.py.
 """
 
@@ -300,42 +300,78 @@ SMB = {"name": "nas", "protocol": "smb", "server": "nas.office.lan", "share": "b
        "username": "pbx", "password": "S3cret-Share-Pw", "domain": "OFFICE"}
 
 
+@pytest.fixture(scope="module")
+def samba(tmp_path_factory):
+    """A real smbd on a free loopback port (its own smb.conf, passdb and folders; stopped after)."""
+    from tests.support.fileservers import SambaServer
+
+    with SambaServer(tmp_path_factory.mktemp("smbd")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ganesha(tmp_path_factory):
+    """A real NFS-Ganesha (NFSv4, userspace) on a free loopback port exporting a test folder as /export."""
+    from tests.support.fileservers import GaneshaServer
+
+    with GaneshaServer(tmp_path_factory.mktemp("ganesha")) as server:
+        yield server
+
+
+def _smb_share(samba, **change) -> dict:
+    from tests.support.fileservers import SMB_PASSWORD, SMB_USER
+
+    return {"name": "office", "protocol": "smb", "server": samba.server, "share": "backups", "folder": "pbx/daily",
+            "username": SMB_USER, "password": SMB_PASSWORD, **change}
+
+
 def test_a_share_password_is_encrypted_at_rest_and_never_shown(store):
     shown = shares.create(SMB)
     assert "password" not in shown and shown["has_password"] is True
     raw = sqlite3.connect(str(store.db_path)).execute("SELECT password_enc FROM storage_share").fetchone()[0]
     assert raw and "S3cret" not in raw
     assert "S3cret" not in json.dumps(shares.list_shares())
-    assert shown["mount_command"] == ("mount -t cifs //nas.office.lan/backups /mnt/<share> -o "
-                                      "ro,vers=3.0,soft,noserverino,nosuid,nodev,noexec,credentials=<credentials file>")
+    assert shown["location"] == "//nas.office.lan/backups/pbx"
 
 
-def test_mount_commands_are_argument_lists_for_smb_and_nfs(store):
+def test_client_commands_are_argument_lists_and_carry_no_user_text_in_the_command_string(store):
     from storage.models import Share
 
     smb = Share(**{k: v for k, v in SMB.items() if k != "password"}, version="3.1.1")
-    argv = shares.mount_argv(smb, Path("/run/x"), "/run/cred", readonly=False)
-    assert argv == ["mount", "-t", "cifs", "//nas.office.lan/backups", "/run/x", "-o",
-                    "rw,vers=3.1.1,soft,noserverino,nosuid,nodev,noexec,credentials=/run/cred"]
-    guest = Share(protocol="smb", server="10.1.2.3", share="public", username="", version="")
-    assert shares.mount_argv(guest, Path("/m"), None)[-1].endswith(",guest")
-    nfs = Share(protocol="nfs", server="fd00::5", share="/srv/pbx", version="4.2")
-    assert shares.mount_argv(nfs, Path("/m"), None) == [
-        "mount", "-t", "nfs", "[fd00::5]:/srv/pbx", "/m", "-o",
-        "ro,vers=4.2,soft,timeo=50,retrans=2,nosuid,nodev,noexec"]
+    assert shares.smb_argv(smb, "/run/a.auth", "ls") == [
+        "smbclient", "//nas.office.lan/backups", "-A", "/run/a.auth", "-m", "SMB3_11", "-t", "20", "-D", "pbx",
+        "-c", "ls"]
+    ported = Share(protocol="smb", server="[fd00::5]:4450", share="Team Files", folder="", username="", version="2.0")
+    assert shares.smb_argv(ported, None, "put - .a.part") == [
+        "smbclient", "//fd00::5/Team Files", "-N", "-U", "%", "-p", "4450", "-m", "SMB2_02", "-t", "20",
+        "-c", "put - .a.part"]
+    # what smbclient would split or run is never put in its command string, whoever asks
+    for bad in ("rm a;rm b", 'rm a"b', "rm a\nb", "rm ../x", "rm a b"):
+        with pytest.raises(shares.ShareError):
+            shares.smb_argv(smb, None, bad)
+    nfs = Share(protocol="nfs", server="10.1.2.3", share="/srv/pbx", folder="daily", version="4")
+    assert shares.nfs_url(nfs, "daily/.x.part") == "nfs://10.1.2.3/srv/pbx/daily/.x.part?version=4"
+    assert shares.location(nfs) == "nfs://10.1.2.3/srv/pbx/daily?version=4"
+    v3 = Share(protocol="nfs", server="nas.lan:2050", share="/export/", folder="", version="3")
+    assert shares.nfs_url(v3) == "nfs://nas.lan/export?version=3&nfsport=2050"
 
 
 BAD_SHARES = [
     ({"name": "Bad Name"}, "name"), ({"protocol": "ftp"}, "protocol"), ({"server": ""}, "server"),
-    ({"server": "nas;reboot"}, "server"), ({"share": "a/b,uid=0"}, "share"), ({"folder": "../etc"}, "folder"),
-    ({"username": "pbx,uid=0"}, "username"), ({"version": "1.0"}, "version"), ({"password": 5}, "password"),
+    ({"server": "nas;reboot"}, "server"), ({"server": "nas:99999"}, "server"), ({"server": "nas:4x5"}, "server"),
+    ({"server": "nas:²"}, "server"), ({"server": "[nas]:445"}, "server"),
+    ({"share": "a/b,uid=0"}, "share"), ({"folder": "../etc"}, "folder"),
+    ({"folder": "a;rm -rf b"}, "folder"), ({"folder": 'a"b'}, "folder"), ({"folder": "a\nb"}, "folder"),
+    ({"folder": "a b"}, "folder"), ({"username": "pbx,uid=0"}, "username"), ({"username": "pbx%pw"}, "username"),
+    ({"version": "1.0"}, "version"), ({"password": 5}, "password"), ({"password": "two\nlines"}, "password"),
+    ({"password": " leading"}, "password"),
     ({"protocol": "nfs", "share": "relative", "username": ""}, "share"),
     ({"protocol": "nfs", "share": "/srv", "username": "bob"}, "username"),
     ({"unknown": 1}, "unknown"),
 ]
 
 
-@pytest.mark.parametrize("change,field", BAD_SHARES, ids=[f for _, f in BAD_SHARES])
+@pytest.mark.parametrize("change,field", BAD_SHARES, ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD_SHARES)])
 def test_bad_share_settings_are_refused_naming_the_field(store, change, field):
     with pytest.raises(ValidationError) as caught:
         shares.create({**SMB, **change})
@@ -343,16 +379,98 @@ def test_bad_share_settings_are_refused_naming_the_field(store, change, field):
     assert shares.list_shares() == []
 
 
-def test_a_share_test_that_cannot_mount_says_why_and_is_remembered(store):
-    shares.create({"name": "nfs-down", "protocol": "nfs", "server": "127.0.0.1", "share": "/srv/nothing"})
+def test_a_server_may_name_its_port_and_old_nfs_versions_read_as_what_libnfs_speaks(store):
+    assert shares.create({**SMB, "server": "nas.office.lan:4450"})["location"] == \
+        "//nas.office.lan/backups/pbx (port 4450)"
+    assert shares.create({**SMB, "name": "v6", "server": "[fd00::5]:445"})["server"] == "[fd00::5]:445"
+    nfs = shares.create({"name": "nfs", "protocol": "nfs", "server": "10.0.0.9", "share": "/srv", "version": "4.1"})
+    assert nfs["version"] == "4" and nfs["location"] == "nfs://10.0.0.9/srv?version=4"
+
+
+def test_an_nfs_share_test_that_cannot_connect_says_why_and_is_remembered(store):
+    from tests.support.ports import free_port
+
+    shares.create({"name": "nfs-down", "protocol": "nfs", "server": f"127.0.0.1:{free_port()}", "share": "/srv"})
     result = shares.test(store, "nfs-down")
     assert result["ok"] is False
-    assert "could not be mounted" in result["message"]
-    assert result["command"].startswith("mount -t nfs 127.0.0.1:/srv/nothing /mnt/<share> -o ro,")
+    assert result["message"].startswith("could not list the folder: nothing answers for this protocol on the server")
+    assert "Connection refused" in result["message"]
     kept = shares.get("nfs-down")["last_test"]
     assert kept["ok"] is False and kept["message"] == result["message"]
-    assert not list((store.run_dir / "shares").iterdir())     # the temporary mount point is gone
-    assert not list(store.run_dir.glob("*.cred"))
+    assert not list(store.run_dir.glob("*"))
+
+
+def test_files_go_to_a_real_smb_share_and_come_back_listed_and_removed(store, samba, tmp_path):
+    shares.create(_smb_share(samba))
+    import shutil
+
+    folder = samba.backups / "pbx" / "daily"
+    shutil.rmtree(samba.backups / "pbx", ignore_errors=True)
+    assert shares.list_files(store, "office") == []              # the folder is made by the first upload
+    archive = tmp_path / "scheduled-1.pbxbak"
+    archive.write_bytes(os.urandom(300_000))
+    shares.upload(store, "office", archive, "scheduled-1.pbxbak")
+    shares.upload(store, "office", archive, "scheduled-2.pbxbak")
+    assert (folder / "scheduled-1.pbxbak").read_bytes() == archive.read_bytes()
+    (folder / "notes").mkdir()                                    # folders are not files
+    assert shares.list_files(store, "office") == ["scheduled-1.pbxbak", "scheduled-2.pbxbak"]
+    shares.remove_file(store, "office", "scheduled-1.pbxbak")
+    assert sorted(p.name for p in folder.iterdir()) == ["notes", "scheduled-2.pbxbak"]
+    with pytest.raises(shares.ShareError) as gone:
+        shares.remove_file(store, "office", "scheduled-1.pbxbak")
+    assert "does not exist" in gone.value.message
+    # a name that would chain a second smbclient command is refused; nothing is deleted
+    (folder / "victim.txt").write_text("keep me")
+    for bad in ("x;rm victim.txt", "x rm", "../victim.txt", "a\nrm victim.txt"):
+        with pytest.raises(shares.ShareError):
+            shares.remove_file(store, "office", bad)
+    assert (folder / "victim.txt").read_text() == "keep me"
+    assert not list(store.run_dir.glob("*.auth"))                # the authentication files are gone
+
+
+def test_smb_failures_say_why_in_words(store, samba, tmp_path):
+    archive = tmp_path / "a.bin"
+    archive.write_bytes(b"data")
+    shares.create(_smb_share(samba, password="Not-The-Password"))
+    with pytest.raises(shares.ShareError) as wrong:
+        shares.list_files(store, "office")
+    assert wrong.value.message.startswith("the server refused the user name or password")
+    assert wrong.value.code == "NT_STATUS_LOGON_FAILURE"
+    shares.create(_smb_share(samba, name="nosuch", share="nosuch"))
+    with pytest.raises(shares.ShareError) as missing:
+        shares.upload(store, "nosuch", archive, "a.bin")
+    assert missing.value.message.startswith("the share does not exist on the server")
+    shares.create(_smb_share(samba, name="ro", share="readonly", folder=""))
+    with pytest.raises(shares.ShareError) as denied:
+        shares.upload(store, "ro", archive, "a.bin")
+    assert denied.value.message.startswith("the server denied access")
+    assert list(samba.readonly.iterdir()) == []
+    shares.create(_smb_share(samba, name="closed", server=f"127.0.0.1:{samba.port + 1}"))
+    result = shares.test(store, "closed")
+    assert result["ok"] is False and "nothing answers for SMB" in result["message"]
+    assert "NT_STATUS_CONNECTION_REFUSED" in result["message"]
+
+
+def test_files_go_to_a_real_nfs_export_and_come_back_listed_and_removed(store, ganesha, tmp_path):
+    shares.create({"name": "nfs", "protocol": "nfs", "server": ganesha.server, "share": "/export",
+                   "folder": "pbx/weekly"})
+    archive = tmp_path / "scheduled-1.pbxbak"
+    archive.write_bytes(os.urandom(200_000))       # far above libnfs 4.0's ~4 KiB single NFSv4 WRITE limit
+    assert shares.list_files(store, "nfs") == []
+    shares.upload(store, "nfs", archive, "scheduled-1.pbxbak")
+    shares.upload(store, "nfs", archive, "scheduled-2.pbxbak")
+    folder = ganesha.export / "pbx" / "weekly"
+    assert (folder / "scheduled-2.pbxbak").read_bytes() == archive.read_bytes()
+    assert shares.list_files(store, "nfs") == ["scheduled-1.pbxbak", "scheduled-2.pbxbak"]
+    shares.remove_file(store, "nfs", "scheduled-1.pbxbak")
+    assert sorted(p.name for p in folder.iterdir()) == ["scheduled-2.pbxbak"]
+    result = shares.test(store, "nfs")
+    assert result["ok"] is True and result["entries"] == 1 and result["free_bytes"] > 0, result
+    assert sorted(p.name for p in folder.iterdir()) == ["scheduled-2.pbxbak"]     # the probe is gone
+    shares.update("nfs", {"share": "/nothing"})
+    result = shares.test(store, "nfs")
+    assert result["ok"] is False
+    assert result["message"].startswith("could not list the folder: the export /nothing does not exist"), result
 
 
 # -- system health ----------------------------------------------------------------------------------------------
@@ -513,6 +631,23 @@ def test_shares_through_the_api(web, admin):
     assert admin.api("GET", "/api/v1/storage/shares/office-nas").status == 404
 
 
+def test_the_test_action_writes_lists_and_deletes_a_probe_on_a_real_smb_share(web, admin, samba):
+    created = admin.api("POST", "/api/v1/storage/shares", _smb_share(samba, name="api-smb", folder="api"))
+    assert created.status == 201, created.text
+    tested = admin.api("POST", "/api/v1/storage/shares/api-smb/test").json()
+    assert tested["ok"] is True, tested
+    assert tested["message"].startswith("wrote, listed and deleted a probe file; 0 files in the folder")
+    assert tested["free_bytes"] > 0 and list((samba.backups / "api").iterdir()) == []
+    shown = admin.api("GET", "/api/v1/storage/shares/api-smb").json()
+    assert shown["last_test"]["ok"] is True and shown["last_test"]["message"] == tested["message"]
+    assert admin.api("PUT", "/api/v1/storage/shares/api-smb", {"password": "wrong", "revision": 1}).status == 200
+    refused = admin.api("POST", "/api/v1/storage/shares/api-smb/test").json()
+    assert refused["ok"] is False
+    assert refused["message"].startswith("could not list the folder: the server refused the user name or password")
+    assert admin.api("GET", "/api/v1/storage/shares/api-smb").json()["last_test"]["ok"] is False
+    assert admin.api("DELETE", "/api/v1/storage/shares/api-smb").status == 204
+
+
 def test_moving_to_an_unknown_volume_or_kind_is_refused(web, admin):
     response = admin.api("PUT", "/api/v1/storage/placements/voicemail", {"volume_uuid": "nope"})
     assert response.status == 400 and response.json()["field"] == "volume_uuid"
@@ -569,6 +704,7 @@ def test_in_a_browser_the_admin_adds_tests_and_deletes_a_share_and_must_confirm_
     from playwright.sync_api import expect, sync_playwright
 
     from tests.support.browser import launch_chromium
+    from tests.support.ports import free_port
 
     errors: list[str] = []
     with sync_playwright() as p:
@@ -596,12 +732,13 @@ def test_in_a_browser_the_admin_adds_tests_and_deletes_a_share_and_must_confirm_
             page.select_option("#share-protocol", "nfs")
             page.click("#add-share")
             expect(page.locator('#share-form [data-error-for="server"]')).to_be_visible()
-            page.fill("#share-server", "127.0.0.1")
+            closed = free_port()
+            page.fill("#share-server", f"127.0.0.1:{closed}")
             page.click("#add-share")
             row = page.locator("tr[data-share=nas2]")
-            expect(row).to_contain_text("mount -t nfs 127.0.0.1:/srv/pbx")
+            expect(row).to_contain_text(f"nfs://127.0.0.1/srv/pbx?version=4&nfsport={closed}")
             row.locator(".test-share").click()
-            expect(row.locator(".share-test-result")).to_contain_text("could not be mounted", timeout=40000)
+            expect(row.locator(".share-test-result")).to_contain_text("nothing answers", timeout=40000)
             row.locator(".delete-share").click()
             expect(page.locator("tr[data-share=nas2]")).to_have_count(0)
         finally:

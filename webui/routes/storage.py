@@ -209,7 +209,7 @@ _LABEL = _param("label", "^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")
 _JOB = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 _SHARE_IN = {"type": "object", "properties": {
     "name": {"type": "string"}, "protocol": {"type": "string", "enum": ["smb", "nfs"]},
-    "server": {"type": "string", "description": "host name or IP address"},
+    "server": {"type": "string", "description": "host name or IP address, with :port if not the usual one"},
     "share": {"type": "string", "description": "SMB share name, or NFS export path (/srv/backups)"},
     "folder": {"type": "string", "description": "folder inside the share (optional)"},
     "username": {"type": "string"}, "password": {"type": "string", "description": "write-only; encrypted at rest"},
@@ -234,7 +234,8 @@ OPENAPI_SCHEMAS = {
         "field": {"type": ["string", "null"]}, "result": {"type": ["object", "null"]}}},
     "StorageShare": {"type": "object", "properties": {
         **{k: v for k, v in _SHARE_IN["properties"].items() if k != "password"},
-        "has_password": {"type": "boolean"}, "mount_command": {"type": "string"},
+        "has_password": {"type": "boolean"},
+        "location": {"type": "string", "description": "//server/share/folder or the nfs:// URL"},
         "last_test": {"type": ["object", "null"]}}},
 }
 _JOB_202 = {"202": _json(_ref("StorageJob"), "started; follow it at /api/v1/storage/jobs/{id}")}
@@ -287,9 +288,10 @@ OPENAPI_PATHS = {
         "delete": {"summary": "Delete a share", "parameters": _SHARE,
                    "responses": {"204": {"description": "deleted"}, **_errors("401", "403", "404")}}},
     f"{PREFIX}/shares/{{name}}/test": {"post": {
-        "summary": "Mount the share read-only, look inside, unmount; says clearly what failed", "parameters": _SHARE,
+        "summary": "List the folder, write, list and delete a probe file; says clearly what failed",
+        "parameters": _SHARE,
         "responses": {"200": _json({"type": "object", "properties": {
             "ok": {"type": "boolean"}, "message": {"type": "string"}, "entries": {"type": ["integer", "null"]},
-            "free_bytes": {"type": ["integer", "null"]}, "command": {"type": "string"}}}, "outcome"),
+            "free_bytes": {"type": ["integer", "null"]}, "location": {"type": "string"}}}, "outcome"),
             **_errors("401", "403", "404")}}},
 }

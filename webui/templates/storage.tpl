@@ -137,7 +137,7 @@
 % for s in share_list:
 <tr data-share="{{s["name"]}}">
   <td>{{s["name"]}}</td>
-  <td class="mono">{{s["mount_command"]}}</td>
+  <td class="mono">{{s["location"]}}</td>
   <td class="share-test-result">{{(("✔ " if s["last_test"]["ok"] else "✘ ") + s["last_test"]["message"]) if s["last_test"] else "-"}}</td>
   <td>
   % if can_manage:
