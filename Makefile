@@ -6,12 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # dnsmasq-base: the LAN DHCP server (netconfig; -base: no host DNS service started); udhcpc: WAN DHCP client.
 # libsox-fmt-mp3: sox reads uploaded MP3 prompts only with it (appliance.sounds).
-# fdisk (sfdisk), cifs-utils, nfs-common: USB storage initialization and SMB/NFS backup shares (storage/).
+# fdisk (sfdisk): USB storage initialization; smbclient, libnfs-utils (and its libnfs): userspace SMB/NFS clients
+# for backup shares (storage/shares.py; no kernel cifs/nfs, no mount rights needed).
 # chrony: the NTP server on LAN1 (lab LAN: chronyd -x in LAN1's namespace; the image: chrony.service).
-RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc fdisk cifs-utils nfs-common iputils-ping chrony
+RUN_DEBS := kamailio kamailio-sqlite-modules kamailio-utils-modules kamailio-extra-modules kamailio-tls-modules sox libsox-fmt-mp3 espeak-ng dnsmasq-base udhcpc fdisk smbclient libnfs-utils iputils-ping chrony
 # openssh-server: the scheduled-backup SFTP destination test runs its own sshd on a loopback port.
 # shellcheck: tests/unit/test_rootfs.py lints image/build.sh.
-TEST_DEBS := $(RUN_DEBS) sip-tester chromium isc-dhcp-client openssh-server shellcheck
+# samba, nfs-ganesha, nfs-ganesha-vfs: share tests run a real smbd and a userspace NFSv4 server on loopback ports.
+TEST_DEBS := $(RUN_DEBS) sip-tester chromium isc-dhcp-client openssh-server shellcheck samba nfs-ganesha nfs-ganesha-vfs
 ARGS ?=
 
 .PHONY: run test lint bench deps-run deps-test clean
