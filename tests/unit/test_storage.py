@@ -332,6 +332,13 @@ def test_a_share_password_is_encrypted_at_rest_and_never_shown(store):
     assert raw and "S3cret" not in raw
     assert "S3cret" not in json.dumps(shares.list_shares())
     assert shown["location"] == "//nas.office.lan/backups/pbx"
+    # smbclient reads it from a 0600 authentication file that lives only for one operation
+    from storage.models import Share
+
+    with shares._smb_auth(store, Share.get(Share.name == "nas")) as auth:
+        assert os.stat(auth).st_mode & 0o777 == 0o600 and Path(auth).parent == store.run_dir
+        assert Path(auth).read_text() == "username=pbx\npassword=S3cret-Share-Pw\ndomain=OFFICE\n"
+    assert not Path(auth).exists()
 
 
 def test_client_commands_are_argument_lists_and_carry_no_user_text_in_the_command_string(store):
@@ -397,7 +404,7 @@ def test_an_nfs_share_test_that_cannot_connect_says_why_and_is_remembered(store)
     assert "Connection refused" in result["message"]
     kept = shares.get("nfs-down")["last_test"]
     assert kept["ok"] is False and kept["message"] == result["message"]
-    assert not list(store.run_dir.glob("*"))
+    assert not list(store.run_dir.glob("appliance-share-test-*"))    # the local probe file is gone
 
 
 def test_files_go_to_a_real_smb_share_and_come_back_listed_and_removed(store, samba, tmp_path):
@@ -413,6 +420,8 @@ def test_files_go_to_a_real_smb_share_and_come_back_listed_and_removed(store, sa
     shares.upload(store, "office", archive, "scheduled-2.pbxbak")
     assert (folder / "scheduled-1.pbxbak").read_bytes() == archive.read_bytes()
     (folder / "notes").mkdir()                                    # folders are not files
+    assert shares.list_files(store, "office") == ["scheduled-1.pbxbak", "scheduled-2.pbxbak"]
+    shares.update("office", {"version": "2.0"})                    # smbclient -m SMB2_02: still understood
     assert shares.list_files(store, "office") == ["scheduled-1.pbxbak", "scheduled-2.pbxbak"]
     shares.remove_file(store, "office", "scheduled-1.pbxbak")
     assert sorted(p.name for p in folder.iterdir()) == ["notes", "scheduled-2.pbxbak"]
