@@ -94,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run" and args.image:  # not lab mode: the web process would apply network settings to the host
+        parser.error("run is lab mode; --image is for the image's systemd units (rootfs/)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "run":
         from appliance.supervisor import Supervisor
