@@ -147,10 +147,24 @@ _SHARE_HINTS = (
 )
 
 
+_SHARE_CODES = {
+    "NT_STATUS_LOGON_FAILURE": "auth", "NT_STATUS_WRONG_PASSWORD": "auth", "NT_STATUS_NO_SUCH_USER": "auth",
+    "NT_STATUS_ACCOUNT_DISABLED": "auth", "NT_STATUS_ACCOUNT_LOCKED_OUT": "auth",
+    "NT_STATUS_PASSWORD_EXPIRED": "auth", "NT_STATUS_PASSWORD_MUST_CHANGE": "auth",
+    "NT_STATUS_BAD_NETWORK_NAME": "remote_folder_missing", "NT_STATUS_OBJECT_PATH_NOT_FOUND": "remote_folder_missing",
+    "NT_STATUS_OBJECT_NAME_NOT_FOUND": "remote_folder_missing", "folder_missing": "remote_folder_missing",
+    "NT_STATUS_ACCESS_DENIED": "permission", "NT_STATUS_MEDIA_WRITE_PROTECTED": "permission",
+    "NT_STATUS_CONNECTION_REFUSED": "network", "NT_STATUS_HOST_UNREACHABLE": "network",
+    "NT_STATUS_NETWORK_UNREACHABLE": "network", "NT_STATUS_IO_TIMEOUT": "network",
+    "NT_STATUS_CONNECTION_RESET": "network", "NT_STATUS_CONNECTION_DISCONNECTED": "network",
+}
+
+
 def _share_failed(exc: Exception, what: str) -> DestinationFailed:
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     low = message.lower()
-    reason = next((r for key, r in _SHARE_HINTS if key in low), "share")
+    reason = _SHARE_CODES.get(getattr(exc, "code", "") or "") \
+        or next((r for key, r in _SHARE_HINTS if key in low), "share")
     return DestinationFailed(reason, f"{what}: {message}")
 
 

@@ -220,18 +220,20 @@ class FakeShares:
     """storage.shares' contract (upload, list_files, remove_file, ShareError) over a plain folder."""
 
     class ShareError(Exception):
-        def __init__(self, message: str):
+        def __init__(self, message: str, code: str = ""):
             super().__init__(message)
             self.message = message
+            self.code = code
 
     def __init__(self, root: Path):
         self.root = root
         self.failure: str | None = None
+        self.code = ""
         self.calls: list[tuple] = []
 
     def _folder(self, name: str) -> Path:
         if self.failure:
-            raise self.ShareError(self.failure)
+            raise self.ShareError(self.failure, self.code)
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
         return folder
@@ -283,6 +285,8 @@ def test_the_share_destination_uploads_prunes_and_classifies_failures(web, tmp_p
         assert tested["ok"] is False and tested["reason"] == "auth"
         fake.failure = "the share or export does not exist on the server"
         assert schedule.run_due(running.settings, force=True)["reason"] == "remote_folder_missing"
+        fake.failure, fake.code = "smbclient said no", "NT_STATUS_ACCESS_DENIED"  # the code decides
+        assert schedule.run_due(running.settings, force=True)["reason"] == "permission"
     finally:
         _put(api, {"destination": "folder"})
         Share.delete().execute()
