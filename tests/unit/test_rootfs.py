@@ -197,6 +197,22 @@ def test_image_settings_are_not_lab_mode_and_listen_on_lan1(tmp_path):
     assert lab.lab
 
 
+def test_image_settings_follow_lan1s_stored_address(store):
+    from netconfig.models import NetInterface
+
+    NetInterface.insert(name="eth1", mode="static", address="192.168.50.2/24", gateway="", dns="", mtu=1500,
+                        vlan=None).on_conflict_replace().execute()
+    args = cli.build_parser().parse_args(["console", "--ssh-port", "22", "--image", "--data-dir",
+                                          str(store.data_dir)])
+    assert cli._settings(args).bind == "192.168.50.2"
+
+
+def test_lab_mode_run_refuses_the_image_settings():
+    with pytest.raises(SystemExit) as exc, contextlib.redirect_stderr(io.StringIO()):
+        cli.main(["run", "--image", "--data-dir", "/nonexistent"])
+    assert exc.value.code == 2
+
+
 def test_default_network_chrony_and_shaper_files_are_what_netconfig_renders(tmp_path):
     from netconfig import apply, plan, validation
 
