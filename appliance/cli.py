@@ -14,7 +14,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     values = {"data_dir": Path(args.data_dir).resolve()}
     if getattr(args, "image", False):
         values.update(_image_values(values["data_dir"]))
-    for flag in ("bind", "http_port", "sip_port", "sip_tls_port", "kamailio_rpc_port", "worker_sip_port_base",
+    for flag in ("bind", "http_port", "https_port", "sip_port", "sip_tls_port", "kamailio_rpc_port", "worker_sip_port_base",
                  "rtp_port_base", "spare_workers", "worker_count_max", "clock_file"):
         value = getattr(args, flag, None)
         if value is not None:
@@ -32,7 +32,7 @@ def _image_values(data_dir: Path) -> dict:
     address = validation.default_network()["interfaces"]["eth1"]["address"]
     if Settings(data_dir=data_dir).db_path.exists():
         address = lablan.stored_lan_address(Settings(data_dir=data_dir))
-    return {"lab": False, "http_port": 80, "bind": str(ipaddress.IPv4Interface(address).ip)}
+    return {"lab": False, "http_port": 80, "https_port": 443, "bind": str(ipaddress.IPv4Interface(address).ip)}
 
 
 def _port(text: str) -> int:
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="start the whole stack (lab mode) and supervise it")
     run.add_argument("--bind", help="address for the web UI and SIP (default 127.0.0.1)")
     run.add_argument("--http-port", type=_port, help="web UI port (default 8080)")
+    run.add_argument("--https-port", type=_port, help="web UI over HTTPS too, on this port (default: HTTP only)")
     run.add_argument("--sip-port", type=_port, help="SIP port, UDP and TCP (default 5060)")
     run.add_argument("--sip-tls-port", type=_tls_port,
                      help="SIP over TLS port (default 5061 with SIP on 5060, else none; 0: no TLS)")

@@ -19,6 +19,9 @@ class Settings:
     # Address the SIP edge and web UI listen on; phones and browsers reach it.
     bind: str = "127.0.0.1"
     http_port: int = 8080
+    # The web UI over HTTPS too (certificate made on first start, appliance.certificates); 0: HTTP only.
+    # Phones keep fetching their files over HTTP (option 66) on http_port.
+    https_port: int = 0
     sip_port: int = 5060
     # SIP over TLS (trunks to providers, phones). None: 5061 beside the standard 5060, else no
     # TLS listener (a second appliance or a test on other ports picks its own); 0: no TLS.

@@ -261,7 +261,7 @@ class Supervisor:
         s = self.settings
         lines = [
             "appliance running (lab mode)",
-            f"web UI: http://{s.bind}:{s.http_port}/",
+            f"web UI: http://{s.bind}:{s.http_port}/" + (f" and https://{s.bind}:{s.https_port}/" if s.https_port else ""),
             f"SIP: {s.bind}:{s.sip_port} (UDP and TCP)" + (f", TLS on {s.sip_tls_port}" if s.sip_tls_port else ""),
             f"data: {s.data_dir}",
             f"logs: {s.log_dir}",

@@ -9,8 +9,8 @@ control levers, and the console uses nothing else:
   time), so restarting callcore or web is: SIGTERM to that child's process
   group (it leaves cleanly, its workers with it), then the supervisor starts
   a fresh one.
-On the image systemd units do this job (`systemctl restart <unit>`), through
-the same `restart()` entry point.
+On the image (Settings.lab false) systemd units do this job (rootfs/: appliance-<name>.service): `status()`
+reads them with `systemctl show`, `restart()` runs `systemctl restart`, through the same entry points.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 
 import psutil
@@ -70,6 +71,21 @@ def children(settings: Settings) -> dict[str, psutil.Process]:
     return found
 
 
+def main_processes(settings: Settings) -> list[psutil.Process]:
+    """The appliance's top processes: the supervisor in lab mode, each unit's main process on the image."""
+    if settings.lab:
+        sup = supervisor_process(settings)
+        return [sup] if sup is not None else []
+    found = []
+    for row in _unit_rows(settings):
+        try:
+            if row["pid"]:
+                found.append(psutil.Process(row["pid"]))
+        except psutil.Error:
+            pass
+    return found
+
+
 def _tree_rss(proc: psutil.Process) -> int:
     total = 0
     for p in [proc] + _safe_children(proc):
@@ -87,8 +103,47 @@ def _safe_children(proc: psutil.Process) -> list[psutil.Process]:
         return []
 
 
+def unit_of(name: str) -> str:
+    return f"appliance-{name}.service"
+
+
+def _systemctl(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(["systemctl", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _unit_rows(settings: Settings) -> list[dict]:
+    """The image's services as systemd sees them."""
+    rows = []
+    for name in SERVICES:
+        row = {"name": name, "state": "unknown", "pid": None, "uptime": None, "rss": None, "detail": ""}
+        try:
+            shown = _systemctl("show", "--property=ActiveState,SubState,MainPID", unit_of(name), timeout=10)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            row["detail"] = f"systemctl: {exc}"
+            rows.append(row)
+            continue
+        props = dict(line.split("=", 1) for line in shown.stdout.splitlines() if "=" in line)
+        active = props.get("ActiveState", "")
+        row["state"] = "running" if active == "active" else ("stopped" if active in ("inactive", "failed") else
+                                                             (active or "unknown"))
+        row["detail"] = "" if active == "active" else f"{active} ({props.get('SubState', '')})"
+        pid = int(props.get("MainPID", "0") or 0)
+        if pid:
+            try:
+                proc = psutil.Process(pid)
+                row.update(pid=pid, uptime=int(time.time() - proc.create_time()), rss=_tree_rss(proc))
+            except psutil.Error:
+                pass
+        if name == "callcore" and row["state"] == "running":
+            row["detail"] = _workers_detail(settings)
+        rows.append(row)
+    return rows
+
+
 def status(settings: Settings) -> list[dict]:
     """One row per service: name, state, pid, uptime (s), rss (bytes, with its children), detail."""
+    if not settings.lab:
+        return _unit_rows(settings)
     sup = supervisor_process(settings)
     kids = children(settings)
     rows = []
@@ -130,6 +185,17 @@ def restart(settings: Settings, name: str, wait_s: float = 15.0) -> str:
 
     if name not in SERVICES:
         raise RestartFailed(f"no service named {name!r}")
+    if not settings.lab:
+        try:
+            done = _systemctl("restart", unit_of(name), timeout=wait_s)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RestartFailed(f"{name} was asked to restart but systemd did not finish: {exc}") from None
+        if done.returncode != 0:
+            raise RestartFailed(f"{name} did not restart: {(done.stderr or done.stdout).strip()[:300]}")
+        row = next(r for r in _unit_rows(settings) if r["name"] == name)
+        if row["state"] != "running":
+            raise RestartFailed(f"{name} is {row['detail'] or row['state']} after the restart; see the system log")
+        return f"{name} restarted (pid {row['pid'] or '-'})"
     if supervisor_process(settings) is None:
         raise RestartFailed("the supervisor is not running: nothing to restart")
     before = children(settings).get(name)

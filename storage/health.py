@@ -49,17 +49,15 @@ def required_ports(settings: Settings) -> list[dict]:
 
 
 def appliance_pids(settings: Settings) -> set[int]:
-    from serialconsole.services import supervisor_process
+    from serialconsole.services import main_processes
 
-    sup = supervisor_process(settings)
     pids = {os.getpid()}          # the web process answering this is the appliance too
-    if sup is None:
-        return pids
-    pids.add(sup.pid)
-    try:
-        pids |= {p.pid for p in sup.children(recursive=True)}
-    except psutil.Error:
-        pass
+    for top in main_processes(settings):
+        pids.add(top.pid)
+        try:
+            pids |= {p.pid for p in top.children(recursive=True)}
+        except psutil.Error:
+            pass
     return pids
 
 
@@ -152,15 +150,15 @@ def _disk(path) -> dict:
 
 
 def health(settings: Settings) -> dict:
-    from serialconsole.services import status, supervisor_process
+    from serialconsole.services import main_processes, status
 
     memory = psutil.virtual_memory()
     swap = psutil.swap_memory()
     load = os.getloadavg()
-    sup = supervisor_process(settings)
     now = time.time()
-    try:
-        appliance_uptime = int(now - sup.create_time()) if sup else None
+    try:  # since the first of the appliance's processes started
+        starts = [p.create_time() for p in main_processes(settings)]
+        appliance_uptime = int(now - min(starts)) if starts else None
     except psutil.Error:
         appliance_uptime = None
     disks = [dict(_disk(settings.data_dir), name="data")]

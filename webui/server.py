@@ -42,9 +42,11 @@ class WebServer:
     """
 
     def __init__(self, settings: Settings, threads: int = THREADS, certificate: Path | None = None,
-                 private_key: Path | None = None):
+                 private_key: Path | None = None, port: int | None = None, app=None):
         self.settings = settings
-        self.server = wsgi.Server((settings.bind, settings.http_port), create_app(settings), numthreads=threads,
+        app = app if app is not None else create_app(settings)
+        port = settings.http_port if port is None else port
+        self.server = wsgi.Server((settings.bind, port), app, numthreads=threads,
                                   server_name="appliance", request_queue_size=64, timeout=30, shutdown_timeout=5)
         # Past the largest body a route accepts (sound uploads), cheroot refuses the request itself.
         self.server.max_request_body_size = max([SERVER_BODY_LIMIT, *web.BODY_ALLOWANCES.values()])
@@ -97,7 +99,10 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
 
     # ... and watches USB storage (devices appearing and disappearing, a placed volume missing or back).
     storage_daemon = StorageDaemon(settings).start()
-    server = WebServer(settings, certificate=certificate, private_key=private_key).start()
+    app = create_app(settings)
+    # HTTPS first: once HTTP answers (what the supervisor and tests wait for), both do.
+    secure = _https_server(settings, app) if settings.https_port and certificate is None else None
+    server = WebServer(settings, certificate=certificate, private_key=private_key, app=app).start()
     log.info("web UI listening on %s", server.url)
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -110,11 +115,30 @@ def serve(settings: Settings, certificate: Path | None = None, private_key: Path
     finally:
         log.info("web UI stopping")
         server.stop()
+        if secure is not None:
+            secure.stop()
         watcher.stop()
         stop_sender()
         ban_watcher.stop()
         mwi_watcher.stop()
         storage_daemon.stop()
+
+
+def _https_server(settings: Settings, app) -> WebServer | None:
+    """The same app over HTTPS on settings.https_port, with the appliance's certificate (self-signed, made on
+    first start and again when the SIP domain or address changes; the SIP edge's TLS uses the same files)."""
+    from appliance import certificates
+    from appliance.system import get_system_settings
+
+    try:
+        files = certificates.ensure(settings, certificates.names_for(settings, get_system_settings().sip_domain))
+        server = WebServer(settings, certificate=files.certificate, private_key=files.key, port=settings.https_port,
+                           app=app).start()
+    except Exception as exc:  # noqa: BLE001 -- HTTP goes on serving; the log says why HTTPS does not
+        log.error("web UI over HTTPS not started: %s", exc)
+        return None
+    log.info("web UI listening on %s", server.url)
+    return server
 
 
 def main(settings: Settings) -> None:

@@ -49,7 +49,8 @@ def seed_generated_sounds(settings: Settings) -> None:
 
 
 class Stack:
-    def __init__(self, data_dir: Path, spare_workers: int = 2, workers_max: int = WORKERS_MAX):
+    def __init__(self, data_dir: Path, spare_workers: int = 2, workers_max: int = WORKERS_MAX,
+                 extra_args: tuple[str, ...] = ()):
         base = free_port_block(4 + workers_max)
         rtp = free_port_block(workers_max * 40)
         self.settings = Settings(
@@ -57,6 +58,7 @@ class Stack:
             sip_tls_port=base + 3, worker_sip_port_base=base + 4, worker_count_max=workers_max, rtp_port_base=rtp,
             spare_workers=spare_workers, clock_file=str(data_dir / "clock"),
         )
+        self.extra_args = extra_args  # more `appliance run` flags
         self.process: subprocess.Popen | None = None
         self.admin_password: str | None = None
         self.output: list[str] = []
@@ -83,7 +85,7 @@ class Stack:
             "--worker-sip-port-base", str(s.worker_sip_port_base),
             "--worker-count-max", str(s.worker_count_max),
             "--rtp-port-base", str(s.rtp_port_base), "--spare-workers", str(s.spare_workers),
-            "--clock-file", s.clock_file,
+            "--clock-file", s.clock_file, *self.extra_args,
         ]
         seed_generated_sounds(s)
         self.process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -50,7 +50,7 @@ def api_restart(name: str):
     settings = web.settings()
     if name not in services.SERVICES:
         raise NotFound("service", name)
-    if services.supervisor_process(settings) is None:
+    if settings.lab and services.supervisor_process(settings) is None:
         raise Conflict("name", "the supervisor is not running: nothing to restart")
     if name == "web":
         def later() -> None:
