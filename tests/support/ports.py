@@ -23,6 +23,20 @@ PHONE_PORTS_LOW = 45000
 PHONE_PORTS_HIGH = 60000
 
 
+def _ephemeral_low(default: int = 32768) -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+# ... and below the kernel's ephemeral range when it leaves room: a client connection anywhere on the machine
+# may take a port there between the moment a block is chosen and the moment its daemon binds it.
+APPLIANCE_PORTS_LOW = 21000
+APPLIANCE_PORTS_HIGH = _ephemeral_low() if _ephemeral_low() - APPLIANCE_PORTS_LOW >= 8000 else PHONE_PORTS_LOW
+
+
 def _share(low: int, high: int) -> tuple[int, int]:
     """This test process's own slice of [low, high) when pytest-xdist runs several (gw0, gw1...):
     a range reserved by one process is only bound later, so another must never pick it meanwhile."""
@@ -40,7 +54,7 @@ def free_phone_port_block(size: int) -> int:
     return free_port_block(size, low=PHONE_PORTS_LOW, high=PHONE_PORTS_HIGH)
 
 
-def free_port_block(size: int, low: int = 21000, high: int = PHONE_PORTS_LOW) -> int:
+def free_port_block(size: int, low: int = APPLIANCE_PORTS_LOW, high: int = APPLIANCE_PORTS_HIGH) -> int:
     """First port of `size` consecutive ports free on TCP and UDP."""
     low, high = _share(low, high)
     rng = random.Random()

@@ -503,9 +503,12 @@ def test_a_port_held_by_another_program_is_reported_in_use(tmp_path):
     import sys
 
     from appliance.settings import Settings
+    from tests.support.ports import free_port_block
 
+    # A port out of the ephemeral range: its TCP twin must stay free (no client connection takes it meanwhile).
     holder = subprocess.Popen([sys.executable, "-c", "import socket, sys, time\n"
-                               "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0))\n"
+                               "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                               f"s.bind(('127.0.0.1', {free_port_block(3)}))\n"
                                "print(s.getsockname()[1], flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True)
     try:
