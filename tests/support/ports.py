@@ -33,7 +33,7 @@ def _ephemeral_low(default: int = 32768) -> int:
 
 # ... and below the kernel's ephemeral range when it leaves room: a client connection anywhere on the machine
 # may take a port there between the moment a block is chosen and the moment its daemon binds it.
-APPLIANCE_PORTS_LOW = 21000
+APPLIANCE_PORTS_LOW = 10000
 APPLIANCE_PORTS_HIGH = _ephemeral_low() if _ephemeral_low() - APPLIANCE_PORTS_LOW >= 8000 else PHONE_PORTS_LOW
 
 
@@ -57,12 +57,22 @@ def free_phone_port_block(size: int) -> int:
 def free_port_block(size: int, low: int = APPLIANCE_PORTS_LOW, high: int = APPLIANCE_PORTS_HIGH) -> int:
     """First port of `size` consecutive ports free on TCP and UDP."""
     low, high = _share(low, high)
-    rng = random.Random()
-    for _ in range(500):
-        base = rng.randrange(low, high - size)
-        if all(_free(p) for p in range(base, base + size)):
+    # First fit from a random place, wrapping once: blocks taken at random would fragment the range until no
+    # gap of a stack's size is left, while free ports abound.
+    start = random.Random().randrange(low, high - size)
+    base, wrapped = start, False
+    while True:
+        if base + size > high:
+            if wrapped:
+                break
+            base, wrapped = low, True
+        if wrapped and base >= start:
+            break
+        taken = next((p for p in range(base, base + size) if not _free(p)), None)
+        if taken is None:
             return base
-    raise RuntimeError(f"no block of {size} free ports found")
+        base = taken + 1
+    raise RuntimeError(f"no block of {size} free ports found in {low}-{high - 1}")
 
 
 def free_port() -> int:
