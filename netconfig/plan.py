@@ -10,7 +10,8 @@ Scenarios:
   are enforced on eth0, the WAN port itself (bridged LAN2 traffic leaves through eth0 too, never through wbr0):
   upload = HTB on eth0's egress, voice class first; download = policing on eth0's ingress, voice exempt.
   Voice = SIP (the appliance's SIP ports, UDP/TCP), RTP (the call core's port range) and anything already
-  marked DSCP EF; the appliance's own voice leaving eth0 is marked DSCP EF (tc pedit + csum).
+  marked DSCP EF. The appliance marks its own packets where it sends them (the call core's RTP EF, Kamailio's
+  SIP CS3: appliance/callcore/runtime.py, the kamailio.cfg template), in every scenario; tc only classifies.
 """
 
 from __future__ import annotations
@@ -161,14 +162,10 @@ def tc_plan(cfg: dict, voice: VoicePorts) -> list[TcStep]:
             steps.append(TcStep(f"qdisc add dev {dev} parent 1:{handle} handle {handle}: fq_codel",
                                 fallback=f"qdisc add dev {dev} parent 1:{handle} handle {handle}: pfifo limit 1000",
                                 degraded="fq_codel (sch_fq_codel) missing in this kernel: pfifo queues"))
-        mark = f" action pedit ex munge ip dsfield set {EF_TOS} retain {DSCP_MASK} pipe action csum ip"
         prio = 1
         for _, port, mask, proto in voice_matches + rtp:
-            base = f"filter add dev {dev} parent 1: protocol ip prio {prio} {u32('sport', port, mask, proto)} " \
-                   "flowid 1:10"
-            steps.append(TcStep(base + mark, fallback=base,
-                                degraded="DSCP EF marking (act_pedit, act_csum) missing in this kernel: voice is "
-                                         "prioritised but not marked"))
+            steps.append(TcStep(f"filter add dev {dev} parent 1: protocol ip prio {prio} "
+                                f"{u32('sport', port, mask, proto)} flowid 1:10"))
         steps.append(TcStep(f"filter add dev {dev} parent 1: protocol ip prio {prio + 1} u32 match ip tos "
                             f"{EF_TOS} {DSCP_MASK} flowid 1:10"))
     if down:

@@ -131,6 +131,9 @@ class PjRuntime:
         acfg.mediaConfig.transportConfig.portRange = s.rtp_ports_per_worker
         acfg.mediaConfig.transportConfig.boundAddress = s.media_address
         acfg.mediaConfig.transportConfig.publicAddress = s.media_address
+        # Voice leaves marked DSCP EF (46, TOS 0xb8), whatever the scenario: switches and the shaper's filters
+        # (netconfig) put it first; nothing in the kernel is needed for the mark itself.
+        acfg.mediaConfig.transportConfig.qosType = pj.PJ_QOS_TYPE_VOICE
         acfg.natConfig.sdpNatRewriteUse = 0
         acfg.natConfig.contactRewriteUse = 0
         acfg.natConfig.viaRewriteUse = 0
