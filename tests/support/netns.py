@@ -15,6 +15,7 @@ import os
 import subprocess
 
 from netconfig.netns import delete_namespace, private_resolv_conf
+from tests.support.stack import StackApi
 
 
 def run(argv: list[str], check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -365,27 +366,21 @@ print(json.dumps({"status": status, "headers": {k.lower(): v for k, v in headers
 """
 
 
-class LabLanApi:
+class LabLanApi(StackApi):
     """The appliance's JSON API as a laptop on LAN1 uses it (every request sent from lan1-client to
     http://10.135.0.1); a bearer token after login(). request() -> (status, decoded JSON or text)."""
 
     def __init__(self, lab: LabLanAppliance):
+        super().__init__(lab.url)
         self.lab = lab
-        self.token: str | None = None
 
-    def login(self, username: str, password: str) -> None:
-        status, body = self.request("POST", "/api/v1/session", {"username": username, "password": password})
-        if status != 200:
-            raise RuntimeError(f"login failed: {status} {body}")
-        self.token = body["token"]
-
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+    def send(self, method: str, path: str, data: bytes | None, content_type: str) -> tuple[int, object]:
         import json
 
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers = {"Content-Type": content_type} if data is not None else {}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        answer = self.lab.http(self.lab.url + path, method, headers, json.dumps(body) if body is not None else None)
+        answer = self.lab.http(self.base_url + path, method, headers, data.decode() if data is not None else None)
         try:
             return answer["status"], json.loads(answer["body"]) if answer["body"] else None
         except ValueError:
