@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from appliance.errors import ValidationError
+from appliance.errors import NotFound, ValidationError
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,6 @@ def _share_clean(given: object, current: dict, prefix: str) -> dict:
         name = given["name"]
         if not isinstance(name, str) or not name.strip():
             raise ValidationError(f"{prefix}.name", "choose a share (add one under Storage first)")
-        from appliance.errors import NotFound
         from storage import shares
 
         try:
@@ -199,8 +198,19 @@ def _share_clean(given: object, current: dict, prefix: str) -> dict:
 
 
 def _share_require(config: dict, prefix: str) -> None:
+    from storage import shares
+
     if not config.get("name"):
         raise ValidationError(f"{prefix}.name", "choose a share (add one under Storage first)")
+    try:
+        shares.get(config["name"])
+    except NotFound:
+        raise ValidationError(f"{prefix}.name", f"the share {config['name']} no longer exists (choose another one "
+                                                f"or add it under Storage)") from None
+
+
+def _share_gone(target: Target) -> DestinationFailed:
+    return DestinationFailed("not_configured", f"the share {target.config.get('name')} no longer exists")
 
 
 def _share_send(settings: Settings, target: Target, path: Path) -> str:
@@ -208,6 +218,8 @@ def _share_send(settings: Settings, target: Target, path: Path) -> str:
 
     try:
         shares.upload(settings, target.config["name"], path, path.name)
+    except NotFound as exc:
+        raise _share_gone(target) from exc
     except _share_error(shares) as exc:
         raise _share_failed(exc, f"upload to the share {target.config['name']} failed") from exc
     return f"share {target.config['name']}"
@@ -220,6 +232,8 @@ def _share_prune(settings: Settings, target: Target, keep: int) -> list[str]:
         gone = _newest_first_beyond(shares.list_files(settings, target.config["name"]), keep)
         for name in gone:
             shares.remove_file(settings, target.config["name"], name)
+    except NotFound as exc:
+        raise _share_gone(target) from exc
     except _share_error(shares) as exc:
         raise _share_failed(exc, f"old archives on the share {target.config['name']} not removed") from exc
     return gone
@@ -238,6 +252,8 @@ def _share_test(settings: Settings, target: Target) -> dict:
             count = len([n for n in shares.list_files(settings, target.config["name"]) if ARCHIVE_RE.match(n)])
             shares.upload(settings, target.config["name"], src, probe)
             shares.remove_file(settings, target.config["name"], probe)
+    except NotFound as exc:
+        raise _share_gone(target) from exc
     except _share_error(shares) as exc:
         raise _share_failed(exc, f"share {target.config['name']}") from exc
     return {"message": f"the share {target.config['name']} is writable ({count} scheduled archives there)"}
@@ -587,7 +603,7 @@ KINDS: dict[str, Kind] = {
 def clean(destination: object, given: dict, current: dict, has_password: bool) -> tuple[str, dict, str | None]:
     """(kind, every kind's settings checked, new SFTP password or None). `given` holds the request's
     "share"/"sftp"/"email" objects, `current` the stored ones. The chosen kind's settings must be complete."""
-    if destination not in KINDS:
+    if not isinstance(destination, str) or destination not in KINDS:
         raise ValidationError("destination", f"must be one of {', '.join(KINDS)}")
     out = {"share": _share_clean(given.get("share"), current.get("share", {}), "share")}
     out["sftp"], password = _sftp_clean(given.get("sftp"), current.get("sftp", {}), "sftp")

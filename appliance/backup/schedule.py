@@ -148,6 +148,12 @@ def _update_destination(row: BackupSchedule, data: dict) -> None:
                                                  before, bool(row.target_secret_enc))
     if (targets["sftp"]["host"], targets["sftp"]["port"]) != (before["sftp"]["host"], before["sftp"]["port"]):
         row.host_key = ""  # another server: its key is pinned again on first use
+    if password is None and row.target_secret_enc and any(targets["sftp"][key] != before["sftp"][key]
+                                                          for key in ("host", "port", "user")):
+        # the stored password never goes to another server or account unless typed again for it
+        if kind == "sftp":
+            raise ValidationError("sftp.password", "enter the password again for the new server")
+        row.target_secret_enc = None
     row.destination, row.target = kind, targets
     if password is not None:
         row.target_secret_enc = secrets.encrypt(password)

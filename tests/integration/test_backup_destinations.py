@@ -276,7 +276,8 @@ def test_scheduled_backups_go_to_the_sftp_server_and_failures_are_classified(web
     finally:
         sftp_server.start()
     # a name that does not resolve (tests run with a DNS server that answers NXDOMAIN for every name)
-    assert api.api("PUT", "/api/v1/backup/schedule", {"sftp": {"host": "backup.invalid"}}).status == 200
+    assert api.api("PUT", "/api/v1/backup/schedule", {"sftp": {"host": "backup.invalid",
+                                                               "password": sftp_server.password}}).status == 200
     tested = api.api("POST", "/api/v1/backup/schedule/test", {}).json()
     assert tested["ok"] is False and tested["reason"] == "dns", tested
 

@@ -80,6 +80,16 @@ SFTP_OK = {"host": "sftp.example.net", "port": 2222, "user": "backup", "password
     ({"destination": "share"}, "share.name"),
     ({"keep": 0}, "keep"),
     ({"keep": 101}, "keep"),
+    ({"destination": ["sftp"]}, "destination"),
+    ({"destination": {"kind": "sftp"}}, "destination"),
+    ({"frequency": ["daily"]}, "frequency"),
+    ({"frequency": {"daily": 1}}, "frequency"),
+    ({"passphrase": ["Long-Enough-Phrase-1"]}, "passphrase"),
+    ({"secrets": ["yes"]}, "secrets"),
+    ({"hour": [3]}, "hour"),
+    ({"share": ["nas"]}, "share"),
+    ({"sftp": "host"}, "sftp"),
+    ({"email": {"profile": ["office"]}}, "email.profile"),
 ])
 def test_a_bad_destination_is_refused_naming_its_field_and_nothing_changes(web, body, field):
     _, _, api = web
@@ -140,11 +150,27 @@ def test_the_sftp_password_is_kept_encrypted_and_never_shown(web):
     # a partial change keeps the password and the pinned key; another host or port forgets the key
     schedule.BackupSchedule.update(host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTestOnly00000000000000"
                                    ).execute()
-    kept = _put(api, {"sftp": {"user": "backup2", "folder": ""}}).json()
+    kept = _put(api, {"sftp": {"folder": ""}}).json()
     assert kept["sftp"]["password_set"] and kept["sftp"]["host_key_fingerprint"].startswith("SHA256:")
-    assert kept["sftp"]["user"] == "backup2" and kept["sftp"]["folder"] == ""
-    moved = _put(api, {"sftp": {"port": 2200}}).json()
+    assert kept["sftp"]["folder"] == ""
+    # another host, port or user: the stored password is not sent there unless typed again
+    for change in ({"host": "other.example.net"}, {"port": 2200}, {"user": "backup2"}):
+        refused = _put(api, {"sftp": change})
+        assert refused.status == 400 and refused.json()["field"] == "sftp.password", refused.text
+        assert "again" in refused.json()["message"]
+    assert schedule.target_of(schedule.get_schedule()).secret == SFTP_PASSWORD  # nothing changed
+    kept = _put(api, {"sftp": {"user": "backup2", "password": "Another-Secret-1"}}).json()
+    assert kept["sftp"]["password_set"] and kept["sftp"]["host_key_fingerprint"].startswith("SHA256:")
+    assert kept["sftp"]["user"] == "backup2"
+    assert schedule.target_of(schedule.get_schedule()).secret == "Another-Secret-1"
+    moved = _put(api, {"sftp": {"port": 2200, "password": SFTP_PASSWORD}}).json()
     assert moved["sftp"]["host_key_fingerprint"] is None and moved["sftp"]["password_set"]
+    # with another destination chosen, a new server silently forgets the password (asked when SFTP is chosen)
+    assert _put(api, {"destination": "folder", "sftp": {"host": "third.example.net"}}).json()["sftp"][
+        "password_set"] is False
+    back = _put(api, {"destination": "sftp"})
+    assert back.status == 400 and back.json()["field"] == "sftp.password"
+    _put(api, {"destination": "sftp", "sftp": {"host": "sftp.example.net", "password": SFTP_PASSWORD}})
     # switching to another kind and back keeps the SFTP settings
     assert _put(api, {"destination": "folder"}).json()["sftp"]["host"] == "sftp.example.net"
     assert _put(api, {"destination": "sftp"}).status == 200
@@ -232,6 +258,9 @@ class FakeShares:
         self.calls: list[tuple] = []
 
     def _folder(self, name: str) -> Path:
+        from storage import shares
+
+        shares.get(name)  # a share deleted under Storage: NotFound, as the real functions raise
         if self.failure:
             raise self.ShareError(self.failure, self.code)
         folder = self.root / name
@@ -290,3 +319,35 @@ def test_the_share_destination_uploads_prunes_and_classifies_failures(web, tmp_p
     finally:
         _put(api, {"destination": "folder"})
         Share.delete().execute()
+
+
+def test_a_deleted_share_is_a_not_configured_failure_and_cannot_be_chosen(web, tmp_path, monkeypatch):
+    from appliance.backup import schedule
+    from storage import shares
+    from storage.models import Share
+
+    running, _, api = web
+    fake = FakeShares(tmp_path / "server")
+    for attr in ("upload", "list_files", "remove_file", "ShareError"):
+        monkeypatch.setattr(shares, attr, getattr(fake, attr), raising=False)
+    Share.create(name="nas", protocol="smb", server="127.0.0.1", share="backups")
+    try:
+        assert _put(api, {"destination": "share", "share": {"name": "nas"}}).status == 200
+        Share.delete().where(Share.name == "nas").execute()
+        outcome = schedule.run_due(running.settings, force=True)
+        assert outcome["status"] == "failed" and outcome["reason"] == "not_configured", outcome
+        assert "the share nas no longer exists" in outcome["message"]
+        tested = api.api("POST", "/api/v1/backup/schedule/test", {})
+        assert tested.status == 200 and tested.json()["reason"] == "not_configured", tested.text
+        target = schedule.target_of(schedule.get_schedule())
+        with pytest.raises(Exception) as failed:
+            schedule.destinations.KINDS["share"].prune(running.settings, target, 1)
+        assert getattr(failed.value, "reason", None) == "not_configured"
+        for body in ({"destination": "share"}, {"destination": "share", "share": {"name": "gone"}}):
+            refused = _put(api, body)
+            assert refused.status == 400 and refused.json()["field"] == "share.name", refused.text
+            assert "no longer exists" in refused.json()["message"] or "no share named" in refused.json()["message"]
+    finally:
+        Share.delete().execute()
+        schedule.BackupSchedule.update(destination="folder").execute()
+
