@@ -92,6 +92,17 @@ def is_https() -> bool:
     return request.urlparts.scheme == "https"
 
 
+def session_cookie() -> str:
+    """The session cookie's name for this request's scheme. Over HTTPS it is Secure and named apart
+    (`__Secure-` prefix): a browser never lets plain HTTP overwrite a Secure cookie of the same name, so a
+    shared name would lock the HTTP login out after an HTTPS login."""
+    return ("__Secure-" if is_https() else "") + SESSION_COOKIE
+
+
+def login_csrf_cookie() -> str:
+    return ("__Secure-" if is_https() else "") + LOGIN_CSRF_COOKIE
+
+
 def bearer_token() -> str | None:
     header = request.get_header("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -112,7 +123,7 @@ def identity() -> Identity | None:
         if row is not None and row.kind == "api":
             found = Identity(row, row.user, "bearer")
     else:
-        row = sessions.find_session(request.get_cookie(SESSION_COOKIE))
+        row = sessions.find_session(request.get_cookie(session_cookie()))
         if row is not None and row.kind == "web":
             found = Identity(row, row.user, "cookie")
     env["webui.identity"] = found
@@ -147,20 +158,20 @@ _ = gettext
 # -- cookies and CSRF -----------------------------------------------------------
 
 def set_session_cookie(token: str) -> None:
-    response.set_cookie(SESSION_COOKIE, token, path="/", httponly=True, samesite="strict", secure=is_https())
+    response.set_cookie(session_cookie(), token, path="/", httponly=True, samesite="strict", secure=is_https())
 
 
 def clear_session_cookie() -> None:
-    response.set_cookie(SESSION_COOKIE, "", path="/", httponly=True, samesite="strict", secure=is_https(),
+    response.set_cookie(session_cookie(), "", path="/", httponly=True, samesite="strict", secure=is_https(),
                         max_age=0, expires=0)
 
 
 def login_csrf_token() -> str:
     """Double-submit token for the login form (there is no session yet)."""
-    token = request.get_cookie(LOGIN_CSRF_COOKIE)
+    token = request.get_cookie(login_csrf_cookie())
     if not token or len(token) > 64:
         token = secrets.token_urlsafe(24)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, path="/", httponly=True, samesite="strict", secure=is_https())
+    response.set_cookie(login_csrf_cookie(), token, path="/", httponly=True, samesite="strict", secure=is_https())
     return token
 
 

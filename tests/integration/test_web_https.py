@@ -46,21 +46,41 @@ def test_the_banner_names_both_addresses_and_the_certificate_names_the_appliance
     assert subject["organizationName"] == certificates.SELF_MADE
 
 
-def test_cookies_are_secure_over_https_only_and_the_api_answers_there(stack):
-    secure = http.client.HTTPSConnection("127.0.0.1", stack.https_port, context=_verified_context(stack), timeout=10)
-    secure.request("GET", "/login")
-    answer = secure.getresponse()
-    answer.read()
-    cookie = answer.getheader("Set-Cookie")
-    assert answer.status == 200 and "Secure" in cookie and "HttpOnly" in cookie
-    plain = http.client.HTTPConnection("127.0.0.1", stack.settings.http_port, timeout=10)
-    plain.request("GET", "/login")
-    answer = plain.getresponse()
-    answer.read()
-    assert answer.status == 200 and "Secure" not in answer.getheader("Set-Cookie")
+def _form_login(connection, password: str) -> str:
+    """The browser's way: the login page (its CSRF cookie), the form posted; the session cookie set."""
+    import re
+    import urllib.parse
 
+    connection.request("GET", "/login")
+    page = connection.getresponse()
+    html = page.read().decode()
+    csrf_cookie = page.getheader("Set-Cookie").split(";")[0]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    form = urllib.parse.urlencode({"username": "admin", "password": password, "csrf_token": token})
+    connection.request("POST", "/login", body=form, headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                              "Cookie": csrf_cookie})
+    answer = connection.getresponse()
+    answer.read()
+    assert answer.status == 303, answer.status
+    return answer.getheader("Set-Cookie")
+
+
+def test_cookies_are_secure_and_named_apart_over_https_and_the_api_answers_there(stack):
     stack.admin_api()  # the forced first password change done
     from tests.support.stack import NEW_ADMIN_PASSWORD
+
+    secure = http.client.HTTPSConnection("127.0.0.1", stack.https_port, context=_verified_context(stack), timeout=10)
+    plain = http.client.HTTPConnection("127.0.0.1", stack.settings.http_port, timeout=10)
+    secure_cookie = _form_login(secure, NEW_ADMIN_PASSWORD)
+    assert secure_cookie.startswith("__Secure-pbx_session=") and "Secure" in secure_cookie and "HttpOnly" in secure_cookie
+    # A browser cannot let plain HTTP overwrite a Secure cookie of the same name: the HTTP login has its own.
+    plain_cookie = _form_login(plain, NEW_ADMIN_PASSWORD)
+    assert plain_cookie.startswith("pbx_session=") and "Secure" not in plain_cookie
+    for connection, cookie in ((secure, secure_cookie), (plain, plain_cookie)):
+        connection.request("GET", "/users", headers={"Cookie": cookie.split(";")[0]})
+        page = connection.getresponse()
+        page.read()
+        assert page.status == 200
 
     answer = _login(secure, NEW_ADMIN_PASSWORD)
     token = json.loads(answer.read())["token"]

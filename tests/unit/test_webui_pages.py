@@ -114,11 +114,11 @@ def test_session_cookie_is_secure_over_https(web, admin):
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/login", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "443",
                "wsgi.url_scheme": "https", "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(),
                "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/x-www-form-urlencoded",
-               "HTTP_COOKIE": f"pbx_login_csrf={token}", "REMOTE_ADDR": "127.0.0.1"}
+               "HTTP_COOKIE": f"__Secure-pbx_login_csrf={token}", "REMOTE_ADDR": "127.0.0.1"}
     seen = {}
     b"".join(app(environ, lambda status, headers, exc_info=None: seen.update(status=status, headers=headers)))
     assert seen["status"].startswith("303")
-    cookie = next(v for k, v in seen["headers"] if k == "Set-Cookie" and v.startswith("pbx_session="))
+    cookie = next(v for k, v in seen["headers"] if k == "Set-Cookie" and v.startswith("__Secure-pbx_session="))
     assert "secure" in [p.strip().lower() for p in cookie.split(";")]
 
 
@@ -503,7 +503,7 @@ def test_over_https_the_session_cookie_is_secure(tmp_path):
         response = conn.getresponse()
         response.read()
         assert response.status == 200
-        cookie = next(c for c in response.headers.get_all("Set-Cookie") if c.startswith("pbx_login_csrf="))
+        cookie = next(c for c in response.headers.get_all("Set-Cookie") if c.startswith("__Secure-pbx_login_csrf="))
         assert "secure" in [p.strip().lower() for p in cookie.split(";")]
         conn.close()
     finally:

@@ -75,7 +75,7 @@ def session_close():
     if ident.via == "bearer":
         sessions.end_session(web.bearer_token())
     else:
-        sessions.end_session(bottle.request.get_cookie(web.SESSION_COOKIE))
+        sessions.end_session(bottle.request.get_cookie(web.session_cookie()))
     return web.json_body({"ok": True})
 
 

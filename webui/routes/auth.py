@@ -42,7 +42,7 @@ def login_form():
 def login():
     username = web.form_text("username").strip()
     next_url = web.form_text("next")
-    if not web.tokens_match(bottle.request.get_cookie(web.LOGIN_CSRF_COOKIE), web.form().get(web.CSRF_FIELD)):
+    if not web.tokens_match(bottle.request.get_cookie(web.login_csrf_cookie()), web.form().get(web.CSRF_FIELD)):
         return _login_page(403, username, _("This form has expired. Please try again."), next_url)
     try:
         user = authenticate(username, web.form_text("password"), web.client_ip())
@@ -52,7 +52,7 @@ def login():
                            next_url)
     except BadCredentials:
         return _login_page(401, username, _("Wrong login or password."), next_url)
-    old = bottle.request.get_cookie(web.SESSION_COOKIE)
+    old = bottle.request.get_cookie(web.session_cookie())
     if old:
         sessions.end_session(old)
     token, _row = sessions.start_session(user, "web")
@@ -63,7 +63,7 @@ def login():
 
 
 def logout():
-    sessions.end_session(bottle.request.get_cookie(web.SESSION_COOKIE))
+    sessions.end_session(bottle.request.get_cookie(web.session_cookie()))
     web.clear_session_cookie()
     return bottle.redirect("/login", 303)
 
