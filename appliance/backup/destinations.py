@@ -422,8 +422,14 @@ class _Sftp:
     def put(self, src: Path, name: str) -> None:
         partial = self.remote(f".{name}.partial")
         try:
-            with open(src, "rb") as f:
-                self.sftp.putfo(f, partial, file_size=src.stat().st_size, confirm=True)
+            size = src.stat().st_size
+            with open(src, "rb") as f, self.sftp.open(partial, "wb") as out:
+                out.chmod(0o600)  # before any data: the server's default mode often lets every local user read
+                out.set_pipelined(True)
+                while block := f.read(32768):
+                    out.write(block)
+            if self.sftp.stat(partial).st_size != size:
+                raise OSError(f"the server holds {self.sftp.stat(partial).st_size} bytes of {size}")
             try:
                 self.sftp.posix_rename(partial, self.remote(name))
             except OSError:

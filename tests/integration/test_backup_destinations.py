@@ -19,6 +19,7 @@ import os
 import pwd
 import secrets as pysecrets
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -211,6 +212,8 @@ def test_scheduled_backups_go_to_the_sftp_server_and_failures_are_classified(web
     assert _local(settings) == []
     assert [e.details["file"] for e in _events("backup.scheduled")] == made
     remote = sftp_server.home / "backups" / made[-1]
+    # only the backup user can read the archives there (the server's default would be 0644)
+    assert all(stat.S_IMODE((sftp_server.home / "backups" / n).stat().st_mode) == 0o600 for n in made[1:])
     inspected = _cli_inspect(remote, tmp_path)
     assert inspected.returncode == 0, inspected.stderr
     assert '"verified": true' in inspected.stdout and '"history"' in inspected.stdout
