@@ -181,6 +181,8 @@ def _clean_server(server: str) -> str:
     except ValueError as exc:
         raise ValidationError("server", f"must be a host name or an IP address, with :port if needed ({exc})") \
             from None
+    if "%" in host:  # an IPv6 scope id would carry any text into the share's URL (nfs://...?options)
+        raise ValidationError("server", "must be a host name or an IP address without a scope id (%)")
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -320,6 +322,8 @@ def nfs_url(row, path: str = "") -> str:
     host, port = split_server(row.server)
     version = OLD_VERSIONS["nfs"].get(row.version, row.version) or DEFAULT_VERSION["nfs"]
     export = row.share.rstrip("/") or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address in a URL
     url = f"nfs://{host}{export}" + (f"/{path.strip('/')}" if path.strip("/") else "")
     url += f"?version={'3' if version == '3' else '4'}"
     return url + (f"&nfsport={port}" if port else "")

@@ -367,6 +367,7 @@ BAD_SHARES = [
     ({"name": "Bad Name"}, "name"), ({"protocol": "ftp"}, "protocol"), ({"server": ""}, "server"),
     ({"server": "nas;reboot"}, "server"), ({"server": "nas:99999"}, "server"), ({"server": "nas:4x5"}, "server"),
     ({"server": "nas:²"}, "server"), ({"server": "[nas]:445"}, "server"),
+    ({"server": "fe80::1%x?uid=0&version=3#"}, "server"), ({"server": "[fe80::1%eth0]:2049"}, "server"),
     ({"share": "a/b,uid=0"}, "share"), ({"folder": "../etc"}, "folder"),
     ({"folder": "a;rm -rf b"}, "folder"), ({"folder": 'a"b'}, "folder"), ({"folder": "a\nb"}, "folder"),
     ({"folder": "a b"}, "folder"), ({"username": "pbx,uid=0"}, "username"), ({"username": "pbx%pw"}, "username"),
@@ -392,6 +393,8 @@ def test_a_server_may_name_its_port_and_old_nfs_versions_read_as_what_libnfs_spe
     assert shares.create({**SMB, "name": "v6", "server": "[fd00::5]:445"})["server"] == "[fd00::5]:445"
     nfs = shares.create({"name": "nfs", "protocol": "nfs", "server": "10.0.0.9", "share": "/srv", "version": "4.1"})
     assert nfs["version"] == "4" and nfs["location"] == "nfs://10.0.0.9/srv?version=4"
+    v6 = shares.create({"name": "nfs6", "protocol": "nfs", "server": "[fd00::9]:2050", "share": "/srv"})
+    assert v6["location"] == "nfs://[fd00::9]/srv?version=4&nfsport=2050"
 
 
 def test_an_nfs_share_test_that_cannot_connect_says_why_and_is_remembered(store):
