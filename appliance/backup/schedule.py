@@ -284,20 +284,24 @@ def running(settings: Settings) -> bool:
 def run_due(settings: Settings, now_utc: dt.datetime | None = None, force: bool = False) -> dict | None:
     """Make the scheduled archive if it is due (or `force`) and send it; None when nothing was due.
 
-    {"status": "ok" | "failed", "message", "file", "destination", "reason" (failed: destinations.REASONS,
-    "archive" or "busy"), "kept_locally" (the archive stayed in the backup folder), "removed"}."""
+    {"status": "ok" | "failed" | "busy" (another run holds the lock: nothing done), "message", "file",
+    "destination", "reason" (failed: destinations.REASONS or "archive"; "busy"), "kept_locally" (the archive
+    stayed in the backup folder), "removed"}. Whether it is due is decided again under the lock."""
     now_utc = now_utc or dt.datetime.utcnow()
-    row = get_schedule()
-    if not force and not due(row, now_utc):
+    if not force and not due(get_schedule(), now_utc):
         return None
     try:
         with _RunLock(settings):
+            row = get_schedule()  # read again under the lock: a run that just finished has made this slot's archive
+            if not force and not due(row, now_utc):
+                return None
             outcome = _run(settings, row, now_utc)
+            BackupSchedule.update(last_run_at=now_utc, last_status=outcome["status"],
+                                  last_message=outcome["message"][:500],
+                                  last_file=outcome["file"]).where(BackupSchedule.id == 1).execute()
     except _Busy:
-        return {"status": "failed", "reason": "busy", "message": "another scheduled backup is running",
-                "file": "", "destination": row.destination, "kept_locally": False, "removed": []}
-    BackupSchedule.update(last_run_at=now_utc, last_status=outcome["status"], last_message=outcome["message"][:500],
-                          last_file=outcome["file"]).where(BackupSchedule.id == 1).execute()
+        return {"status": "busy", "reason": "busy", "message": "busy: another run is in progress",
+                "file": "", "destination": get_schedule().destination, "kept_locally": False, "removed": []}
     return outcome
 
 

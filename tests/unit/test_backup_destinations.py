@@ -229,6 +229,39 @@ def test_run_now_and_test_destination_for_the_backup_folder(web):
         assert busy.status == 409 and busy.json()["field"] == "schedule"
 
 
+def test_a_run_that_gets_the_lock_after_another_finished_makes_no_second_archive(web, monkeypatch):
+    from appliance.backup import schedule, service
+
+    running, _, _ = web
+    now = dt.datetime(2026, 11, 22, 10, 0)
+    schedule.BackupSchedule.update(frequency="daily", hour=3, last_run_at=dt.datetime(2026, 11, 1)).execute()
+    assert schedule.due(schedule.get_schedule(), now)
+    inner: list[dict | None] = []
+    OriginalLock = schedule._RunLock
+
+    class LateLock(OriginalLock):
+        """The timer's run checked due(), then the supervisor's whole run happened before it took the lock."""
+
+        def __enter__(self):
+            if not inner:
+                monkeypatch.setattr(schedule, "_RunLock", OriginalLock)
+                inner.append(schedule.run_due(running.settings, now))
+                monkeypatch.setattr(schedule, "_RunLock", LateLock)
+            return super().__enter__()
+
+    monkeypatch.setattr(schedule, "_RunLock", LateLock)
+    assert schedule.run_due(running.settings, now) is None
+    assert inner[0]["status"] == "ok", inner
+    assert [f["name"] for f in service.list_files(running.settings)] == [inner[0]["file"]]
+    # a run meeting one that holds the lock does nothing and says so
+    monkeypatch.undo()
+    schedule.BackupSchedule.update(last_run_at=dt.datetime(2026, 11, 1)).execute()
+    with schedule._RunLock(running.settings):
+        busy = schedule.run_due(running.settings, now)
+    assert busy["status"] == "busy" and busy["message"] == "busy: another run is in progress"
+    assert schedule.get_schedule().last_run_at == dt.datetime(2026, 11, 1)
+
+
 def test_a_failed_archive_is_a_recorded_failure(web):
     from appliance.backup import schedule
     from appliance.events.models import Event
