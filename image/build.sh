@@ -21,9 +21,10 @@ command -v mmdebstrap >/dev/null || { echo "build.sh: mmdebstrap is missing (apt
 # One home for the run-time packages: the Makefile's RUN_DEBS line.
 run_debs=$(sed -n 's/^RUN_DEBS := //p' "$repo/Makefile")
 [ -n "$run_debs" ] || { echo "build.sh: no RUN_DEBS in $repo/Makefile" >&2; exit 1; }
-# A system that boots: kernel, systemd as init, udev (USB storage events), networkd, Python for the appliance.
+# A system that boots: kernel, systemd as init, udev (USB storage events), networkd + resolved (the WAN's DNS
+# servers from its DHCP lease, into /etc/resolv.conf), Python for the appliance.
 # Not openssh-server: the SSH console menu is the appliance's own (port 22).
-system_debs="linux-image-amd64 systemd systemd-sysv udev dbus iproute2 kmod e2fsprogs ca-certificates python3 python3-venv"
+system_debs="linux-image-amd64 systemd systemd-sysv systemd-resolved udev dbus iproute2 kmod e2fsprogs ca-certificates python3 python3-venv"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -32,6 +33,8 @@ trap 'rm -rf "$work"' EXIT
 "$python" -m pip wheel --quiet --wheel-dir "$work/wheels" "$repo"
 
 mkdir -p "$(dirname "$output")"
+# netconfig and the units name the ports eth0-eth3: 99-default.link masked keeps the kernel's names instead of
+# Debian's predictable ones (enp1s0...), in the order the kernel finds the network cards.
 # shellcheck disable=SC2016  # the hooks' $1 (the new root) is expanded by mmdebstrap, not here
 mmdebstrap --variant=apt --format=tar \
   --include="${system_debs// /,},${run_debs// /,}" \
@@ -42,7 +45,8 @@ mmdebstrap --variant=apt --format=tar \
   --customize-hook='ln -sf /opt/appliance/bin/appliance "$1/usr/bin/appliance"' \
   --customize-hook="sync-in $repo/rootfs /" \
   --customize-hook='mkdir -p "$1/usr/share/doc/appliance" && mv "$1/README.md" "$1/usr/share/doc/appliance/rootfs-README.md"' \
-  --customize-hook='systemctl --root="$1" enable appliance.target systemd-networkd.service chrony.service' \
+  --customize-hook='ln -sf /dev/null "$1/etc/systemd/network/99-default.link"' \
+  --customize-hook='systemctl --root="$1" enable appliance.target systemd-networkd.service systemd-resolved.service chrony.service' \
   --customize-hook='chroot "$1" appliance prompts --image --data-dir /var/lib/appliance' \
   "$suite" "$output" ${mirror:+"$mirror"}
 

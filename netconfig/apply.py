@@ -156,11 +156,19 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+# On the image systemd-networkd takes the WAN's DHCP lease and systemd-resolved lists its DNS servers here.
+RESOLVED_UPSTREAM = Path("/run/systemd/resolve/resolv.conf")
+
+
 def upstream_dns(target: Target, cfg: dict) -> list[str]:
-    """DNS servers dnsmasq forwards to: the WAN's static ones, else what its DHCP lease gave."""
+    """DNS servers dnsmasq forwards to: the WAN's static ones, else what its DHCP lease gave (lab: our udhcpc
+    script's file; image: systemd-resolved's list)."""
     servers = list(cfg["interfaces"]["eth0"]["dns"])
     wan = plan.wan_device(cfg)
     lease_file = target.run_dir / f"dns-{wan}"
-    if not servers and lease_file.exists():
-        servers = [line.split()[1] for line in lease_file.read_text().splitlines() if line.startswith("nameserver ")]
+    for source in (lease_file, RESOLVED_UPSTREAM):
+        if servers:
+            break
+        if source.exists():
+            servers = [line.split()[1] for line in source.read_text().splitlines() if line.startswith("nameserver ")]
     return servers

@@ -1,7 +1,7 @@
 """`appliance console`: the RS-232 menu, the SSH menu, or both in one process.
 
     appliance console --serial /dev/ttyS0 [--baud 19200]
-    appliance console --ssh-port 22 [--ssh-bind 0.0.0.0]
+    appliance console --ssh-port 22 [--ssh-bind ADDRESS]
     appliance console --serial /dev/ttyS0 --ssh-port 22
 
 Like every subcommand it takes --data-dir. `appliance.cli` only adds the
@@ -23,7 +23,8 @@ def add_parser(sub, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--serial", metavar="DEVICE", help="serial port of the RS-232 menu, e.g. /dev/ttyS0")
     parser.add_argument("--baud", type=int, default=19200, help="serial speed (default 19200, 8N1)")
     parser.add_argument("--ssh-port", type=int, metavar="N", help="serve the SSH menu on this port (22 on the image)")
-    parser.add_argument("--ssh-bind", default="127.0.0.1", help="address of the SSH menu (default 127.0.0.1)")
+    parser.add_argument("--ssh-bind", help="address of the SSH menu (default: the appliance's address, 127.0.0.1 "
+                        "in lab mode, LAN1's with --image)")
     parser.add_argument("--kamailio-rpc-port", type=int,
                         help="the SIP edge's JSON-RPC port on loopback, as given to appliance run (default 5090)")
     parser.add_argument("--no-boot-menu", action="store_true", help="serial: go straight to the login prompt")
@@ -60,8 +61,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.ssh_port is not None:
         from serialconsole.ssh import SshConsole
 
-        ssh_server = SshConsole(console, args.ssh_port, args.ssh_bind).listen()
-        print(f"SSH console on {args.ssh_bind}:{ssh_server.port}", flush=True)
+        ssh_bind = args.ssh_bind or settings.bind
+        ssh_server = SshConsole(console, args.ssh_port, ssh_bind).listen()
+        print(f"SSH console on {ssh_bind}:{ssh_server.port}", flush=True)
         if not args.serial:
             try:
                 ssh_server.serve_forever()

@@ -181,7 +181,8 @@ def test_serial_menu_on_ttys0_at_19200_and_ssh_menu_on_port_22():
     assert _masked("serial-getty@ttyS0.service")
 
     ssh = appliance_commands()["appliance-console-ssh.service"][0][1]
-    assert (ssh.ssh_port, ssh.ssh_bind, ssh.serial) == (22, "0.0.0.0", None)
+    # No --ssh-bind: the appliance's own address (LAN1's with --image), like the web UI: never the WAN.
+    assert (ssh.ssh_port, ssh.ssh_bind, ssh.serial, ssh.image) == (22, None, None, True)
     assert ssh.appliance_mode
     assert _masked("ssh.service") and _masked("ssh.socket")
     # Debian's own Kamailio service (its packaged config on 5060) never starts beside ours
