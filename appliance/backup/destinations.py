@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 PREFIX = "scheduled-"
 ARCHIVE_RE = re.compile(r"^scheduled-[A-Za-z0-9._-]{1,100}\.pbxbak$")
 TIMEOUT_S = 20.0
+STALE_S = 3600  # a transfer file older than this is a leftover of a run killed mid-way
 EMAIL_DEFAULT_MB = 10
 EMAIL_MAX_MB = 25  # the outbox's own limit for a whole message
 MAX_RECIPIENTS = 10
@@ -98,9 +99,71 @@ def fingerprint(host_key: str) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
-def _newest_first_beyond(names: list[str], keep: int) -> list[str]:
-    mine = sorted(n for n in names if ARCHIVE_RE.match(n))
+def box_id(settings: Settings) -> str:
+    """8 hex digits constant for this appliance and different between appliances (from its secret key file,
+    which a restore onto a replacement box brings along; not reversible to the key)."""
+    try:
+        data = settings.secret_key_path.read_bytes()
+    except OSError:
+        data = str(settings.data_dir.resolve()).encode()
+    return hashlib.sha256(b"scheduled-backup-id\0" + data).hexdigest()[:8]
+
+
+def identity(settings: Settings) -> str:
+    """This appliance in its scheduled archives' names: "<name slug>-<box_id>" (the slug is only a reading aid:
+    pruning goes by the box id, so renaming the appliance does not orphan its archives)."""
+    from appliance.system import get_system_settings
+
+    try:
+        slug = re.sub(r"[^a-z0-9]+", "-", get_system_settings().appliance_name.lower()).strip("-")[:24].strip("-")
+    except Exception:  # noqa: BLE001 -- a name is a nicety
+        slug = ""
+    return f"{slug or 'pbx'}-{box_id(settings)}"
+
+
+def archive_name(settings: Settings, when) -> str:
+    """scheduled-<identity>-YYYYmmdd-HHMMSS.pbxbak (when: naive UTC)."""
+    return f"{PREFIX}{identity(settings)}-{when:%Y%m%d-%H%M%S}.pbxbak"
+
+
+def _own_re(settings: Settings) -> re.Pattern:
+    """This appliance's scheduled archives (another appliance writing to the same place is never pruned; the
+    names of before the identity, scheduled-YYYYmmdd-HHMMSS.pbxbak, are listed but not pruned)."""
+    return re.compile(rf"^{PREFIX}(?:[a-z0-9-]*-)?{box_id(settings)}-(\d{{8}}-\d{{6}})(?:-(\d+))?\.pbxbak$")
+
+
+def _newest_first_beyond(settings: Settings, names: list[str], keep: int) -> list[str]:
+    """This appliance's archives beyond the newest `keep`, oldest first: by time, then by the -2, -3... that
+    a second archive made in the same second gets (a plain name sorts before its -2 one)."""
+    own = _own_re(settings)
+    found = sorted((m for m in map(own.match, names) if m), key=lambda m: (m.group(1), int(m.group(2) or 1)))
+    mine = [m.group(0) for m in found]
     return mine[:-keep] if keep > 0 else mine
+
+
+def is_own_leftover(settings: Settings, name: str) -> bool:
+    """A ".scheduled-<this appliance>-....partial/.part" transfer file (stale when no run holds the lock)."""
+    return name.startswith(f".{PREFIX}") and name.endswith((".partial", ".part")) \
+        and f"-{box_id(settings)}-" in name
+
+
+def sweep_local_leftovers(settings: Settings, now: float, own_stale: bool) -> list[str]:
+    """Remove the backup folder's ".scheduled-*.partial" files of runs killed mid-way: older than an hour, or
+    this appliance's when `own_stale` (the caller holds the run lock). The names removed."""
+    from appliance.backup import service
+
+    root = service.folder(settings)
+    if not root.is_dir():
+        return []
+    removed = []
+    for path in root.glob(f".{PREFIX}*.partial"):
+        try:
+            if (own_stale and is_own_leftover(settings, path.name)) or now - path.stat().st_mtime > STALE_S:
+                path.unlink()
+                removed.append(path.name)
+        except OSError:
+            continue
+    return removed
 
 
 # -- folder -------------------------------------------------------------------------------------------------
@@ -111,7 +174,7 @@ def _folder_prune(settings: Settings, target: Target, keep: int) -> list[str]:
     root = service.folder(settings)
     if not root.is_dir():
         return []
-    gone = _newest_first_beyond([p.name for p in root.iterdir() if p.is_file()], keep)
+    gone = _newest_first_beyond(settings, [p.name for p in root.iterdir() if p.is_file()], keep)
     for name in gone:
         (root / name).unlink(missing_ok=True)
     return gone
@@ -229,7 +292,7 @@ def _share_prune(settings: Settings, target: Target, keep: int) -> list[str]:
     from storage import shares
 
     try:
-        gone = _newest_first_beyond(shares.list_files(settings, target.config["name"]), keep)
+        gone = _newest_first_beyond(settings, shares.list_files(settings, target.config["name"]), keep)
         for name in gone:
             shares.remove_file(settings, target.config["name"], name)
     except NotFound as exc:
@@ -443,6 +506,12 @@ class _Sftp:
                 raise
             raise self.failed(exc, "upload") from exc
 
+    def listdir_attr(self) -> list:
+        try:
+            return self.sftp.listdir_attr(self.folder)
+        except OSError as exc:
+            raise self.failed(exc, "listing the remote folder") from exc
+
     def listdir(self) -> list[str]:
         try:
             return self.sftp.listdir(self.folder)
@@ -458,8 +527,19 @@ def _sftp_send(settings: Settings, target: Target, path: Path) -> str:
 
 
 def _sftp_prune(settings: Settings, target: Target, keep: int) -> list[str]:
+    import time
+
     with _Sftp(target) as session:
-        gone = _newest_first_beyond(session.listdir(), keep)
+        entries = session.listdir_attr()
+        for entry in entries:  # transfer files of runs killed mid-way (prune runs under the run lock)
+            name = entry.filename
+            if name.startswith(f".{PREFIX}") and name.endswith((".partial", ".part")) and (
+                    is_own_leftover(settings, name) or time.time() - (entry.st_mtime or 0) > STALE_S):
+                try:
+                    session.sftp.remove(session.remote(name))
+                except OSError as exc:
+                    log.warning("SFTP leftover %s not removed: %s", name, exc)
+        gone = _newest_first_beyond(settings, [e.filename for e in entries], keep)
         for name in gone:
             try:
                 session.sftp.remove(session.remote(name))

@@ -20,6 +20,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 import zoneinfo
 from pathlib import Path
 
@@ -310,7 +311,11 @@ def _run(settings: Settings, row: BackupSchedule, now_utc: dt.datetime) -> dict:
 
     target = target_of(row)
     kind = destinations.KINDS[target.kind]
-    name = f"{PREFIX}{now_utc:%Y%m%d-%H%M%S}{service.SUFFIX}"
+    name = destinations.archive_name(settings, now_utc)
+    try:
+        destinations.sweep_local_leftovers(settings, time.time(), own_stale=True)  # this run holds the lock
+    except OSError:
+        log.exception("leftover partial archives not swept")
     outcome = {"status": "failed", "file": "", "destination": target.kind, "kept_locally": False, "removed": []}
     try:
         passphrase = secrets.decrypt(row.passphrase_enc) if row.passphrase_enc else None

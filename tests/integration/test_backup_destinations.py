@@ -285,6 +285,41 @@ def test_scheduled_backups_go_to_the_sftp_server_and_failures_are_classified(web
     assert tested["ok"] is False and tested["reason"] == "dns", tested
 
 
+def test_two_appliances_share_an_sftp_folder_and_each_prunes_only_its_own(web, sftp_server):
+    from appliance.backup import destinations, schedule
+
+    running, _, api = web
+    settings = running.settings
+    shared = sftp_server.home / "shared"
+    shared.mkdir()
+    entry = pwd.getpwnam(sftp_server.user)
+    os.chown(shared, entry.pw_uid, entry.pw_gid)
+    put = api.api("PUT", "/api/v1/backup/schedule", {
+        "keep": 1, "destination": "sftp", "sftp": {"host": "127.0.0.1", "port": sftp_server.port,
+                                                   "user": sftp_server.user, "password": sftp_server.password,
+                                                   "folder": "shared"}})
+    assert put.status == 200, put.text
+    me = destinations.identity(settings)
+    # another appliance's archive (same second as our first), one of before the names said whose, transfer files of
+    # runs killed mid-way: ours (no run of ours holds the lock), an old one, a fresh one of the other appliance
+    theirs = "scheduled-pbx-0badf00d-20261101-030000.pbxbak"
+    before = "scheduled-20261001-030000.pbxbak"
+    mine_left = f".scheduled-{me}-20261101-020000.pbxbak.partial"
+    old_left = ".scheduled-pbx-0badf00d-20261001-030000.pbxbak.partial"
+    their_left = ".scheduled-pbx-0badf00d-20261102-030000.pbxbak.partial"
+    for name in (theirs, before, mine_left, old_left, their_left):
+        (shared / name).write_bytes(b"x")
+    os.utime(shared / old_left, (time.time() - 7200, time.time() - 7200))
+    made = [schedule.run_due(settings, dt.datetime(2026, 11, 1, 3, minute), force=True) for minute in range(2)]
+    assert [m["status"] for m in made] == ["ok", "ok"], made
+    assert made[0]["file"] == f"scheduled-{me}-20261101-030000.pbxbak" and made[1]["removed"] == [made[0]["file"]]
+    assert sftp_server.files("shared") == sorted([made[1]["file"], theirs, before, their_left])
+    assert stat.S_IMODE((shared / made[1]["file"]).stat().st_mode) == 0o600
+    # as the test before left it (the browser test pins the key itself)
+    assert api.api("PUT", "/api/v1/backup/schedule", {"sftp": {"host": "backup.invalid", "folder": "backups",
+                                                               "password": sftp_server.password}}).status == 200
+
+
 def test_scheduled_backups_by_email_arrive_attached_and_too_big_ones_are_refused(web, tmp_path):
     from appliance.backup import schedule
     from appliance.mail import outbox, profiles

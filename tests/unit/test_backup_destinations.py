@@ -262,6 +262,52 @@ def test_a_run_that_gets_the_lock_after_another_finished_makes_no_second_archive
     assert schedule.get_schedule().last_run_at == dt.datetime(2026, 11, 1)
 
 
+def test_scheduled_archives_name_this_appliance_and_prune_only_its_own(web, tmp_path):
+    import dataclasses
+    import os
+    import time
+
+    from appliance.backup import destinations, schedule, service
+    from appliance.system.models import SystemSettings
+
+    running, _, api = web
+    settings = running.settings
+    name_before = SystemSettings.get().appliance_name
+    SystemSettings.update(appliance_name="Front Desk PBX").execute()
+    box = destinations.box_id(settings)
+    assert re.fullmatch(r"[0-9a-f]{8}", box) and destinations.box_id(settings) == box
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "secret.key").write_bytes(os.urandom(32))
+    assert destinations.box_id(dataclasses.replace(settings, data_dir=other)) != box  # another appliance
+    root = service.folder(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    theirs = "scheduled-front-desk-pbx-0badf00d-20261122-110000.pbxbak"  # another box, same name, same folder
+    before = "scheduled-20261101-030000.pbxbak"  # made before archives named their appliance
+    for name in (theirs, before):
+        (root / name).write_bytes(b"x")
+    # leftovers of a run killed mid-way: this box's (stale: the new run holds the lock), an old one, a fresh
+    # one of another box (its run may be going on)
+    mine_left = root / f".scheduled-front-desk-pbx-{box}-20261122-090000.pbxbak.k2j4.partial"
+    old_left = root / ".scheduled-20261101-030000.pbxbak.a1b2.partial"
+    their_left = root / ".scheduled-front-desk-pbx-0badf00d-20261122-100000.pbxbak.z9y8.partial"
+    for path in (mine_left, old_left, their_left):
+        path.write_bytes(b"half")
+    os.utime(old_left, (time.time() - 7200, time.time() - 7200))
+    assert _put(api, {"destination": "folder", "keep": 2}).status == 200
+    made = [schedule.run_due(settings, dt.datetime(2026, 11, 22, 10, 0), force=True)["file"] for _ in range(3)]
+    stem = f"scheduled-front-desk-pbx-{box}-20261122-100000"
+    assert made == [f"{stem}.pbxbak", f"{stem}-2.pbxbak", f"{stem}-3.pbxbak"]
+    listed = [f["name"] for f in service.list_files(settings)]
+    # the newest two of this box's (the -2 one is newer than the plain one), the other box's and the old one
+    assert sorted(listed) == sorted([made[1], made[2], theirs, before]), listed
+    assert not mine_left.exists() and not old_left.exists() and their_left.exists()
+    (root / before).write_bytes((root / made[2]).read_bytes())
+    inspected = api.api("POST", f"/api/v1/backup/files/{before}/inspect", {})  # still usable here
+    assert inspected.status == 200, inspected.text
+    SystemSettings.update(appliance_name=name_before).execute()
+
+
 def test_a_failed_archive_is_a_recorded_failure(web):
     from appliance.backup import schedule
     from appliance.events.models import Event
