@@ -195,6 +195,11 @@ def test_the_page_form_sets_the_destination_and_names_the_bad_field(web):
     # the same form without a password keeps the stored one
     again = admin.post_form("/settings/backup/schedule", {**fields, "sftp_port": "2222", "sftp_password": ""})
     assert again.status == 303
+    # ...but not for another server: the password is asked again, next to its field
+    moved = admin.post_form("/settings/backup/schedule", {**fields, "sftp_port": "2222", "sftp_password": "",
+                                                          "sftp_host": "other.example.net"})
+    assert moved.status == 400 and 'data-field="sched_sftp_password"' in moved.text
+    assert "enter the password again" in moved.text and 'value="other.example.net"' in moved.text
     no_profile = admin.post_form("/settings/backup/schedule", {**fields, "destination": "email",
                                                                "email_to": "ops@example.com", "email_max_mb": "10"})
     assert no_profile.status == 400 and 'data-field="sched_email_profile"' in no_profile.text
