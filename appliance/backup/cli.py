@@ -229,5 +229,8 @@ def _run_scheduled(args: argparse.Namespace, settings: Settings) -> int:
     if outcome is None:
         print("no scheduled backup is due")
         return 0
+    if outcome["status"] == "busy":  # another run holds the lock: nothing failed (the timer comes back)
+        print(outcome["message"])
+        return 0
     print(f"scheduled backup {outcome['status']}: {outcome['message']}")
     return 0 if outcome["status"] == "ok" else 1

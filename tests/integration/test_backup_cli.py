@@ -170,6 +170,22 @@ def test_bad_archives_are_refused_and_change_nothing(full_archive, source, tmp_p
     assert missing.returncode == 1 and "no such file" in missing.stderr
 
 
+def test_a_scheduled_run_meeting_another_says_busy_and_is_not_a_failure(source):
+    """The image's timer runs `backup run-scheduled`; meeting a "run now" still running is not an error."""
+    import fcntl
+
+    from appliance.backup.schedule import _lock_path
+
+    settings = source[0]
+    path = _lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        done = cli("run-scheduled", "--force", "--data-dir", str(settings.data_dir))
+    assert done.returncode == 0, done.stderr
+    assert "busy: another run is in progress" in done.stdout
+
+
 def test_support_bundle_has_no_secret(source, tmp_path):
     settings, _, _, every_secret = source
     out = tmp_path / "support.tar.gz"
