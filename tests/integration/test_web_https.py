@@ -101,3 +101,14 @@ def test_a_client_that_does_not_trust_the_certificate_is_told_so(stack):
     connection = http.client.HTTPSConnection("127.0.0.1", stack.https_port, context=strict, timeout=10)
     with pytest.raises(ssl.SSLCertVerificationError):
         connection.request("GET", "/")
+
+
+def test_phones_fetch_their_files_over_https_under_the_same_prefix(stack):
+    """A phone given https://.../prov/ (or a provisioning link) gets the same files as over HTTP."""
+    connection = http.client.HTTPSConnection("127.0.0.1", stack.https_port, context=_verified_context(stack),
+                                             timeout=10)
+    connection.request("GET", "/prov/y000000000028.cfg",
+                       headers={"User-Agent": "Yealink SIP-T46S 66.86.0.15 80:5e:c0:aa:bb:09"})
+    answer = connection.getresponse()
+    body = answer.read().decode()
+    assert answer.status == 200 and "static.auto_provision.server.url" in body
