@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from appliance.auth import sessions
-from tests.support.browser import STRONG, first_login, running_web
+from tests.support.browser import admin_web
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,12 +147,8 @@ def sftp_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
-    running = running_web(tmp_path_factory.mktemp("backupdest") / "data")
-    admin = first_login(running)
-    api = running.client()
-    assert api.api_login("admin", STRONG).status == 200
-    yield running, admin, api
-    running.stop()
+    with admin_web(tmp_path_factory.mktemp("backupdest") / "data") as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
@@ -388,7 +384,7 @@ def test_scheduled_backups_by_email_arrive_attached_and_too_big_ones_are_refused
 def test_in_a_browser_the_admin_sets_an_sftp_destination_tests_it_and_runs_it_now(web, sftp_server):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.support.browser import launch_chromium
+    from tests.support.browser import browser_login, launch_chromium
 
     running, _, api = web
     before = set(sftp_server.files())
@@ -398,11 +394,7 @@ def test_in_a_browser_the_admin_sets_an_sftp_destination_tests_it_and_runs_it_no
         try:
             page = browser.new_context(locale="en-US").new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(running.url + "/login")
-            page.fill("#username", "admin")
-            page.fill("#password", STRONG)
-            page.click("button[type=submit]:has-text('Log in')")
-            page.wait_for_load_state("networkidle")
+            browser_login(page, running.url)
             page.goto(running.url + "/settings/backup")
             expect(page.locator("#sftp-host")).to_be_hidden()  # only the chosen destination's fields show
             page.select_option("#destination", "sftp")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import STRONG, first_login, running_web
+from tests.support.browser import admin_web
 from tests.support.fileservers import SMB_PASSWORD, SMB_USER, SambaServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,12 +32,8 @@ def samba(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
-    running = running_web(tmp_path_factory.mktemp("backupshares") / "data")
-    first_login(running)
-    api = running.client()
-    assert api.api_login("admin", STRONG).status == 200
-    yield running, api
-    running.stop()
+    with admin_web(tmp_path_factory.mktemp("backupshares") / "data") as (running, _, api):
+        yield running, api
 
 
 def _events(kind: str) -> list:

@@ -182,7 +182,7 @@ def test_initialize_asks_for_the_device_then_partitions_formats_and_mounts_it_by
     # typed to confirm, a progress bar follows the job, the page then shows the volume.
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.support.browser import ARTIFACTS, launch_chromium
+    from tests.support.browser import ARTIFACTS, browser_login, launch_chromium
     from tests.support.stack import NEW_ADMIN_PASSWORD
 
     errors: list[str] = []
@@ -191,11 +191,7 @@ def test_initialize_asks_for_the_device_then_partitions_formats_and_mounts_it_by
         try:
             page = browser.new_context(locale="en-US").new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(lab.stack.web_url + "/login")
-            page.fill("#username", "admin")
-            page.fill("#password", NEW_ADMIN_PASSWORD)
-            page.click("button[type=submit]:has-text('Log in')")
-            page.wait_for_load_state("networkidle")
+            browser_login(page, lab.stack.web_url, NEW_ADMIN_PASSWORD)
             page.goto(lab.stack.web_url + "/settings/storage")
             page.click(f"tr[data-device={name}] .initialize-device")
             expect(page.locator("#initialize-warning")).to_contain_text(f"{name} (100.7 MB)")

@@ -8,6 +8,7 @@ http.client so tests see exactly what a browser or tool gets.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
@@ -154,6 +155,29 @@ def first_login(web: RunningWeb, new_password: str = STRONG) -> HttpClient:
                                               "new_password": new_password, "confirm_password": new_password})
     assert response.status == 303, response.text[:500]
     return client
+
+
+@contextlib.contextmanager
+def admin_web(data_dir: Path):
+    """A web server whose admin has chosen STRONG: (running, the admin's page client, an API client with a
+    bearer token). Stopped on exit."""
+    running = running_web(data_dir)
+    try:
+        admin = first_login(running)
+        api = running.client()
+        assert api.api_login("admin", STRONG).status == 200
+        yield running, admin, api
+    finally:
+        running.stop()
+
+
+def browser_login(page, base_url: str, password: str = STRONG) -> None:
+    """Log in as admin in a Playwright page (the password already chosen)."""
+    page.goto(base_url + "/login")
+    page.fill("#username", "admin")
+    page.fill("#password", password)
+    page.click("button[type=submit]:has-text('Log in')")
+    page.wait_for_load_state("networkidle")
 
 
 def launch_chromium(playwright):

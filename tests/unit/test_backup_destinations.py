@@ -18,19 +18,15 @@ from pathlib import Path
 import pytest
 
 from appliance.auth import sessions
-from tests.support.browser import STRONG, first_login, running_web
+from tests.support.browser import admin_web
 
 SFTP_PASSWORD = "Sftp-Secret-9917-golf"
 
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
-    running = running_web(tmp_path_factory.mktemp("backupdest") / "data")
-    admin = first_login(running)
-    api = running.client()
-    assert api.api_login("admin", STRONG).status == 200
-    yield running, admin, api
-    running.stop()
+    with admin_web(tmp_path_factory.mktemp("backupdest") / "data") as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
@@ -363,75 +359,74 @@ class FakeShares:
         (self._folder(name) / remote_name).unlink()
 
 
-def test_the_share_destination_uploads_prunes_and_classifies_failures(web, tmp_path, monkeypatch):
-    from appliance.backup import schedule, service
-    from appliance.events.models import Event
-    from storage import shares
-    from storage.models import Share
-
-    running, _, api = web
-    fake = FakeShares(tmp_path / "server")
-    for attr in ("upload", "list_files", "remove_file", "ShareError"):
-        monkeypatch.setattr(shares, attr, getattr(fake, attr), raising=False)
-    Share.create(name="nas", protocol="smb", server="127.0.0.1", share="backups")
-    try:
-        answer = _put(api, {"destination": "share", "share": {"name": "nas"}, "keep": 2})
-        assert answer.status == 200 and answer.json()["share"] == {"name": "nas"}, answer.text
-        assert api.api("POST", "/api/v1/backup/schedule/test", {}).json()["ok"] is True
-        made = []
-        for minute in range(3):
-            outcome = schedule.run_due(running.settings, dt.datetime(2026, 11, 22, 10, minute), force=True)
-            assert outcome["status"] == "ok", outcome
-            made.append(outcome["file"])
-        assert fake.list_files(None, "nas") == made[1:]
-        assert (fake.root / "nas" / made[-1]).stat().st_size > 0
-        assert service.list_files(running.settings) == []  # sent: no local copy left
-        # the share refuses the login: the failure is classified, the archive stays in the backup folder
-        fake.failure = "the server refused the user name or password (NT_STATUS_LOGON_FAILURE)"
-        outcome = schedule.run_due(running.settings, dt.datetime(2026, 11, 22, 11, 0), force=True)
-        assert outcome["status"] == "failed" and outcome["reason"] == "auth", outcome
-        assert [f["name"] for f in service.list_files(running.settings)] == [outcome["file"]]
-        event = Event.select().where(Event.kind == "backup.schedule_failed").get()
-        assert event.details["reason"] == "auth" and event.details["file"] == outcome["file"]
-        assert "kept in the backup folder" in event.message
-        tested = api.api("POST", "/api/v1/backup/schedule/test", {}).json()
-        assert tested["ok"] is False and tested["reason"] == "auth"
-        fake.failure = "the share or export does not exist on the server"
-        assert schedule.run_due(running.settings, force=True)["reason"] == "remote_folder_missing"
-        fake.failure, fake.code = "smbclient said no", "NT_STATUS_ACCESS_DENIED"  # the code decides
-        assert schedule.run_due(running.settings, force=True)["reason"] == "permission"
-    finally:
-        _put(api, {"destination": "folder"})
-        Share.delete().execute()
-
-
-def test_a_deleted_share_is_a_not_configured_failure_and_cannot_be_chosen(web, tmp_path, monkeypatch):
+@pytest.fixture
+def nas(tmp_path, monkeypatch):
+    """A share "nas" whose transfers go to the stand-in (storage.shares' contract); the schedule back to the
+    backup folder afterwards."""
     from appliance.backup import schedule
     from storage import shares
     from storage.models import Share
 
-    running, _, api = web
     fake = FakeShares(tmp_path / "server")
     for attr in ("upload", "list_files", "remove_file", "ShareError"):
         monkeypatch.setattr(shares, attr, getattr(fake, attr), raising=False)
     Share.create(name="nas", protocol="smb", server="127.0.0.1", share="backups")
-    try:
-        assert _put(api, {"destination": "share", "share": {"name": "nas"}}).status == 200
-        Share.delete().where(Share.name == "nas").execute()
-        outcome = schedule.run_due(running.settings, force=True)
-        assert outcome["status"] == "failed" and outcome["reason"] == "not_configured", outcome
-        assert "the share nas no longer exists" in outcome["message"]
-        tested = api.api("POST", "/api/v1/backup/schedule/test", {})
-        assert tested.status == 200 and tested.json()["reason"] == "not_configured", tested.text
-        target = schedule.target_of(schedule.get_schedule())
-        with pytest.raises(Exception) as failed:
-            schedule.destinations.KINDS["share"].prune(running.settings, target, 1)
-        assert getattr(failed.value, "reason", None) == "not_configured"
-        for body in ({"destination": "share"}, {"destination": "share", "share": {"name": "gone"}}):
-            refused = _put(api, body)
-            assert refused.status == 400 and refused.json()["field"] == "share.name", refused.text
-            assert "no longer exists" in refused.json()["message"] or "no share named" in refused.json()["message"]
-    finally:
-        Share.delete().execute()
-        schedule.BackupSchedule.update(destination="folder").execute()
+    yield fake
+    Share.delete().execute()
+    schedule.BackupSchedule.update(destination="folder").execute()
+
+
+def test_the_share_destination_uploads_prunes_and_classifies_failures(web, nas: FakeShares):
+    from appliance.backup import schedule, service
+    from appliance.events.models import Event
+
+    running, _, api = web
+    fake = nas
+    answer = _put(api, {"destination": "share", "share": {"name": "nas"}, "keep": 2})
+    assert answer.status == 200 and answer.json()["share"] == {"name": "nas"}, answer.text
+    assert api.api("POST", "/api/v1/backup/schedule/test", {}).json()["ok"] is True
+    made = []
+    for minute in range(3):
+        outcome = schedule.run_due(running.settings, dt.datetime(2026, 11, 22, 10, minute), force=True)
+        assert outcome["status"] == "ok", outcome
+        made.append(outcome["file"])
+    assert fake.list_files(None, "nas") == made[1:]
+    assert (fake.root / "nas" / made[-1]).stat().st_size > 0
+    assert service.list_files(running.settings) == []  # sent: no local copy left
+    # the share refuses the login: the failure is classified, the archive stays in the backup folder
+    fake.failure = "the server refused the user name or password (NT_STATUS_LOGON_FAILURE)"
+    outcome = schedule.run_due(running.settings, dt.datetime(2026, 11, 22, 11, 0), force=True)
+    assert outcome["status"] == "failed" and outcome["reason"] == "auth", outcome
+    assert [f["name"] for f in service.list_files(running.settings)] == [outcome["file"]]
+    event = Event.select().where(Event.kind == "backup.schedule_failed").get()
+    assert event.details["reason"] == "auth" and event.details["file"] == outcome["file"]
+    assert "kept in the backup folder" in event.message
+    tested = api.api("POST", "/api/v1/backup/schedule/test", {}).json()
+    assert tested["ok"] is False and tested["reason"] == "auth"
+    fake.failure = "the share or export does not exist on the server"
+    assert schedule.run_due(running.settings, force=True)["reason"] == "remote_folder_missing"
+    fake.failure, fake.code = "smbclient said no", "NT_STATUS_ACCESS_DENIED"  # the code decides
+    assert schedule.run_due(running.settings, force=True)["reason"] == "permission"
+
+
+def test_a_deleted_share_is_a_not_configured_failure_and_cannot_be_chosen(web, nas):
+    from appliance.backup import schedule
+    from storage.models import Share
+
+    running, _, api = web
+    assert _put(api, {"destination": "share", "share": {"name": "nas"}}).status == 200
+    Share.delete().where(Share.name == "nas").execute()
+    outcome = schedule.run_due(running.settings, force=True)
+    assert outcome["status"] == "failed" and outcome["reason"] == "not_configured", outcome
+    assert "the share nas no longer exists" in outcome["message"]
+    tested = api.api("POST", "/api/v1/backup/schedule/test", {})
+    assert tested.status == 200 and tested.json()["reason"] == "not_configured", tested.text
+    target = schedule.target_of(schedule.get_schedule())
+    with pytest.raises(schedule.destinations.DestinationFailed) as failed:
+        schedule.destinations.KINDS["share"].prune(running.settings, target, 1)
+    assert failed.value.reason == "not_configured"
+    for body in ({"destination": "share"}, {"destination": "share", "share": {"name": "gone"}}):
+        refused = _put(api, body)
+        assert refused.status == 400 and refused.json()["field"] == "share.name", refused.text
+        assert "no longer exists" in refused.json()["message"] or "no share named" in refused.json()["message"]
 

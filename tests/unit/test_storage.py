@@ -718,7 +718,7 @@ def test_in_a_browser_the_admin_adds_tests_and_deletes_a_share_and_must_confirm_
                                                                                               fake_device):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.support.browser import launch_chromium
+    from tests.support.browser import browser_login, launch_chromium
     from tests.support.ports import free_port
 
     errors: list[str] = []
@@ -728,11 +728,7 @@ def test_in_a_browser_the_admin_adds_tests_and_deletes_a_share_and_must_confirm_
             page = browser.new_context(locale="en-US").new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("dialog", lambda dialog: dialog.accept())
-            page.goto(web.url + "/login")
-            page.fill("#username", "admin")
-            page.fill("#password", STRONG)
-            page.click("button[type=submit]:has-text('Log in')")
-            page.wait_for_load_state("networkidle")
+            browser_login(page, web.url)
             page.goto(web.url + "/settings/storage")
             # Initialize: the panel names the device and its size; a wrong confirmation is shown at its field.
             page.click("tr[data-device=loop9] .initialize-device")
